@@ -1,0 +1,31 @@
+// tinycompress: compress small decoder LMs and measure every (model, method) cell.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "tinycompress: load Qwen2-family models in Hugging Face layout, apply compression\n"
+      "and decoding methods, and measure speed, memory, size and quality."};
+  app.require_subcommand(1);
+  tc::apps::register_generate(app);
+  tc::apps::register_tokenize(app);
+  tc::apps::register_logits(app);
+  tc::apps::register_init_random(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const tc::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
