@@ -1,0 +1,127 @@
+#include "kernels/cpu/dot.h"
+
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "core/dtype.h"
+
+namespace tc::kernels {
+
+namespace {
+
+// ---- scalar ----------------------------------------------------------------
+
+float dot_f32_scalar(const float* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+float dot_bf16_scalar(const uint16_t* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += bf16_to_f32(w[i]) * x[i];
+  return sum;
+}
+
+float dot_f16_scalar(const uint16_t* w, const float* x, int64_t n) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += f16_to_f32(w[i]) * x[i];
+  return sum;
+}
+
+// ---- AVX2 + FMA (+F16C) ----------------------------------------------------
+// Four independent accumulators hide the FMA latency; the tail is scalar.
+
+#define TC_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Which half-precision format a uint16_t row holds (ignored for fp32 rows).
+enum class Half { kBF16, kF16 };
+
+TC_AVX2 inline float horizontal_sum(__m256 v) {
+  __m128 low = _mm256_castps256_ps128(v);
+  __m128 high = _mm256_extractf128_ps(v, 1);
+  low = _mm_add_ps(low, high);
+  low = _mm_add_ps(low, _mm_movehl_ps(low, low));
+  low = _mm_add_ss(low, _mm_shuffle_ps(low, low, 1));
+  return _mm_cvtss_f32(low);
+}
+
+TC_AVX2 inline __m256 load_bf16x8(const uint16_t* w) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+}
+
+TC_AVX2 inline __m256 load_f16x8(const uint16_t* w) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+}
+
+template <Half kind>
+TC_AVX2 inline __m256 load8(const float* w) {
+  return _mm256_loadu_ps(w);
+}
+
+template <Half kind>
+TC_AVX2 inline __m256 load8(const uint16_t* w) {
+  if constexpr (kind == Half::kBF16) {
+    return load_bf16x8(w);
+  } else {
+    return load_f16x8(w);
+  }
+}
+
+template <typename T, Half kind = Half::kBF16>
+TC_AVX2 inline float dot_avx2(const T* w, const float* x, int64_t n) {
+
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(load8<kind>(w + i), _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(load8<kind>(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(load8<kind>(w + i + 16), _mm256_loadu_ps(x + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(load8<kind>(w + i + 24), _mm256_loadu_ps(x + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load8<kind>(w + i), _mm256_loadu_ps(x + i), acc0);
+  // The caller adds the tail from n / 8 * 8 on.
+  return horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+TC_AVX2 float dot_f32_avx2(const float* w, const float* x, int64_t n) {
+  float sum = dot_avx2(w, x, n);
+  for (int64_t i = n / 8 * 8; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+TC_AVX2 float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t n) {
+  float sum = dot_avx2<uint16_t, Half::kBF16>(w, x, n);
+  for (int64_t i = n / 8 * 8; i < n; ++i) sum += bf16_to_f32(w[i]) * x[i];
+  return sum;
+}
+
+TC_AVX2 float dot_f16_avx2(const uint16_t* w, const float* x, int64_t n) {
+  float sum = dot_avx2<uint16_t, Half::kF16>(w, x, n);
+  for (int64_t i = n / 8 * 8; i < n; ++i) sum += f16_to_f32(w[i]) * x[i];
+  return sum;
+}
+
+#undef TC_AVX2
+
+const DotKernels kScalar{dot_f32_scalar, dot_bf16_scalar, dot_f16_scalar, "scalar"};
+const DotKernels kAvx2{dot_f32_avx2, dot_bf16_avx2, dot_f16_avx2, "avx2+fma+f16c"};
+
+}  // namespace
+
+const DotKernels& scalar_dot_kernels() { return kScalar; }
+
+const DotKernels& dot_kernels() {
+  static const DotKernels& chosen = [] () -> const DotKernels& {
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("f16c");
+    return avx2 ? kAvx2 : kScalar;
+  }();
+  return chosen;
+}
+
+}  // namespace tc::kernels

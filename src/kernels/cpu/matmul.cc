@@ -1,0 +1,58 @@
+#include "kernels/cpu/matmul.h"
+
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/dot.h"
+
+namespace tc::kernels {
+
+namespace {
+
+// Rows per thread chunk: enough work per chunk that dispatch cost is small.
+constexpr size_t kRowGrain = 16;
+
+// Each weight row is read from memory once and dotted with every token, so
+// prefill streams the weights once, like decode.
+template <typename Dot, typename T>
+void matmul_rows(const T* weight, int64_t cols, const float* x, int64_t n, float* y, int64_t rows,
+                 Dot dot) {
+  ThreadPool::global().parallel_for(
+      static_cast<size_t>(rows), kRowGrain, [&](size_t begin, size_t end) {
+        for (size_t r = begin; r < end; ++r) {
+          const T* row = weight + r * static_cast<size_t>(cols);
+          for (int64_t t = 0; t < n; ++t) y[t * rows + static_cast<int64_t>(r)] = dot(row, x + t * cols, cols);
+        }
+      });
+}
+
+}  // namespace
+
+void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  const DotKernels& dot = dot_kernels();
+  switch (weight.format) {
+    case WeightFormat::kF32:
+      matmul_rows(weight.f32(), weight.cols, x, n, y, weight.rows, dot.f32);
+      return;
+    case WeightFormat::kBF16:
+      matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.bf16);
+      return;
+    case WeightFormat::kF16:
+      matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.f16);
+      return;
+  }
+}
+
+void matmul_reference(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  std::vector<float> row(static_cast<size_t>(weight.cols));
+  for (int64_t r = 0; r < weight.rows; ++r) {
+    weight.row_to_f32(r, row.data());
+    for (int64_t t = 0; t < n; ++t) {
+      double sum = 0.0;
+      for (int64_t c = 0; c < weight.cols; ++c) sum += double(row[c]) * double(x[t * weight.cols + c]);
+      y[t * weight.rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
+}  // namespace tc::kernels

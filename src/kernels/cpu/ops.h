@@ -1,0 +1,27 @@
+// Element-wise and row-wise operators of the Qwen2 block, fp32 in and out.
+#pragma once
+
+#include <cstdint>
+
+namespace tc::kernels {
+
+// out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i], for each of n rows of width d.
+void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out);
+
+// Rotary embedding, rotate-half convention (as transformers' Qwen2): for a
+// head vector h of width hd and position p, pairs (i, i + hd/2) rotate by
+// angle p · theta^(-2i/hd). `x` is [n, heads, hd]; row t has position
+// positions[t].
+void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
+                      const int64_t* positions, double theta);
+
+// gate[i] = silu(gate[i]) * up[i] for n rows of width d (in place in gate).
+void silu_mul(float* gate, const float* up, int64_t count);
+
+// x[i] += y[i].
+void add_inplace(float* x, const float* y, int64_t count);
+
+// Adds bias[0..d) to each of n rows.
+void add_bias(float* x, const float* bias, int64_t n, int64_t d);
+
+}  // namespace tc::kernels

@@ -1,0 +1,114 @@
+#include "model/kv_cache.h"
+
+#include <algorithm>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace tc::model {
+
+void KvCache::crop(int64_t n) {
+  if (n < 0 || n > length_) fail("kv cache: cannot crop to {} tokens, it holds {}", n, length_);
+  length_ = n;
+}
+
+std::string_view kv_format_name(KvFormat format) {
+  return format == KvFormat::kF32 ? "f32" : "f16";
+}
+
+namespace {
+
+// Per-layer growable storage of T, [tokens, kv_dim] for keys and for values.
+template <typename T>
+struct LayerStore {
+  std::vector<T> keys;
+  std::vector<T> values;
+
+  void ensure(int64_t tokens, int64_t kv_dim) {
+    const size_t needed = static_cast<size_t>(tokens * kv_dim);
+    if (keys.size() < needed) {
+      // Geometric growth so a long generation does not reallocate every step.
+      const size_t grown = std::max(needed, keys.size() * 2);
+      keys.resize(grown);
+      values.resize(grown);
+    }
+  }
+};
+
+class F32KvCache final : public KvCache {
+ public:
+  explicit F32KvCache(const ModelConfig& config)
+      : kv_dim_(config.kv_dim()), layers_(static_cast<size_t>(config.num_layers)) {}
+
+  void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
+             const float* values) override {
+    auto& store = layers_[static_cast<size_t>(layer)];
+    store.ensure(pos + n, kv_dim_);
+    std::copy(keys, keys + n * kv_dim_, store.keys.begin() + pos * kv_dim_);
+    std::copy(values, values + n * kv_dim_, store.values.begin() + pos * kv_dim_);
+  }
+
+  View read(int64_t layer, int64_t /*end*/) override {
+    const auto& store = layers_[static_cast<size_t>(layer)];
+    return {store.keys.data(), store.values.data()};
+  }
+
+  KvFormat format() const override { return KvFormat::kF32; }
+  size_t bytes_per_token() const override {
+    return 2 * layers_.size() * static_cast<size_t>(kv_dim_) * sizeof(float);
+  }
+
+ private:
+  int64_t kv_dim_;
+  std::vector<LayerStore<float>> layers_;
+};
+
+// Half the memory of fp32; read() widens into a scratch buffer.
+class F16KvCache final : public KvCache {
+ public:
+  explicit F16KvCache(const ModelConfig& config)
+      : kv_dim_(config.kv_dim()), layers_(static_cast<size_t>(config.num_layers)) {}
+
+  void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
+             const float* values) override {
+    auto& store = layers_[static_cast<size_t>(layer)];
+    store.ensure(pos + n, kv_dim_);
+    for (int64_t i = 0; i < n * kv_dim_; ++i) {
+      store.keys[static_cast<size_t>(pos * kv_dim_ + i)] = f32_to_f16(keys[i]);
+      store.values[static_cast<size_t>(pos * kv_dim_ + i)] = f32_to_f16(values[i]);
+    }
+  }
+
+  View read(int64_t layer, int64_t end) override {
+    const auto& store = layers_[static_cast<size_t>(layer)];
+    const size_t count = static_cast<size_t>(end * kv_dim_);
+    if (scratch_keys_.size() < count) {
+      scratch_keys_.resize(count);
+      scratch_values_.resize(count);
+    }
+    for (size_t i = 0; i < count; ++i) {
+      scratch_keys_[i] = f16_to_f32(store.keys[i]);
+      scratch_values_[i] = f16_to_f32(store.values[i]);
+    }
+    return {scratch_keys_.data(), scratch_values_.data()};
+  }
+
+  KvFormat format() const override { return KvFormat::kF16; }
+  size_t bytes_per_token() const override {
+    return 2 * layers_.size() * static_cast<size_t>(kv_dim_) * sizeof(uint16_t);
+  }
+
+ private:
+  int64_t kv_dim_;
+  std::vector<LayerStore<uint16_t>> layers_;
+  std::vector<float> scratch_keys_, scratch_values_;
+};
+
+}  // namespace
+
+std::unique_ptr<KvCache> make_kv_cache(KvFormat format, const ModelConfig& config) {
+  if (format == KvFormat::kF16) return std::make_unique<F16KvCache>(config);
+  return std::make_unique<F32KvCache>(config);
+}
+
+}  // namespace tc::model

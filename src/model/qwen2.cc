@@ -1,0 +1,122 @@
+#include "model/qwen2.h"
+
+#include "core/error.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
+
+namespace tc::model {
+
+using kernels::matmul;
+
+Qwen2Model::Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format)
+    : config_(std::move(config)), weights_(std::move(weights)), format_(format) {}
+
+size_t Qwen2Model::weight_bytes() const {
+  size_t total = weights_.embed_tokens.bytes() + weights_.final_norm.size() * sizeof(float);
+  if (weights_.lm_head) total += weights_.lm_head->bytes();
+  for (const auto& layer : weights_.layers) {
+    for (const WeightMatrix* m : {&layer.q_proj, &layer.k_proj, &layer.v_proj, &layer.o_proj,
+                                  &layer.gate_proj, &layer.up_proj, &layer.down_proj}) {
+      total += m->bytes();
+    }
+    total += (layer.input_norm.size() + layer.post_attention_norm.size() + layer.q_bias.size() +
+              layer.k_bias.size() + layer.v_bias.size()) *
+             sizeof(float);
+  }
+  return total;
+}
+
+void Qwen2Model::ensure_scratch(int64_t n) {
+  if (n <= scratch_tokens_) return;
+  const auto size = [n](int64_t width) { return static_cast<size_t>(n * width); };
+  x_.resize(size(config_.hidden_size));
+  normed_.resize(size(config_.hidden_size));
+  q_.resize(size(config_.q_dim()));
+  k_.resize(size(config_.kv_dim()));
+  v_.resize(size(config_.kv_dim()));
+  attention_.resize(size(config_.q_dim()));
+  projected_.resize(size(config_.hidden_size));
+  gate_.resize(size(config_.intermediate_size));
+  up_.resize(size(config_.intermediate_size));
+  positions_.resize(static_cast<size_t>(n));
+  scratch_tokens_ = n;
+}
+
+std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache& cache,
+                                       LogitsFor which, HiddenStates* hidden_states) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) fail("forward: no tokens given");
+  const int64_t start = cache.length();
+  const int64_t hidden = config_.hidden_size;
+  const int64_t q_dim = config_.q_dim();
+  const int64_t kv_dim = config_.kv_dim();
+  const int64_t inter = config_.intermediate_size;
+  ensure_scratch(n);
+
+  // Embedding lookup.
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t id = tokens[static_cast<size_t>(t)];
+    if (id < 0 || id >= config_.vocab_size) {
+      fail("token id {} at position {} is outside the vocabulary (size {})", id, start + t,
+           config_.vocab_size);
+    }
+    weights_.embed_tokens.row_to_f32(id, x_.data() + t * hidden);
+    positions_[static_cast<size_t>(t)] = start + t;
+  }
+  const auto record = [&](const std::vector<float>& state) {
+    if (hidden_states) hidden_states->emplace_back(state.begin(), state.begin() + n * hidden);
+  };
+  if (hidden_states) hidden_states->clear();
+  record(x_);
+
+  const kernels::AttentionShape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim};
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    const LayerWeights& layer = weights_.layers[static_cast<size_t>(l)];
+
+    // Self-attention block.
+    kernels::rms_norm(x_.data(), layer.input_norm.data(), n, hidden, config_.rms_norm_eps,
+                      normed_.data());
+    matmul(layer.q_proj, normed_.data(), n, q_.data());
+    matmul(layer.k_proj, normed_.data(), n, k_.data());
+    matmul(layer.v_proj, normed_.data(), n, v_.data());
+    kernels::add_bias(q_.data(), layer.q_bias.data(), n, q_dim);
+    kernels::add_bias(k_.data(), layer.k_bias.data(), n, kv_dim);
+    kernels::add_bias(v_.data(), layer.v_bias.data(), n, kv_dim);
+    kernels::rope_rotate_half(q_.data(), n, config_.num_heads, config_.head_dim,
+                              positions_.data(), config_.rope_theta);
+    kernels::rope_rotate_half(k_.data(), n, config_.num_kv_heads, config_.head_dim,
+                              positions_.data(), config_.rope_theta);
+    cache.write(l, start, n, k_.data(), v_.data());
+    const KvCache::View kv = cache.read(l, start + n);
+    kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape, attention_.data());
+    matmul(layer.o_proj, attention_.data(), n, projected_.data());
+    kernels::add_inplace(x_.data(), projected_.data(), n * hidden);
+
+    // SiLU-gated MLP block.
+    kernels::rms_norm(x_.data(), layer.post_attention_norm.data(), n, hidden,
+                      config_.rms_norm_eps, normed_.data());
+    matmul(layer.gate_proj, normed_.data(), n, gate_.data());
+    matmul(layer.up_proj, normed_.data(), n, up_.data());
+    kernels::silu_mul(gate_.data(), up_.data(), n * inter);
+    matmul(layer.down_proj, gate_.data(), n, projected_.data());
+    kernels::add_inplace(x_.data(), projected_.data(), n * hidden);
+
+    if (l + 1 < config_.num_layers) record(x_);
+  }
+  cache.commit(n);
+
+  kernels::rms_norm(x_.data(), weights_.final_norm.data(), n, hidden, config_.rms_norm_eps,
+                    normed_.data());
+  record(normed_);
+
+  std::vector<float> logits;
+  if (which == LogitsFor::kNone) return logits;
+  const int64_t first = which == LogitsFor::kLastToken ? n - 1 : 0;
+  const int64_t rows = n - first;
+  logits.resize(static_cast<size_t>(rows * config_.vocab_size));
+  matmul(lm_head(), normed_.data() + first * hidden, rows, logits.data());
+  return logits;
+}
+
+}  // namespace tc::model

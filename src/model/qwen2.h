@@ -1,0 +1,82 @@
+// The Qwen2 decoder: weights and the forward pass (prefill of many tokens
+// or one-token decode, both through the KV cache).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/weight_matrix.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+
+namespace tc::model {
+
+using kernels::WeightFormat;
+using kernels::WeightMatrix;
+
+struct LayerWeights {
+  std::vector<float> input_norm;           // [hidden]
+  WeightMatrix q_proj, k_proj, v_proj;     // [q_dim | kv_dim, hidden]
+  std::vector<float> q_bias, k_bias, v_bias;
+  WeightMatrix o_proj;                     // [hidden, q_dim]
+  std::vector<float> post_attention_norm;  // [hidden]
+  WeightMatrix gate_proj, up_proj;         // [intermediate, hidden]
+  WeightMatrix down_proj;                  // [hidden, intermediate]
+};
+
+struct Qwen2Weights {
+  WeightMatrix embed_tokens;             // [vocab, hidden]
+  std::optional<WeightMatrix> lm_head;   // absent when tied to embed_tokens
+  std::vector<float> final_norm;         // [hidden]
+  std::vector<LayerWeights> layers;
+};
+
+// Which positions get logits.
+enum class LogitsFor { kLastToken, kAllTokens, kNone };
+
+// Per-layer activations for comparison with transformers' hidden_states:
+// entry 0 the embeddings, entry i the output of layer i, the last entry
+// after the final norm. Each [n, hidden].
+using HiddenStates = std::vector<std::vector<float>>;
+
+class Qwen2Model {
+ public:
+  Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format);
+
+  const ModelConfig& config() const { return config_; }
+  const Qwen2Weights& weights() const { return weights_; }
+  WeightFormat weight_format() const { return format_; }
+  const WeightMatrix& lm_head() const {
+    return weights_.lm_head ? *weights_.lm_head : weights_.embed_tokens;
+  }
+  // Bytes of weights held in memory (tied embeddings counted once).
+  size_t weight_bytes() const;
+
+  // Runs `tokens` at positions cache.length() onwards, stores their keys and
+  // values in the cache and returns logits ([1 or n, vocab], row-major) as
+  // asked. Throws tc::Error for an id outside the vocabulary.
+  std::vector<float> forward(std::span<const int32_t> tokens, KvCache& cache,
+                             LogitsFor which = LogitsFor::kLastToken,
+                             HiddenStates* hidden_states = nullptr);
+
+  std::unique_ptr<KvCache> new_cache(KvFormat format = KvFormat::kF32) const {
+    return make_kv_cache(format, config_);
+  }
+
+ private:
+  void ensure_scratch(int64_t n);
+
+  ModelConfig config_;
+  Qwen2Weights weights_;
+  WeightFormat format_;
+
+  // Activation buffers reused across calls, sized for the largest n seen.
+  int64_t scratch_tokens_ = 0;
+  std::vector<float> x_, normed_, q_, k_, v_, attention_, projected_, gate_, up_;
+  std::vector<int64_t> positions_;
+};
+
+}  // namespace tc::model
