@@ -17,6 +17,12 @@ struct GenerationResult {
   int64_t decode_steps = 0;      // tokens produced by decode steps (new_ids.size() - 1)
 };
 
+// Per-part timings of the prompt pass and of the decode steps.
+struct GenerationProfile {
+  model::ForwardProfile prefill;
+  model::ForwardProfile decode;
+};
+
 // Index of the largest logit; the lowest index wins ties, like torch.argmax.
 int32_t argmax(std::span<const float> logits);
 
@@ -24,6 +30,7 @@ int32_t argmax(std::span<const float> logits);
 // until `max_new_tokens` or one of `eos_ids`.
 GenerationResult generate_greedy(model::Qwen2Model& model, std::span<const int32_t> prompt_ids,
                                  int64_t max_new_tokens, std::span<const int32_t> eos_ids,
-                                 model::KvFormat kv_format = model::KvFormat::kF32);
+                                 model::KvFormat kv_format = model::KvFormat::kF32,
+                                 GenerationProfile* profile = nullptr);
 
 }  // namespace tc::decode

@@ -6,7 +6,9 @@
 
 namespace tc::io {
 
-// The hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
+// The hub cache folder, as huggingface_hub finds it: $HF_HUB_CACHE (or the
+// older $HUGGINGFACE_HUB_CACHE), else $HF_HOME/hub, else
+// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
 std::string hf_hub_cache_dir();
 
 // Returns a model folder for `model`: an existing folder as is; otherwise an

@@ -82,6 +82,7 @@ class TensorStore {
 
  private:
   std::string source_;
+  std::string listing_;  // the file that lists the tensors, for "missing tensor" errors
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorInfo*> index_;
 };
@@ -98,5 +99,52 @@ struct TensorToWrite {
 // Tensors are stored in the given order; the header is padded to 8 bytes.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// The name, dtype and shape of a tensor whose bytes come later.
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+
+// Writes a safetensors file whose tensors are produced one at a time, so a
+// checkpoint larger than memory can be written with one tensor's worth (or
+// less) of buffer. The header is written first from the known shapes; then
+// the bytes of each tensor, in the order given, through any number of
+// append() calls; finish() checks that every byte arrived, fsyncs and renames
+// the temporary file over `path`. Until finish() nothing is visible at
+// `path`; a writer destroyed before finish() removes its temporary file.
+class SafetensorsWriter {
+ public:
+  SafetensorsWriter(const std::string& path, const std::vector<TensorSpec>& tensors,
+                    const std::map<std::string, std::string>& metadata = {});
+  ~SafetensorsWriter();
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+  // Appends bytes of the current tensor (moving on to the next one when it
+  // is full); throws if more bytes are given than the tensors hold.
+  void append(std::span<const uint8_t> bytes);
+  void finish();
+
+  // Bytes of tensor data expected in all, and appended so far.
+  size_t data_bytes() const { return data_bytes_; }
+  size_t data_written() const { return data_written_; }
+  // Size of the whole file (header included).
+  size_t file_bytes() const { return header_bytes_ + data_bytes_; }
+
+ private:
+  void write_raw(const uint8_t* data, size_t size);
+
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  std::vector<std::string> names_;  // for error messages
+  std::vector<size_t> ends_;        // cumulative end offset of each tensor
+  size_t current_ = 0;              // index of the tensor being appended to
+  size_t header_bytes_ = 0;
+  size_t data_bytes_ = 0;
+  size_t data_written_ = 0;
+};
 
 }  // namespace tc::io

@@ -1,6 +1,7 @@
 #include "model/qwen2.h"
 
 #include "core/error.h"
+#include "core/timer.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
@@ -8,6 +9,25 @@
 namespace tc::model {
 
 using kernels::matmul;
+
+namespace {
+
+// Adds the time since the last lap to one field of the profile, if profiling.
+class Laps {
+ public:
+  explicit Laps(ForwardProfile* profile) : profile_(profile) {}
+  void lap(double ForwardProfile::*field) {
+    if (profile_ == nullptr) return;
+    profile_->*field += clock_.seconds();
+    clock_.restart();
+  }
+
+ private:
+  ForwardProfile* profile_;
+  Stopwatch clock_;
+};
+
+}  // namespace
 
 Qwen2Model::Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format)
     : config_(std::move(config)), weights_(std::move(weights)), format_(format) {}
@@ -53,6 +73,8 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   const int64_t kv_dim = config_.kv_dim();
   const int64_t inter = config_.intermediate_size;
   ensure_scratch(n);
+  Laps laps(profile_);
+  if (profile_) ++profile_->calls;
 
   // Embedding lookup.
   for (int64_t t = 0; t < n; ++t) {
@@ -69,6 +91,7 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   };
   if (hidden_states) hidden_states->clear();
   record(x_);
+  laps.lap(&ForwardProfile::embedding);
 
   const kernels::AttentionShape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim};
   for (int64_t l = 0; l < config_.num_layers; ++l) {
@@ -77,30 +100,41 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
     // Self-attention block.
     kernels::rms_norm(x_.data(), layer.input_norm.data(), n, hidden, config_.rms_norm_eps,
                       normed_.data());
+    laps.lap(&ForwardProfile::norms);
     matmul(layer.q_proj, normed_.data(), n, q_.data());
     matmul(layer.k_proj, normed_.data(), n, k_.data());
     matmul(layer.v_proj, normed_.data(), n, v_.data());
     kernels::add_bias(q_.data(), layer.q_bias.data(), n, q_dim);
     kernels::add_bias(k_.data(), layer.k_bias.data(), n, kv_dim);
     kernels::add_bias(v_.data(), layer.v_bias.data(), n, kv_dim);
+    laps.lap(&ForwardProfile::qkv_projection);
     kernels::rope_rotate_half(q_.data(), n, config_.num_heads, config_.head_dim,
                               positions_.data(), config_.rope_theta);
     kernels::rope_rotate_half(k_.data(), n, config_.num_kv_heads, config_.head_dim,
                               positions_.data(), config_.rope_theta);
+    laps.lap(&ForwardProfile::rope);
     cache.write(l, start, n, k_.data(), v_.data());
     const KvCache::View kv = cache.read(l, start + n);
     kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape, attention_.data());
+    laps.lap(&ForwardProfile::attention);
     matmul(layer.o_proj, attention_.data(), n, projected_.data());
+    laps.lap(&ForwardProfile::output_projection);
     kernels::add_inplace(x_.data(), projected_.data(), n * hidden);
+    laps.lap(&ForwardProfile::elementwise);
 
     // SiLU-gated MLP block.
     kernels::rms_norm(x_.data(), layer.post_attention_norm.data(), n, hidden,
                       config_.rms_norm_eps, normed_.data());
+    laps.lap(&ForwardProfile::norms);
     matmul(layer.gate_proj, normed_.data(), n, gate_.data());
     matmul(layer.up_proj, normed_.data(), n, up_.data());
+    laps.lap(&ForwardProfile::mlp);
     kernels::silu_mul(gate_.data(), up_.data(), n * inter);
+    laps.lap(&ForwardProfile::elementwise);
     matmul(layer.down_proj, gate_.data(), n, projected_.data());
+    laps.lap(&ForwardProfile::mlp);
     kernels::add_inplace(x_.data(), projected_.data(), n * hidden);
+    laps.lap(&ForwardProfile::elementwise);
 
     if (l + 1 < config_.num_layers) record(x_);
   }
@@ -109,6 +143,7 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   kernels::rms_norm(x_.data(), weights_.final_norm.data(), n, hidden, config_.rms_norm_eps,
                     normed_.data());
   record(normed_);
+  laps.lap(&ForwardProfile::norms);
 
   std::vector<float> logits;
   if (which == LogitsFor::kNone) return logits;
@@ -116,6 +151,7 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   const int64_t rows = n - first;
   logits.resize(static_cast<size_t>(rows * config_.vocab_size));
   matmul(lm_head(), normed_.data() + first * hidden, rows, logits.data());
+  laps.lap(&ForwardProfile::lm_head);
   return logits;
 }
 

@@ -42,6 +42,18 @@ enum class LogitsFor { kLastToken, kAllTokens, kNone };
 // after the final norm. Each [n, hidden].
 using HiddenStates = std::vector<std::vector<float>>;
 
+// Wall-clock seconds spent in each part of the forward pass, summed over
+// calls while attached with Qwen2Model::set_profile (for "where the time goes").
+struct ForwardProfile {
+  double embedding = 0, norms = 0, qkv_projection = 0, rope = 0, attention = 0,
+         output_projection = 0, mlp = 0, lm_head = 0, elementwise = 0;
+  int64_t calls = 0;
+  double total() const {
+    return embedding + norms + qkv_projection + rope + attention + output_projection + mlp +
+           lm_head + elementwise;
+  }
+};
+
 class Qwen2Model {
  public:
   Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format);
@@ -62,6 +74,9 @@ class Qwen2Model {
                              LogitsFor which = LogitsFor::kLastToken,
                              HiddenStates* hidden_states = nullptr);
 
+  // Attach a profile to accumulate per-part timings into (nullptr detaches).
+  void set_profile(ForwardProfile* profile) { profile_ = profile; }
+
   std::unique_ptr<KvCache> new_cache(KvFormat format = KvFormat::kF32) const {
     return make_kv_cache(format, config_);
   }
@@ -72,6 +87,7 @@ class Qwen2Model {
   ModelConfig config_;
   Qwen2Weights weights_;
   WeightFormat format_;
+  ForwardProfile* profile_ = nullptr;
 
   // Activation buffers reused across calls, sized for the largest n seen.
   int64_t scratch_tokens_ = 0;

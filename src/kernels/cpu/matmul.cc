@@ -4,6 +4,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
+#include "kernels/cpu/gemm.h"
 
 namespace tc::kernels {
 
@@ -26,9 +27,39 @@ void matmul_rows(const T* weight, int64_t cols, const float* x, int64_t n, float
       });
 }
 
+DenseFormat dense_format(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kF32: return DenseFormat::kF32;
+    case WeightFormat::kBF16: return DenseFormat::kBF16;
+    case WeightFormat::kF16: return DenseFormat::kF16;
+  }
+  return DenseFormat::kF32;
+}
+
 }  // namespace
 
+bool cpu_has_avx512() {
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+  }();
+  return supported;
+}
+
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  // Several tokens: the register-tiled GEMM reuses each loaded weight vector
+  // for up to four tokens. One token (decode): a dot product per row.
+  if (n > 1 && cpu_has_avx512()) {
+    const DenseFormat format = dense_format(weight.format);
+    ThreadPool::global().parallel_for(
+        static_cast<size_t>(weight.rows), 48, [&](size_t begin, size_t end) {
+          gemm_rows_avx512(format, weight.storage.data(), weight.cols, x, n, y, weight.rows,
+                           static_cast<int64_t>(begin), static_cast<int64_t>(end));
+        });
+    return;
+  }
   const DotKernels& dot = dot_kernels();
   switch (weight.format) {
     case WeightFormat::kF32:

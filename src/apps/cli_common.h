@@ -1,0 +1,26 @@
+// Options and helpers shared by the subcommands that run a model.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace tc::apps {
+
+struct ModelOptions {
+  std::string model;         // folder or Hugging Face id
+  std::string dtype = "fp32";
+  size_t threads = 0;        // 0: one per hardware thread
+};
+
+// Adds --model, --dtype and --threads to a subcommand.
+void add_model_options(CLI::App& command, ModelOptions& options);
+// Sizes the global thread pool from --threads; call before running a model.
+void apply_thread_option(const ModelOptions& options);
+
+// Parses "1,2,3" into ids; throws tc::Error naming the bad entry.
+std::vector<int32_t> parse_id_list(const std::string& text, const std::string& flag);
+
+}  // namespace tc::apps

@@ -1,0 +1,28 @@
+// Register-tiled GEMM for prefill: Y[n, rows] = X[n, cols] · W[rows, cols]ᵀ,
+// with W in a dense stored format (f32, bf16, f16; half formats widened in
+// registers). Both operands are contiguous along the reduction (cols) axis,
+// as nn.Linear stores them, so the micro-kernel keeps a tile of RM tokens ×
+// RN rows of accumulators and reduces each across SIMD lanes at the end of
+// each cache block of the reduction axis.
+#pragma once
+
+#include <cstdint>
+
+namespace tc::kernels {
+
+enum class DenseFormat : uint8_t { kF32, kBF16, kF16 };
+
+// Computes rows [row_begin, row_end) of Y. x: [n, cols]; w: [rows, cols] raw
+// elements of `format`; y: [n, rows] (row stride `rows`). Single-threaded:
+// the caller splits rows across threads.
+using GemmRowsFn = void (*)(DenseFormat format, const void* w, int64_t cols, const float* x,
+                            int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
+
+// The AVX-512 kernel (gemm_avx512.cc). Call only when cpu_has_avx512() says so.
+void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n,
+                      float* y, int64_t rows, int64_t row_begin, int64_t row_end);
+
+// AVX-512 F, BW and VL plus FMA and F16C, checked once.
+bool cpu_has_avx512();
+
+}  // namespace tc::kernels

@@ -1,0 +1,101 @@
+// dtype conversions, the thread pool and the KV cache.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "model/kv_cache.h"
+
+namespace tc {
+namespace {
+
+TEST(DType, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+  // 1 + 2^-8 is exactly half way between two bf16 values: rounds to even (1.0).
+  EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  // 1 + 3·2^-8 is half way too: rounds up to the even 1 + 2^-6.
+  EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(-INFINITY)), -INFINITY);
+}
+
+TEST(DType, Fp16ConversionsAreExactWhereRepresentable) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);           // rounds to Inf
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -26)), 0x0000);  // below half of it
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(f16_to_f32(0x7c00), INFINITY);
+  EXPECT_TRUE(std::isnan(f16_to_f32(0x7e00)));
+  // Every fp16 value survives a round trip through fp32.
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const auto half = static_cast<uint16_t>(bits);
+    const float value = f16_to_f32(half);
+    if (std::isnan(value)) continue;
+    ASSERT_EQ(f32_to_f16(value), half) << bits;
+  }
+}
+
+TEST(DType, ParsesSafetensorsNames) {
+  EXPECT_EQ(parse_dtype("BF16"), DType::kBF16);
+  EXPECT_EQ(dtype_size(DType::kI64), 8u);
+  EXPECT_FALSE(parse_dtype("F8_E4M3").has_value());
+}
+
+TEST(ThreadPool, CoversEveryIndexOnce) {
+  ThreadPool pool(3);
+  for (const size_t n : {0u, 1u, 5u, 1000u}) {
+    std::vector<std::atomic<int>> hits(n);
+    pool.parallel_for(n, 4, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) hits[i]++;
+    });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n " << n << " i " << i;
+  }
+}
+
+TEST(KvCache, StoresCropsAndRewrites) {
+  model::ModelConfig config;
+  config.num_layers = 2;
+  config.num_heads = 2;
+  config.num_kv_heads = 1;
+  config.head_dim = 4;
+  for (const auto format : {model::KvFormat::kF32, model::KvFormat::kF16}) {
+    auto cache = model::make_kv_cache(format, config);
+    std::vector<float> keys(3 * 4), values(3 * 4);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      keys[i] = 0.5f * static_cast<float>(i);
+      values[i] = -0.25f * static_cast<float>(i);
+    }
+    for (int64_t layer = 0; layer < 2; ++layer) cache->write(layer, 0, 3, keys.data(), values.data());
+    cache->commit(3);
+    EXPECT_EQ(cache->length(), 3);
+    auto view = cache->read(1, 3);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_EQ(view.keys[i], keys[i]);  // exactly representable in fp16 too
+      EXPECT_EQ(view.values[i], values[i]);
+    }
+    cache->crop(1);
+    EXPECT_EQ(cache->length(), 1);
+    const std::vector<float> replacement(4, 7.0f);
+    for (int64_t layer = 0; layer < 2; ++layer) {
+      cache->write(layer, 1, 1, replacement.data(), replacement.data());
+    }
+    cache->commit(1);
+    view = cache->read(0, 2);
+    EXPECT_EQ(view.keys[4], 7.0f);
+    EXPECT_EQ(view.keys[0], 0.0f);
+    EXPECT_THROW(cache->crop(5), Error);
+    EXPECT_EQ(cache->bytes_per_token(),
+              2u * 2u * 4u * (format == model::KvFormat::kF32 ? 4u : 2u));
+  }
+}
+
+}  // namespace
+}  // namespace tc

@@ -1,0 +1,128 @@
+// Fast kernels against their scalar/reference twins on awkward shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/dtype.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/dot.h"
+#include "kernels/cpu/matmul.h"
+
+namespace tc::kernels {
+namespace {
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> out(n);
+  for (float& v : out) v = normal(rng);
+  return out;
+}
+
+WeightMatrix make_matrix(WeightFormat format, int64_t rows, int64_t cols, uint32_t seed) {
+  const std::vector<float> values = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
+  WeightMatrix m;
+  m.format = format;
+  m.rows = rows;
+  m.cols = cols;
+  m.storage.resize(values.size() * weight_format_size(format));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (format == WeightFormat::kF32) {
+      reinterpret_cast<float*>(m.storage.data())[i] = values[i];
+    } else if (format == WeightFormat::kBF16) {
+      reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_bf16(values[i]);
+    } else {
+      reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_f16(values[i]);
+    }
+  }
+  return m;
+}
+
+TEST(Matmul, MatchesReferenceOnAwkwardShapes) {
+  for (const auto format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16}) {
+    for (const int64_t cols : {1, 7, 8, 31, 127, 129, 320}) {
+      for (const int64_t rows : {1, 3, 17, 64}) {
+        for (const int64_t n : {1, 5}) {
+          const WeightMatrix w = make_matrix(format, rows, cols, static_cast<uint32_t>(cols * rows));
+          const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);
+          std::vector<float> fast(static_cast<size_t>(n * rows)), slow(fast.size());
+          matmul(w, x.data(), n, fast.data());
+          matmul_reference(w, x.data(), n, slow.data());
+          for (size_t i = 0; i < fast.size(); ++i) {
+            ASSERT_NEAR(fast[i], slow[i], 1e-5 * std::sqrt(double(cols)) + 1e-6)
+                << weight_format_name(format) << " rows " << rows << " cols " << cols << " n "
+                << n << " index " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Dot, VectorAndScalarKernelsAgree) {
+  const DotKernels& fast = dot_kernels();
+  const DotKernels& scalar = scalar_dot_kernels();
+  for (const int64_t n : {0, 1, 15, 33, 128, 1000}) {
+    const std::vector<float> w = random_vector(static_cast<size_t>(n), 1);
+    const std::vector<float> x = random_vector(static_cast<size_t>(n), 2);
+    std::vector<uint16_t> bf16(w.size()), f16(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      bf16[i] = f32_to_bf16(w[i]);
+      f16[i] = f32_to_f16(w[i]);
+    }
+    const double tolerance = 1e-5 * (1.0 + std::sqrt(double(n)));
+    EXPECT_NEAR(fast.f32(w.data(), x.data(), n), scalar.f32(w.data(), x.data(), n), tolerance);
+    EXPECT_NEAR(fast.bf16(bf16.data(), x.data(), n), scalar.bf16(bf16.data(), x.data(), n),
+                tolerance);
+    EXPECT_NEAR(fast.f16(f16.data(), x.data(), n), scalar.f16(f16.data(), x.data(), n), tolerance);
+  }
+}
+
+// Naive attention written from the definition, in double.
+std::vector<float> attention_reference(const std::vector<float>& q, const std::vector<float>& k,
+                                       const std::vector<float>& v, int64_t n, int64_t start,
+                                       const AttentionShape& s) {
+  std::vector<float> out(static_cast<size_t>(n * s.heads * s.head_dim));
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const int64_t g = h / (s.heads / s.kv_heads);
+      std::vector<double> w(static_cast<size_t>(start + t + 1));
+      double max = -1e300, sum = 0.0;
+      for (int64_t j = 0; j <= start + t; ++j) {
+        double dot = 0.0;
+        for (int64_t d = 0; d < s.head_dim; ++d) {
+          dot += double(q[(t * s.heads + h) * s.head_dim + d]) *
+                 double(k[(j * s.kv_heads + g) * s.head_dim + d]);
+        }
+        w[j] = dot / std::sqrt(double(s.head_dim));
+        max = std::max(max, w[j]);
+      }
+      for (double& x : w) sum += (x = std::exp(x - max));
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        double acc = 0.0;
+        for (int64_t j = 0; j <= start + t; ++j) {
+          acc += w[j] / sum * double(v[(j * s.kv_heads + g) * s.head_dim + d]);
+        }
+        out[(t * s.heads + h) * s.head_dim + d] = static_cast<float>(acc);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Attention, CausalGqaMatchesReference) {
+  const AttentionShape shape{6, 2, 24};
+  for (const auto& [n, start] : std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {7, 0}, {1, 9}, {5, 3}}) {
+    const auto q = random_vector(static_cast<size_t>(n * shape.heads * shape.head_dim), 3);
+    const auto k = random_vector(static_cast<size_t>((start + n) * shape.kv_heads * shape.head_dim), 4);
+    const auto v = random_vector(k.size(), 5);
+    std::vector<float> out(q.size());
+    attention_causal(q.data(), k.data(), v.data(), n, start, shape, out.data());
+    const auto want = attention_reference(q, k, v, n, start, shape);
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 1e-5) << i;
+  }
+}
+
+}  // namespace
+}  // namespace tc::kernels
