@@ -66,6 +66,23 @@ void Qwen2Model::ensure_scratch(int64_t n) {
 std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache& cache,
                                        LogitsFor which, HiddenStates* hidden_states) {
   const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t first_row = which == LogitsFor::kNone        ? -1
+                            : which == LogitsFor::kLastToken ? n - 1
+                                                             : 0;
+  return run(tokens, cache, first_row, hidden_states);
+}
+
+std::vector<float> Qwen2Model::forward_logits_from(std::span<const int32_t> tokens,
+                                                   KvCache& cache, int64_t first_row) {
+  if (first_row < 0 || first_row >= static_cast<int64_t>(tokens.size())) {
+    fail("forward: logits row {} outside the {} tokens given", first_row, tokens.size());
+  }
+  return run(tokens, cache, first_row, nullptr);
+}
+
+std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cache,
+                                   int64_t first_row, HiddenStates* hidden_states) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) fail("forward: no tokens given");
   const int64_t start = cache.length();
   const int64_t hidden = config_.hidden_size;
@@ -146,11 +163,10 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   laps.lap(&ForwardProfile::norms);
 
   std::vector<float> logits;
-  if (which == LogitsFor::kNone) return logits;
-  const int64_t first = which == LogitsFor::kLastToken ? n - 1 : 0;
-  const int64_t rows = n - first;
+  if (first_row < 0) return logits;
+  const int64_t rows = n - first_row;
   logits.resize(static_cast<size_t>(rows * config_.vocab_size));
-  matmul(lm_head(), normed_.data() + first * hidden, rows, logits.data());
+  matmul(lm_head(), normed_.data() + first_row * hidden, rows, logits.data());
   laps.lap(&ForwardProfile::lm_head);
   return logits;
 }

@@ -74,6 +74,11 @@ class Qwen2Model {
                              LogitsFor which = LogitsFor::kLastToken,
                              HiddenStates* hidden_states = nullptr);
 
+  // Like forward, with logits for the tokens from index `first_row` on
+  // ([n - first_row, vocab]): perplexity needs only the rows it scores.
+  std::vector<float> forward_logits_from(std::span<const int32_t> tokens, KvCache& cache,
+                                         int64_t first_row);
+
   // Attach a profile to accumulate per-part timings into (nullptr detaches).
   void set_profile(ForwardProfile* profile) { profile_ = profile; }
 
@@ -83,6 +88,9 @@ class Qwen2Model {
 
  private:
   void ensure_scratch(int64_t n);
+  // first_row < 0: no logits.
+  std::vector<float> run(std::span<const int32_t> tokens, KvCache& cache, int64_t first_row,
+                         HiddenStates* hidden_states);
 
   ModelConfig config_;
   Qwen2Weights weights_;

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -83,9 +84,7 @@ std::optional<std::string> read_trimmed(const std::string& path) {
 std::optional<uint64_t> parse_u64(const std::string& text) {
   if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
   try {
-    size_t used = 0;
-    const unsigned long long value = std::stoull(text, &used);
-    return static_cast<uint64_t>(value);
+    return static_cast<uint64_t>(std::stoull(text));
   } catch (const std::exception&) {
     return std::nullopt;
   }

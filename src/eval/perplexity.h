@@ -1,0 +1,42 @@
+// Sliding-window perplexity, exactly as the goldens define it
+// (shared/fixtures/README.md, and transformers' perplexity guide):
+// windows of at most `max_length` tokens start at 0, stride, 2·stride, ...;
+// each window scores only the tokens no earlier window scored, each predicted
+// from every earlier token inside the window; the first token of the text is
+// never scored; the loop stops after the window that reaches the end.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "model/qwen2.h"
+
+namespace tc::eval {
+
+struct PerplexityOptions {
+  int64_t max_length = 256;
+  int64_t stride = 128;
+  // Called after each window with (windows done, windows in all).
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+struct PerplexityResult {
+  double ppl = 0.0;
+  double nll_sum = 0.0;        // natural-log negative log-likelihood, summed
+  int64_t scored_tokens = 0;
+  int64_t windows = 0;
+  double seconds = 0.0;
+};
+
+// Number of windows the definition above gives for n tokens.
+int64_t count_windows(int64_t n_tokens, int64_t max_length, int64_t stride);
+
+PerplexityResult sliding_window_perplexity(model::Qwen2Model& model,
+                                           std::span<const int32_t> ids,
+                                           const PerplexityOptions& options);
+
+// -log softmax(logits)[target], computed in double.
+double token_nll(std::span<const float> logits, int32_t target);
+
+}  // namespace tc::eval

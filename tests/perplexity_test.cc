@@ -1,0 +1,56 @@
+// Sliding-window perplexity against transformers' value on the kdoc test split.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "eval/perplexity.h"
+#include "golden_reader.h"
+#include "model/loader.h"
+#include "test_paths.h"
+
+namespace tc {
+namespace {
+
+std::vector<int32_t> read_test_ids() {
+  const std::string path = test::shared_dir() + "/fixtures/tokenizer/test_ids.i32";
+  std::ifstream file(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<int32_t> ids(bytes.size() / 4);
+  std::memcpy(ids.data(), bytes.data(), ids.size() * 4);
+  return ids;
+}
+
+TEST(Perplexity, WindowCountFollowsTheDefinition) {
+  EXPECT_EQ(eval::count_windows(163709, 256, 128), 1278);
+  EXPECT_EQ(eval::count_windows(256, 256, 128), 1);
+  EXPECT_EQ(eval::count_windows(257, 256, 128), 2);
+  EXPECT_EQ(eval::count_windows(10, 4, 4), 3);
+}
+
+TEST(Perplexity, TokenNllIsLogSoftmax) {
+  const std::vector<float> logits = {1.0f, 2.0f, 3.0f};
+  const double expected = -std::log(std::exp(2.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0)));
+  EXPECT_NEAR(eval::token_nll(logits, 1), expected, 1e-12);
+}
+
+// The small model over the whole test split (1278 windows of 256 tokens).
+TEST(Perplexity, SmallModelMatchesTransformersOnTestSplit) {
+  const nlohmann::json golden =
+      test::read_json(test::golden_dir("tiny-qwen2-s") + "/golden.json")["ppl_test_fp32"];
+  const std::vector<int32_t> ids = read_test_ids();
+  ASSERT_EQ(static_cast<int64_t>(ids.size()), golden["n_tokens"].get<int64_t>());
+  model::Qwen2Model model = model::load_qwen2(test::fixture_model("tiny-qwen2-s"));
+  const eval::PerplexityResult result = eval::sliding_window_perplexity(
+      model, ids, {.max_length = golden["max_length"], .stride = golden["stride"], .progress = {}});
+  EXPECT_EQ(result.windows, golden["windows"].get<int64_t>());
+  EXPECT_EQ(result.scored_tokens, golden["scored_tokens"].get<int64_t>());
+  EXPECT_NEAR(result.ppl / golden["ppl"].get<double>(), 1.0, 1e-4);
+  EXPECT_NEAR(result.nll_sum / golden["nll_sum"].get<double>(), 1.0, 1e-4);
+  std::printf("[tiny-qwen2-s] ppl %.6f (golden %.6f), %.1f s\n", result.ppl,
+              golden["ppl"].get<double>(), result.seconds);
+}
+
+}  // namespace
+}  // namespace tc
