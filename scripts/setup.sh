@@ -15,6 +15,8 @@ PACKAGES=(
   libpcre2-dev                          # the tokenizer's pre-split regex (Unicode properties)
   libtomlplusplus-dev                   # run_config.toml
   xz-utils                              # the compressed train split
+  liblzma-dev                           # reading train.txt.xz in memory
+  libssl-dev                            # SHA-256 (libcrypto) of data files and text slices
 )
 
 missing=()

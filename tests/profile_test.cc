@@ -1,11 +1,15 @@
 // Tests of src/profile: the peak-RSS sampler and the hardware snapshot.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -237,8 +241,9 @@ TEST_F(HardwareSnapshot, BuildAndVersions) {
     EXPECT_NE(compiled.get<std::string>(), "unknown") << name;
   }
   // Run-time versions come from the loaded shared libraries.
-  EXPECT_EQ(at("/libraries/pcre2/runtime").get<std::string>().rfind(
-                at("/libraries/pcre2/compiled").get<std::string>(), 0),
+  EXPECT_EQ(at("/libraries/pcre2/runtime")
+                .get<std::string>()
+                .rfind(at("/libraries/pcre2/compiled").get<std::string>(), 0),
             0u);
   EXPECT_FALSE(at("/libraries/utf8proc/runtime").get<std::string>().empty());
   EXPECT_FALSE(at("/libraries/glibc/runtime").get<std::string>().empty());
@@ -254,6 +259,36 @@ TEST_F(HardwareSnapshot, OsGpuAndTimestamp) {
   if (!at("/gpu/devices").empty()) {
     EXPECT_TRUE(at("/gpu/present").get<bool>());
     EXPECT_TRUE(at("/gpu/devices/0/name").is_string());
+  }
+}
+
+// A stand-in nvidia-smi first on PATH: the snapshot lists what it prints, so
+// the parsing is checked on machines without a GPU too.
+TEST(HardwareSnapshotGpu, ListsDevicesFromNvidiaSmi) {
+  const std::string dir = test::make_temp_dir();
+  const std::string fake = dir + "/nvidia-smi";
+  {
+    std::ofstream script(fake);
+    script << "#!/bin/sh\n"
+              "echo 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB'\n"
+              "echo 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB'\n";
+  }
+  ASSERT_EQ(::chmod(fake.c_str(), 0755), 0);
+  const char* old_path = std::getenv("PATH");
+  const std::string saved = old_path != nullptr ? old_path : "";
+  ::setenv("PATH", (dir + ":" + saved).c_str(), 1);
+  const json snapshot = hardware_snapshot();
+  ::setenv("PATH", saved.c_str(), 1);
+  std::filesystem::remove_all(dir);
+
+  const json& gpu = snapshot.at("gpu");
+  EXPECT_TRUE(gpu.at("present").get<bool>());
+  ASSERT_EQ(gpu.at("devices").size(), 2u);
+  EXPECT_EQ(gpu.at("devices")[0].at("name"), "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(gpu.at("devices")[0].at("driver_version"), "550.54.15");
+  EXPECT_EQ(gpu.at("devices")[1].at("memory_total"), "81559 MiB");
+  if (gpu.at("nvidia_proc_version").is_null()) {
+    EXPECT_EQ(gpu.at("driver_version"), "550.54.15");
   }
 }
 
@@ -275,8 +310,7 @@ std::pair<int, std::string> run_command(const std::string& command) {
 // Until `info` is registered in main.cc the command line rejects it; the
 // tests then skip rather than fail.
 bool info_registered() {
-  const auto [status, output] =
-      run_command("'" + test::tinycompress_bin() + "' info --help 2>&1");
+  const auto [status, output] = run_command("'" + test::tinycompress_bin() + "' info --help 2>&1");
   return status == 0;
 }
 

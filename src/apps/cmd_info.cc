@@ -1,6 +1,7 @@
 // tinycompress info: the hardware/software snapshot stored with every result
 // (CPU, memory, OS, compiler, library versions, GPU, git revision).
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,10 +20,23 @@ namespace tc::apps {
 namespace {
 
 using nlohmann::json;
+using Rows = std::vector<std::pair<std::string, std::string>>;
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string bytes_text(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes)
+                   : fmt::format("{} ({:.1f} {})", bytes, value, units[unit]);
 }
 
 std::string scalar_text(const std::string& key, const json& value) {
@@ -30,40 +44,55 @@ std::string scalar_text(const std::string& key, const json& value) {
   if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_unsigned() && ends_with(key, "_bytes")) {
-    const auto bytes = value.get<uint64_t>();
-    return fmt::format("{} ({:.1f} GiB)", bytes, bytes / (1024.0 * 1024.0 * 1024.0));
+    return bytes_text(value.get<uint64_t>());
   }
   return value.dump();
 }
 
-// Flattens the snapshot into ("cpu.model_name", "AMD EPYC") rows.
-void flatten(const std::string& key, const json& value,
-             std::vector<std::pair<std::string, std::string>>& rows) {
-  if (value.is_object() && value.size() == 2 && value.contains("compiled") &&
-      value.contains("runtime")) {
-    // A library version: one row, the loaded one beside the built-against one.
-    rows.emplace_back(key, fmt::format("{} (runtime: {})", scalar_text(key, value["compiled"]),
-                                       scalar_text(key, value["runtime"])));
-  } else if (value.is_object()) {
-    for (const auto& [name, child] : value.items()) {
-      flatten(key.empty() ? name : key + "." + name, child, rows);
-    }
+// "/cpu/caches/l2_bytes" -> "cpu.caches.l2_bytes".
+std::string dotted(std::string pointer) {
+  std::replace(pointer.begin(), pointer.end(), '/', '.');
+  return pointer.substr(1);
+}
+
+void add_value(const std::string& key, const json& value, Rows& rows) {
+  if (value.is_array() && value.empty()) {
+    rows.emplace_back(key, "none");
+  } else if (value.is_array() && std::all_of(value.begin(), value.end(), [](const json& item) {
+               return item.is_primitive();
+             })) {
+    std::vector<std::string> items;
+    for (const json& item : value) items.push_back(scalar_text(key, item));
+    rows.emplace_back(key, fmt::format("{}", fmt::join(items, " ")));
   } else if (value.is_array()) {
-    if (value.empty()) {
-      rows.emplace_back(key, "none");
-    } else if (std::all_of(value.begin(), value.end(),
-                           [](const json& item) { return item.is_primitive(); })) {
-      std::vector<std::string> items;
-      for (const json& item : value) items.push_back(scalar_text(key, item));
-      rows.emplace_back(key, fmt::format("{}", fmt::join(items, " ")));
-    } else {
-      for (size_t i = 0; i < value.size(); ++i) {
-        flatten(fmt::format("{}[{}]", key, i), value[i], rows);
-      }
-    }
+    for (size_t i = 0; i < value.size(); ++i)
+      add_value(fmt::format("{}[{}]", key, i), value[i], rows);
+  } else if (value.is_object()) {
+    for (const auto& [name, child] : value.items()) add_value(key + "." + name, child, rows);
   } else {
     rows.emplace_back(key, scalar_text(key, value));
   }
+}
+
+// One row per field, in the schema's reading order; a library's compiled and
+// run-time versions share a row.
+Rows listing(const json& snapshot) {
+  Rows rows;
+  for (const std::string& field : profile::hardware_snapshot_fields()) {
+    const json::json_pointer pointer(field);
+    if (!snapshot.contains(pointer)) continue;
+    if (field.rfind("/libraries/", 0) == 0) {
+      if (!ends_with(field, "/compiled")) continue;
+      const std::string library = field.substr(0, field.size() - std::string("/compiled").size());
+      const json& runtime = snapshot.value(json::json_pointer(library + "/runtime"), json());
+      rows.emplace_back(dotted(library),
+                        fmt::format("{} (runtime: {})", scalar_text(field, snapshot.at(pointer)),
+                                    scalar_text(field, runtime)));
+      continue;
+    }
+    add_value(dotted(field), snapshot.at(pointer), rows);
+  }
+  return rows;
 }
 
 void run_info(bool as_json) {
@@ -72,8 +101,7 @@ void run_info(bool as_json) {
     std::printf("%s\n", snapshot.dump(2).c_str());
     return;
   }
-  std::vector<std::pair<std::string, std::string>> rows;
-  flatten("", snapshot, rows);
+  const Rows rows = listing(snapshot);
   size_t width = 0;
   for (const auto& row : rows) width = std::max(width, row.first.size());
   for (const auto& [key, text] : rows) {
@@ -85,8 +113,8 @@ void run_info(bool as_json) {
 
 void register_info(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
-  CLI::App* command = app.add_subcommand(
-      "info", "Print the hardware/software snapshot stored with every result");
+  CLI::App* command =
+      app.add_subcommand("info", "Print the hardware/software snapshot stored with every result");
   command->add_flag("--json", *as_json, "Print the snapshot as one JSON object");
   command->callback([as_json] { run_info(*as_json); });
 }

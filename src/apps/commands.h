@@ -11,5 +11,7 @@ void register_generate(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_logits(CLI::App& app);
 void register_init_random(CLI::App& app);
+void register_run(CLI::App& app);
+void register_ppl(CLI::App& app);
 
 }  // namespace tc::apps

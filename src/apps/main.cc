@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
       "tinycompress: load Qwen2-family models in Hugging Face layout, apply compression\n"
       "and decoding methods, and measure speed, memory, size and quality."};
   app.require_subcommand(1);
+  tc::apps::register_run(app);
+  tc::apps::register_ppl(app);
   tc::apps::register_generate(app);
   tc::apps::register_tokenize(app);
   tc::apps::register_logits(app);

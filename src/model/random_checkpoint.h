@@ -31,8 +31,8 @@ struct RandomCheckpointSpec {
   // added tokens follow, so vocab_size must be at least this + 22.
   int64_t tokenizer_learned_tokens = 151643;
   uint64_t seed = 0;
-  float weight_std = 0.02f;
-  float bias_std = 0.01f;
+  double weight_std = 0.02;
+  double bias_std = 0.01;
 };
 
 // The --like names: "qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b".

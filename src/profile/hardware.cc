@@ -40,6 +40,7 @@
 #endif
 
 #include "kernels/cpu/dot.h"
+#include "kernels/cpu/gemm.h"
 
 // Set on this file only by src/profile/CMakeLists.txt, so a flag change
 // recompiles one file rather than the whole library.
@@ -182,10 +183,8 @@ std::optional<uint64_t> parse_cache_size(const std::string& text) {
 // Sizes as cpu0 sees them: L1/L2 per core, L3 per cache instance (shared by
 // the cores in its shared_cpu_list), not summed over the machine.
 json read_caches() {
-  json caches = {{"l1d_bytes", nullptr},
-                 {"l1i_bytes", nullptr},
-                 {"l2_bytes", nullptr},
-                 {"l3_bytes", nullptr}};
+  json caches = {
+      {"l1d_bytes", nullptr}, {"l1i_bytes", nullptr}, {"l2_bytes", nullptr}, {"l3_bytes", nullptr}};
   for (int index = 0; index < 16; ++index) {
     const std::string dir = fmt::format("/sys/devices/system/cpu/cpu0/cache/index{}", index);
     const auto level = read_trimmed(dir + "/level");
@@ -246,7 +245,11 @@ json cpu_section() {
       {"sockets", or_null(topology.sockets)},
       {"caches", read_caches()},
       {"isa_flags", read_isa_flags(cpuinfo)},
+      // Decode (one token) runs the dot kernels; prefill (several tokens) runs
+      // the AVX-512 tiled GEMM where the CPU has it, else the same dot kernels.
       {"kernel_isa", tc::kernels::dot_kernels().isa},
+      {"prefill_gemm_isa",
+       tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
       {"hypervisor", or_null(hypervisor(cpuinfo))},
       {"scaling_governor",
        or_null(read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))},
@@ -484,8 +487,7 @@ json libraries_section() {
       {"cli11", library(cli11_version, cli11_version)},
       // A shared library the harness links; only its header version is known here.
       {"tomlplusplus", library(toml_version, nullptr)},
-      {"glibc",
-       library(fmt::format("{}.{}", __GLIBC__, __GLIBC_MINOR__), gnu_get_libc_version())},
+      {"glibc", library(fmt::format("{}.{}", __GLIBC__, __GLIBC_MINOR__), gnu_get_libc_version())},
       {"cxx_stdlib", library(cxx_stdlib, nullptr)},
   };
 }
@@ -580,9 +582,9 @@ std::string hostname() {
 
 const std::vector<std::string>& tracked_isa_flags() {
   static const std::vector<std::string> flags = {
-      "sse4_2",     "avx",         "avx2",         "fma",         "f16c",
-      "avx512f",    "avx512bw",    "avx512vl",     "avx512_vnni", "avx512_bf16",
-      "avx512_fp16", "avx_vnni",   "amx_tile",     "amx_int8",    "amx_bf16",
+      "sse4_2",      "avx",      "avx2",     "fma",         "f16c",
+      "avx512f",     "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+      "avx512_fp16", "avx_vnni", "amx_tile", "amx_int8",    "amx_bf16",
   };
   return flags;
 }
@@ -607,6 +609,7 @@ const std::vector<std::string>& hardware_snapshot_fields() {
     for (const std::string& flag : tracked_isa_flags()) list.push_back("/cpu/isa_flags/" + flag);
     for (const char* field : {
              "/cpu/kernel_isa",
+             "/cpu/prefill_gemm_isa",
              "/cpu/hypervisor",
              "/cpu/scaling_governor",
              "/memory/total_bytes",
@@ -629,8 +632,8 @@ const std::vector<std::string>& hardware_snapshot_fields() {
          }) {
       list.push_back(field);
     }
-    for (const char* name : {"nlohmann_json", "fmt", "pcre2", "utf8proc", "cli11",
-                             "tomlplusplus", "glibc", "cxx_stdlib"}) {
+    for (const char* name : {"nlohmann_json", "fmt", "pcre2", "utf8proc", "cli11", "tomlplusplus",
+                             "glibc", "cxx_stdlib"}) {
       list.push_back(fmt::format("/libraries/{}/compiled", name));
       list.push_back(fmt::format("/libraries/{}/runtime", name));
     }

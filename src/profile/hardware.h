@@ -19,9 +19,9 @@ namespace tc::profile {
 // os{...}, build{...}, libraries{<name>: {compiled, runtime}}, gpu{...}.
 nlohmann::json hardware_snapshot();
 
-// JSON pointers ("/cpu/model_name", ...) of every leaf of the snapshot: the
-// schema. Arrays (/build/baseline_isa_macros, /gpu/devices) count as one leaf.
-// For tests and the results audit.
+// JSON pointers ("/cpu/model_name", ...) of every leaf of the snapshot, grouped
+// by section in reading order: the schema. Arrays (/build/baseline_isa_macros,
+// /gpu/devices) count as one leaf. For tests, the results audit and listings.
 const std::vector<std::string>& hardware_snapshot_fields();
 
 // The ISA flags reported under /cpu/isa_flags (x86 names as in /proc/cpuinfo).

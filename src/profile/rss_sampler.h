@@ -28,7 +28,7 @@ struct RssReport {
   // (/proc/self/clear_refs) where the kernel allows, so it then covers exactly
   // this window; 0 when it could not be read.
   uint64_t kernel_peak_bytes = 0;
-  std::string note;     // why the report is unreliable, or other caveats; empty when none
+  std::string note;      // why the report is unreliable, or other caveats; empty when none
   bool reliable = true;  // false: peak_bytes should not be trusted as the window's peak
 };
 

@@ -51,13 +51,6 @@ class Rng {
   // Uniform in [0, 1).
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   size_t below(size_t n) { return static_cast<size_t>(uniform() * static_cast<double>(n)); }
-  // Index in [0, n) favouring the front: earlier (shorter, "more frequent")
-  // tokens are extended more often, as in real BPE.
-  size_t front_biased(size_t n) {
-    const double u = uniform();
-    return static_cast<size_t>(u * u * static_cast<double>(n));
-  }
-
  private:
   uint64_t state_;
 };
@@ -80,6 +73,42 @@ std::string utf8(char32_t code_point) {
 // Scripts whose words are built separately (a word never mixes scripts).
 enum Script : size_t { kLatin, kGreek, kCyrillic, kCjk, kKana, kHangul, kScriptCount };
 
+// Tokens grouped by length in characters, drawn with a weight that decays
+// with length: as in real text, short pieces are frequent, so BPE extends
+// them more often than long ones.
+class ByLength {
+ public:
+  static constexpr size_t kMaxLength = 16;
+  void add(int32_t token, size_t length) {
+    buckets_[std::min(length, kMaxLength)].push_back(token);
+    ++total_;
+  }
+  bool empty() const { return total_ == 0; }
+  size_t size() const { return total_; }
+  // A token, longer ones `decay` times less likely per character; not empty.
+  int32_t pick(Rng& rng, double decay) const {
+    std::array<double, kMaxLength + 1> weight{};
+    double sum = 0, factor = 1;
+    for (size_t length = 0; length <= kMaxLength; ++length, factor *= decay) {
+      weight[length] = static_cast<double>(buckets_[length].size()) * factor;
+      sum += weight[length];
+    }
+    double at = rng.uniform() * sum;
+    size_t chosen = 0;
+    for (size_t length = 0; length <= kMaxLength; ++length) {
+      if (buckets_[length].empty()) continue;
+      chosen = length;  // also the answer when rounding leaves `at` past the last weight
+      if (at < weight[length]) break;
+      at -= weight[length];
+    }
+    return buckets_[chosen][rng.below(buckets_[chosen].size())];
+  }
+
+ private:
+  std::array<std::vector<int32_t>, kMaxLength + 1> buckets_;
+  size_t total_ = 0;
+};
+
 class MergeBuilder {
  public:
   explicit MergeBuilder(uint64_t seed) : rng_(seed) {
@@ -90,8 +119,8 @@ class MergeBuilder {
     }
     std::sort(alphabet.begin(), alphabet.end());
     for (const auto& [code_point, byte] : alphabet) {
-      byte_token_[static_cast<size_t>(byte)] = add_token(
-          bytes_to_byte_level(std::string(1, static_cast<char>(byte))), 1);
+      byte_token_[static_cast<size_t>(byte)] =
+          add_token(bytes_to_byte_level(std::string(1, static_cast<char>(byte))), 1, 1);
     }
 
     // Whitespace runs, in the order BPE tends to find them. A left side of
@@ -106,24 +135,20 @@ class MergeBuilder {
     whitespace_.emplace_back(byte_token_['\r'], newline);
     whitespace_.emplace_back(space, newline);
 
-    // ASCII letters start Latin words, with or without a leading space.
-    starts_[kLatin].push_back(space);
-    for (int c = 'a'; c <= 'z'; ++c) {
-      starts_[kLatin].push_back(byte_token_[static_cast<size_t>(c)]);
-      suffixes_[kLatin].push_back(byte_token_[static_cast<size_t>(c)]);
-    }
-    for (int c = 'A'; c <= 'Z'; ++c) starts_[kLatin].push_back(byte_token_[static_cast<size_t>(c)]);
     // English letter frequencies make the grown words look like words.
     static constexpr std::string_view kLetters =
         "eeeeeeeeeeeetttttttttaaaaaaaaoooooooiiiiiiinnnnnnnsssssshhhhhhrrrrrrddddllllcccuuummmwwf"
         "fggyyppbbvkjxqz";
     for (const char c : kLetters) letters_.push_back(byte_token_[static_cast<uint8_t>(c)]);
+    for (int c = 'a'; c <= 'z'; ++c) pieces_[kLatin].add(byte_token_[static_cast<size_t>(c)], 1);
 
     for (int c = '!'; c <= '~'; ++c) {
-      if (!std::isalnum(c)) punctuation_.push_back(byte_token_[static_cast<size_t>(c)]);
+      if (!std::isalnum(c)) {
+        punctuation_.push_back(byte_token_[static_cast<size_t>(c)]);
+        punctuation_starts_.add(byte_token_[static_cast<size_t>(c)], 1);
+      }
     }
-    punctuation_starts_ = punctuation_;
-    punctuation_starts_.push_back(space);
+    punctuation_starts_.add(space, 1);
 
     // Characters of other scripts, formed from their UTF-8 bytes on demand.
     for (char32_t cp = 0xE0; cp <= 0xFF; ++cp) {
@@ -139,8 +164,6 @@ class MergeBuilder {
     for (char32_t cp = 0x3041; cp <= 0x3093; ++cp) characters_[kKana].push_back(cp);
     for (char32_t cp = 0x30A1; cp <= 0x30F3; ++cp) characters_[kKana].push_back(cp);
     for (char32_t cp = 0xAC00; cp < 0xAC00 + 2000; ++cp) characters_[kHangul].push_back(cp);
-    // Non-Latin words may start with a space too.
-    for (size_t script = kGreek; script < kScriptCount; ++script) starts_[script].push_back(space);
   }
 
   // Learns merges until there are `count` of them.
@@ -173,24 +196,29 @@ class MergeBuilder {
   const std::vector<std::pair<int32_t, int32_t>>& merges() const { return merges_; }
 
  private:
-  int32_t add_token(std::string text, size_t bytes) {
+  // `bytes`: length of the raw text; `chars`: its length in characters.
+  int32_t add_token(std::string text, size_t bytes, size_t chars) {
     const auto id = static_cast<int32_t>(tokens_.size());
     known_.emplace(text, id);
     tokens_.push_back(std::move(text));
     token_bytes_.push_back(bytes);
+    token_chars_.push_back(chars);
     return id;
   }
+  size_t chars(int32_t token) const { return token_chars_[static_cast<size_t>(token)]; }
 
   // Adds the merge (left, right) unless its token exists or is too long;
-  // returns the new token's id or -1.
-  int32_t merge(int32_t left, int32_t right) {
-    const size_t bytes = token_bytes_[static_cast<size_t>(left)] +
-                         token_bytes_[static_cast<size_t>(right)];
+  // returns the new token's id or -1. `chars` overrides the character count
+  // (a multi-byte character's bytes merge into one character).
+  int32_t merge(int32_t left, int32_t right, size_t merged_chars = 0) {
+    const size_t bytes =
+        token_bytes_[static_cast<size_t>(left)] + token_bytes_[static_cast<size_t>(right)];
     if (bytes > kMaxTokenBytes) return -1;
     std::string text = tokens_[static_cast<size_t>(left)] + tokens_[static_cast<size_t>(right)];
     if (known_.count(text) != 0) return -1;
     merges_.emplace_back(left, right);
-    return add_token(std::move(text), bytes);
+    return add_token(std::move(text), bytes,
+                     merged_chars != 0 ? merged_chars : chars(left) + chars(right));
   }
 
   void whitespace_step() {
@@ -204,12 +232,13 @@ class MergeBuilder {
   // " (", "==", "();", ".\n": punctuation runs, optionally after one space
   // and before newlines, as the regex's punctuation piece allows.
   void punctuation_step() {
-    const int32_t left = punctuation_starts_[rng_.front_biased(punctuation_starts_.size())];
-    const int32_t right = rng_.uniform() < 0.1 ? byte_token_['\n']
-                                               : punctuation_[rng_.below(punctuation_.size())];
-    if (token_bytes_[static_cast<size_t>(left)] >= 8) return;
+    const int32_t left = punctuation_starts_.pick(rng_, 0.3);
+    const int32_t newline = byte_token_['\n'];
+    const int32_t right =
+        rng_.uniform() < 0.1 ? newline : punctuation_[rng_.below(punctuation_.size())];
+    if (chars(left) >= 8) return;
     const int32_t made = merge(left, right);
-    if (made >= 0 && right != byte_token_['\n']) punctuation_starts_.push_back(made);
+    if (made >= 0 && right != newline) punctuation_starts_.add(made, chars(made));
   }
 
   // Forms the next character of `script` from its UTF-8 bytes (two-byte
@@ -232,35 +261,48 @@ class MergeBuilder {
       left = prefix->second;
     }
     pending.pop_front();
-    const int32_t made = merge(left, byte_token_[static_cast<uint8_t>(bytes.back())]);
+    const int32_t made = merge(left, byte_token_[static_cast<uint8_t>(bytes.back())], 1);
     if (made < 0) return;
     ++formed_[script];
-    starts_[script].push_back(made);
-    suffixes_[script].push_back(made);
+    pieces_[script].add(made, 1);
   }
 
-  // Grows a word: an earlier word (or a space) + a letter or short suffix.
-  void word_step(Script script) {
-    auto& starts = starts_[script];
-    auto& suffixes = suffixes_[script];
-    if (suffixes.empty()) return;
-    const int32_t left = starts[rng_.front_biased(starts.size())];
-    int32_t right;
+  // A letter (or, for other scripts, a character or short piece) to grow a
+  // word with; Latin letters follow English frequencies, capitals are rare.
+  int32_t piece(Script script) {
     if (script == kLatin && rng_.uniform() < 0.75) {
-      right = letters_[rng_.below(letters_.size())];
-    } else {
-      right = suffixes[rng_.front_biased(suffixes.size())];
+      return rng_.uniform() < 0.04 ? byte_token_['A' + rng_.below(26)]
+                                   : letters_[rng_.below(letters_.size())];
     }
-    const int32_t made = merge(left, right);
+    return pieces_[script].pick(rng_, 0.4);
+  }
+
+  // Grows a word: a space, a letter or an earlier word, + a letter or a
+  // short piece.
+  void word_step(Script script) {
+    if (pieces_[script].empty()) return;
+    // Early merges join single characters; words grow once there are some.
+    const auto words = static_cast<double>(words_[script].size());
+    const double from = rng_.uniform();
+    int32_t left;
+    if (from < 0.65 * words / (words + 300)) {
+      left = words_[script].pick(rng_, 0.55);
+    } else if (rng_.uniform() < 0.4) {
+      left = byte_token_[' '];
+    } else {
+      left = piece(script);
+    }
+    const int32_t made = merge(left, piece(script));
     if (made < 0) return;
-    starts.push_back(made);
+    words_[script].add(made, chars(made));
     const bool spaced = tokens_[static_cast<size_t>(made)].rfind(space_text_, 0) == 0;
-    if (!spaced && token_bytes_[static_cast<size_t>(made)] <= 6) suffixes.push_back(made);
+    if (!spaced && chars(made) <= 4) pieces_[script].add(made, chars(made));
   }
 
   Rng rng_;
   std::vector<std::string> tokens_;
   std::vector<size_t> token_bytes_;
+  std::vector<size_t> token_chars_;
   std::unordered_map<std::string, int32_t> known_;
   std::vector<std::pair<int32_t, int32_t>> merges_;
   std::array<int32_t, 256> byte_token_{};
@@ -270,11 +312,11 @@ class MergeBuilder {
   int32_t last_space_run_ = -1;
   std::vector<int32_t> letters_;
   std::vector<int32_t> punctuation_;
-  std::vector<int32_t> punctuation_starts_;
+  ByLength punctuation_starts_;
   std::array<std::deque<char32_t>, kScriptCount> characters_;
   std::array<size_t, kScriptCount> formed_{};
-  std::array<std::vector<int32_t>, kScriptCount> starts_;
-  std::array<std::vector<int32_t>, kScriptCount> suffixes_;
+  std::array<ByLength, kScriptCount> words_;   // merged words, to grow further
+  std::array<ByLength, kScriptCount> pieces_;  // characters and short word pieces
 };
 
 void check(const SyntheticTokenizerOptions& options) {
@@ -315,7 +357,8 @@ std::string synthetic_tokenizer_json_text(const SyntheticTokenizerOptions& optio
   ordered_json added = ordered_json::array();
   for (size_t i = 0; i < kAddedTokens.size(); ++i) {
     ordered_json entry = {{"id", options.learned_tokens + static_cast<int64_t>(i)}};
-    for (const auto& [key, value] : added_token_fields(kAddedTokens[i]).items()) entry[key] = value;
+    const ordered_json fields = added_token_fields(kAddedTokens[i]);
+    for (const auto& [key, value] : fields.items()) entry[key] = value;
     added.push_back(std::move(entry));
   }
   const ordered_json byte_level = {{"type", "ByteLevel"},

@@ -1,5 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/split_regex.h"
+#include "tokenizer/token_table.h"
 #include "tokenizer/unicode.h"
 
 namespace tc::tokenizer {
@@ -94,8 +96,10 @@ struct Tokenizer::Impl {
   std::string path;
 
   // Model.
-  StringMap<int32_t> token_ids;  // vocabulary and added tokens (added win)
-  std::vector<std::string> id_tokens;
+  TokenTable token_ids;  // vocabulary and added tokens (added win)
+  // Token string of each id (views into token_ids, which is not modified
+  // after loading); id_known[i] is 0 for ids that name no token.
+  std::vector<std::string_view> id_tokens;
   std::vector<uint8_t> id_known;
   // decode(): the bytes of token id i are decoded_bytes[decoded_offsets[i],
   // decoded_offsets[i + 1]).
@@ -137,6 +141,7 @@ class Loader {
     load_normalizer(root);
     load_pre_tokenizer(root);
     load_decoder(root);
+    build_id_table();
     build_decode_table();
   }
 
@@ -199,13 +204,23 @@ class Loader {
     return static_cast<int32_t>(id);
   }
 
-  void set_token(int32_t id, const std::string& token) {
-    if (static_cast<size_t>(id) >= impl_.id_tokens.size()) {
-      impl_.id_tokens.resize(static_cast<size_t>(id) + 1);
-      impl_.id_known.resize(static_cast<size_t>(id) + 1, 0);
+  // Fills id_tokens once every string is in token_ids (so the views stay
+  // valid). Added tokens win over a vocabulary token with the same id, as in
+  // Hugging Face's id_to_token.
+  void build_id_table() {
+    int32_t max_id = -1;
+    impl_.token_ids.for_each([&](std::string_view, int32_t id) { max_id = std::max(max_id, id); });
+    const auto count = static_cast<size_t>(max_id + 1);
+    impl_.id_tokens.assign(count, std::string_view());
+    impl_.id_known.assign(count, 0);
+    impl_.token_ids.for_each([&](std::string_view token, int32_t id) {
+      if (impl_.id_known[static_cast<size_t>(id)]) return;
+      impl_.id_tokens[static_cast<size_t>(id)] = token;
+      impl_.id_known[static_cast<size_t>(id)] = 1;
+    });
+    for (const AddedToken& token : impl_.added) {
+      impl_.id_tokens[static_cast<size_t>(token.id)] = *impl_.token_ids.view(token.content);
     }
-    impl_.id_tokens[static_cast<size_t>(id)] = token;
-    impl_.id_known[static_cast<size_t>(id)] = 1;
   }
 
   void load_model(const json& model) {
@@ -236,46 +251,45 @@ class Loader {
 
     const json& vocab = member(model, "vocab", "model.vocab");
     if (!vocab.is_object()) bad("model.vocab", "expected an object of token -> id");
-    impl_.token_ids.reserve(vocab.size() + 64);
+    // Byte-level tokens average under 8 bytes; the table grows if not.
+    impl_.token_ids.reserve(vocab.size() + 64, vocab.size() * 8);
     for (const auto& [token, id_value] : vocab.items()) {
       // The field name is only formatted for an error: this loop runs 150k times.
       const int32_t id = id_value.is_number_integer() && id_value.get<int64_t>() >= 0 &&
                                  id_value.get<int64_t>() <= kMaxTokenId
                              ? static_cast<int32_t>(id_value.get<int64_t>())
                              : token_id(id_value, fmt::format("model.vocab[\"{}\"]", token));
-      impl_.token_ids.insert_or_assign(token, id);
-      set_token(id, token);
+      impl_.token_ids.assign(token, id);
     }
 
     if (const json* unk = find_value(model, "unk_token")) {
       const std::string& unk_token = string_of(*unk, "model.unk_token");
-      const auto it = impl_.token_ids.find(unk_token);
-      if (it == impl_.token_ids.end()) {
+      const auto unk_id = impl_.token_ids.find(unk_token);
+      if (!unk_id) {
         bad("model.unk_token", fmt::format("'{}' is not in model.vocab", unk_token));
       }
-      impl_.bpe.unk_id = it->second;
+      impl_.bpe.unk_id = *unk_id;
     }
     for (int byte = 0; byte < 256; ++byte) {
       const std::string spelled = bytes_to_byte_level(std::string(1, static_cast<char>(byte)));
-      const auto it = impl_.token_ids.find(spelled);
-      impl_.bpe.byte_ids[byte] = it == impl_.token_ids.end() ? -1 : it->second;
+      impl_.bpe.byte_ids[byte] = impl_.token_ids.find(spelled).value_or(-1);
     }
     load_merges(member(model, "merges", "model.merges"));
 
     if (impl_.ignore_merges) {
-      for (const auto& [token, id] : impl_.token_ids) {
+      impl_.token_ids.for_each([&](std::string_view token, int32_t id) {
         if (auto raw = byte_level_to_bytes(token)) impl_.raw_vocab.emplace(std::move(*raw), id);
-      }
+      });
     }
   }
 
   int32_t vocab_id(std::string_view token, size_t index) const {
-    const auto it = impl_.token_ids.find(token);
-    if (it == impl_.token_ids.end()) {
+    const auto id = impl_.token_ids.find(token);
+    if (!id) {
       bad(fmt::format("model.merges[{}]", index),
           fmt::format("token '{}' is not in model.vocab", token));
     }
-    return it->second;
+    return *id;
   }
 
   void load_merges(const json& merges) {
@@ -331,8 +345,7 @@ class Loader {
       token.rstrip = flag(item, "rstrip", false, field + ".rstrip");
       // Hugging Face's default: special tokens are matched as written.
       token.normalized = flag(item, "normalized", !token.special, field + ".normalized");
-      impl_.token_ids.insert_or_assign(token.content, token.id);
-      set_token(token.id, token.content);
+      impl_.token_ids.assign(token.content, token.id);
       impl_.added.push_back(token);
     }
     // The matching texts of normalized tokens depend on the normalizer, so
@@ -459,7 +472,7 @@ class Loader {
     for (size_t id = 0; id < count; ++id) {
       impl_.decoded_offsets[id] = static_cast<uint32_t>(impl_.decoded_bytes.size());
       if (!impl_.id_known[id]) continue;
-      const std::string& token = impl_.id_tokens[id];
+      const std::string_view token = impl_.id_tokens[id];
       if (auto raw = byte_level_to_bytes(token)) {
         impl_.decoded_bytes += *raw;
       } else {
@@ -594,9 +607,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids) const {
 }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
-  const auto it = impl_->token_ids.find(token);
-  if (it == impl_->token_ids.end()) return std::nullopt;
-  return it->second;
+  return impl_->token_ids.find(token);
 }
 
 std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
@@ -604,7 +615,7 @@ std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
       !impl_->id_known[static_cast<size_t>(id)]) {
     return std::nullopt;
   }
-  return impl_->id_tokens[static_cast<size_t>(id)];
+  return std::string(impl_->id_tokens[static_cast<size_t>(id)]);
 }
 
 size_t Tokenizer::vocab_size() const { return impl_->token_ids.size(); }

@@ -1,0 +1,36 @@
+// Forward latency at a fixed sequence length: warm-up iterations are run and
+// discarded, then every timed iteration is kept so percentiles (and the
+// audit) can be recomputed from the raw samples.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/qwen2.h"
+
+namespace tc::eval {
+
+struct SampleStats {
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0, min = 0, max = 0;
+};
+
+// Percentile with linear interpolation between order statistics (numpy's default).
+double percentile(std::vector<double> samples, double q);
+SampleStats summarize(const std::vector<double>& samples);
+
+struct LatencyResult {
+  int64_t seq_len = 0;
+  int64_t n_warmup = 0;
+  int64_t n_iters = 0;
+  std::vector<double> warmup_ms;  // discarded
+  std::vector<double> samples_ms; // timed
+  SampleStats ms;                 // from samples_ms only
+};
+
+// Times `n_warmup + n_iters` forward passes over `ids` (all positions'
+// logits, a fresh KV cache each time).
+LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const int32_t> ids,
+                                      int64_t n_warmup, int64_t n_iters);
+
+}  // namespace tc::eval

@@ -1,0 +1,43 @@
+// One (model, method) cell: load, apply the method, measure, write the result.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "eval/dataset.h"
+#include "harness/methods.h"
+#include "harness/run_config.h"
+
+namespace tc::harness {
+
+inline constexpr int kResultSchemaVersion = 1;
+
+struct CellInputs {
+  const ModelEntry* model = nullptr;
+  const Method* method = nullptr;
+  const eval::TextSplit* eval_text = nullptr;  // evaluation split (perplexity, latency input)
+  std::string calibration_source;  // data set whose train split methods may read
+  std::string prompts_file;
+  std::vector<std::string> prompts;
+  nlohmann::json hardware;  // snapshot taken once per run
+  bool show_progress = true;
+};
+
+// Measures one cell. Never throws for a failure inside the cell: the result
+// then has status "failed" and the error, so the run can go on.
+nlohmann::json run_cell(const CellInputs& inputs);
+
+// results_dir/raw/<model>/<method>.json
+std::string result_path(const std::string& results_dir, const std::string& model,
+                        const std::string& method);
+
+// Writes atomically (temporary file, fsync, rename), creating folders.
+void write_result(const std::string& path, const nlohmann::json& result);
+
+// True when `path` holds a result with status "ok" (a failed or unreadable
+// one is run again).
+bool cell_done(const std::string& path);
+
+}  // namespace tc::harness

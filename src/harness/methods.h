@@ -1,0 +1,51 @@
+// The method registry: the single place a method is named and described.
+//
+// A method is a value: a name (the row key in the results), what it does,
+// how it turns a checkpoint folder into a runnable model, and which
+// measurements apply. Adding a method adds an entry here and, for its
+// implementation, a file in quant/, decode/, export/ or train/.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/qwen2.h"
+
+namespace tc::harness {
+
+// What a method may look at while preparing a model.
+struct MethodContext {
+  std::string model_dir;        // resolved checkpoint folder
+  // Data set folder or file whose train split feeds methods that need data
+  // (calibration, training); "" when none is configured.
+  std::string calibration_source;
+};
+
+struct PreparedModel {
+  std::unique_ptr<model::Qwen2Model> model;
+  nlohmann::json details = nlohmann::json::object();  // -> result "method_details"
+  nlohmann::json data_used = nlohmann::json::array(); // -> result "data_used"
+};
+
+struct Method {
+  std::string name;
+  std::string description;
+  std::string weight_format;  // as held in memory: f32, bf16, f16, ...
+  std::string device = "cpu";
+  std::string kv_cache = "f32";
+  bool measures_latency = true;
+  bool measures_generation = true;
+  bool measures_perplexity = true;
+  std::function<PreparedModel(const MethodContext&)> prepare;
+};
+
+// Every method, in the order tables list them.
+const std::vector<Method>& method_registry();
+// tc::Error listing the known names when `name` is not one.
+const Method& find_method(const std::string& name);
+
+}  // namespace tc::harness

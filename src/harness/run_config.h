@@ -1,0 +1,50 @@
+// run_config.toml: which models, which harness settings, which data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tc::harness {
+
+// Measurement settings; each model may override any of them.
+struct HarnessSettings {
+  int64_t n_warmup = 2;
+  int64_t n_iters = 10;
+  int64_t seq_len_for_latency = 128;
+  int64_t ppl_max_length = 256;
+  int64_t ppl_stride = 128;
+  int64_t max_new_tokens = 32;
+};
+
+struct ModelEntry {
+  std::string name;  // results/raw/<name>/...
+  std::string path;  // folder (relative to the config file) or Hugging Face id
+  std::string role;  // target, draft, teacher, student (informational for now)
+  bool in_default_run = true;
+  HarnessSettings settings;  // harness settings with this model's overrides applied
+};
+
+struct RunConfig {
+  std::string file;            // the config file read
+  std::string base_dir;        // its folder: relative paths are resolved against it
+  HarnessSettings defaults;
+  int64_t threads = 0;         // kernel threads for the whole run; 0: one per hardware thread
+  std::string prompts_file;    // resolved path
+  std::string results_dir;     // resolved path
+  // Evaluation: the first of these holding a complete data set is used.
+  std::vector<std::string> eval_candidates;
+  std::string eval_split = "test";
+  // Calibration/training data for methods that need it.
+  std::vector<std::string> calibration_candidates;
+  std::string calibration_split = "train";
+  std::vector<ModelEntry> models;
+  std::vector<std::string> default_methods;
+
+  const ModelEntry& model(const std::string& name) const;  // tc::Error if unknown
+};
+
+// Reads and validates a run_config.toml; errors name the file and the key.
+RunConfig load_run_config(const std::string& path);
+
+}  // namespace tc::harness

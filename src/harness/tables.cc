@@ -1,0 +1,445 @@
+#include "harness/tables.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+
+namespace tc::harness {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kMissing = "—";
+constexpr const char* kNoBaseline = "no fp32 baseline";
+constexpr size_t kShortErrorBytes = 80;
+
+enum Column {
+  kMethod,
+  kStatus,
+  kWeightMb,
+  kDiskMb,
+  kP50Ms,
+  kDecodeTokS,
+  kPrefillTokS,
+  kPpl,
+  kDeltaPpl,
+  kDeltaPplPercent,
+  kSpeedup,
+  kPeakRssMb,
+  kColumnCount,
+};
+
+const std::vector<std::string>& column_names() {
+  static const std::vector<std::string> names = {
+      "method",         "status",      "weight MB", "disk MB",   "forward p50 ms",
+      "decode tok/s",   "prefill tok/s", "PPL",     "ΔPPL",      "ΔPPL %",
+      "speed-up vs fp32", "peak RSS MB"};
+  return names;
+}
+
+// The column explanations printed under the tables.
+const std::vector<std::string>& column_notes() {
+  static const std::vector<std::string> notes = {
+      "**status**: `ok`, `failed: <error>` (the cell ran and failed; measurements it did "
+      "not reach show —), `missing` (no result file), `unreadable`/`refused` (the file does "
+      "not parse or has another schema_version). A missing value is never shown as zero.",
+      "**weight MB**: `size.weights_in_memory_bytes` / 1e6, the weights as held in memory.",
+      "**disk MB**: `size.on_disk_bytes` / 1e6, the model files as stored (or the method's "
+      "own output files).",
+      "**forward p50 ms**: median of the timed forward passes (`latency.ms.p50`; warm-up "
+      "excluded), one pass over `latency.seq_len` tokens with a fresh KV cache.",
+      "**decode tok/s**, **prefill tok/s**: greedy generation over the prompts file "
+      "(`generation.decode_tok_s`, `generation.prefill_tok_s`), summed over prompts.",
+      "**PPL**: sliding-window perplexity on the evaluation split (`perplexity.ppl`).",
+      "**ΔPPL**, **ΔPPL %**: PPL minus the same model's `fp32_cpu` PPL, absolute and relative "
+      "to it; positive means worse.",
+      "**speed-up vs fp32**: the `fp32_cpu` forward p50 divided by this row's forward p50; "
+      "above 1.00× is faster.",
+      "**peak RSS MB**: peak resident memory of the whole cell (`memory.peak_bytes` / 1e6); "
+      "† marks a sample the sampler itself flags as unreliable (`memory.reliable` false).",
+  };
+  return notes;
+}
+
+// A measurement read from a result: present and valid, present but not a
+// finite non-negative number, or absent.
+struct Measure {
+  std::optional<double> value;
+  bool invalid = false;
+};
+
+Measure measure(const json& data, const char* pointer) {
+  const json::json_pointer where(pointer);
+  if (!data.is_object() || !data.contains(where) || data.at(where).is_null()) return {};
+  const std::optional<double> number = number_at(data, pointer);
+  if (!number || *number < 0) return {std::nullopt, true};
+  return {number, false};
+}
+
+std::string show(const Measure& m, double scale, const char* format) {
+  if (m.invalid) return "invalid";
+  if (!m.value) return kMissing;
+  return fmt::format(fmt::runtime(format), *m.value * scale);
+}
+
+// The first line of an error, whitespace collapsed, cut at a UTF-8 character
+// boundary so a table cell stays one readable line.
+std::string short_error(const std::string& error) {
+  std::string line;
+  for (char c : error) {
+    if (c == '\n' || c == '\r') break;
+    if (c == '\t') c = ' ';
+    if (c == ' ' && !line.empty() && line.back() == ' ') continue;
+    line.push_back(c);
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (line.empty()) return "no error message";
+  if (line.size() <= kShortErrorBytes) return line;
+  size_t cut = kShortErrorBytes;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return line.substr(0, cut) + "…";
+}
+
+// A result usable as a row: parsed and schema_version 1. Anything else is
+// shown by its status cell only, since its fields mean nothing to us.
+bool readable(const ResultFile& file) {
+  return file.parse_error.empty() && file.data.is_object() &&
+         file.data.value("schema_version", json()) == json(1);
+}
+
+std::string status_text(const ResultFile* file) {
+  if (file == nullptr) return "missing";
+  if (!file->parse_error.empty()) return "unreadable: " + short_error(file->parse_error);
+  if (!file->data.is_object()) return "unreadable: not a JSON object";
+  if (!readable(*file)) {
+    return "refused: schema_version " + file->data.value("schema_version", json()).dump();
+  }
+  const json status = file->data.value("status", json());
+  if (status == "ok") return "ok";
+  if (status == "failed") {
+    const json error = file->data.value("error", json());
+    return "failed: " + short_error(error.is_string() ? error.get<std::string>() : "");
+  }
+  return "invalid status " + status.dump();
+}
+
+struct Baseline {
+  bool usable = false;
+  Measure ppl;
+  Measure p50;
+};
+
+Baseline baseline_of(const ResultFile* file) {
+  Baseline baseline;
+  if (file == nullptr || !readable(*file) || file->data.value("status", json()) != "ok") {
+    return baseline;
+  }
+  baseline.usable = true;
+  baseline.ppl = measure(file->data, "/perplexity/ppl");
+  baseline.p50 = measure(file->data, "/latency/ms/p50");
+  return baseline;
+}
+
+// A comparison against the fp32 row: own value first (a row without it has
+// nothing to compare), then the baseline.
+template <typename Compute>
+std::string compare(const Measure& own, const Baseline& baseline, const Measure& base,
+                    Compute compute) {
+  if (own.invalid) return "invalid";
+  if (!own.value) return kMissing;
+  if (!baseline.usable) return kNoBaseline;
+  if (base.invalid || !base.value) return "no fp32 value";
+  return compute(*own.value, *base.value);
+}
+
+std::vector<std::string> make_row(const std::string& method, const ResultFile* file,
+                                  const Baseline& baseline, std::vector<std::string>& footnotes) {
+  std::vector<std::string> row(kColumnCount, kMissing);
+  row[kMethod] = method;
+  row[kStatus] = status_text(file);
+  if (file == nullptr || !readable(*file)) return row;
+  const json& data = file->data;
+  row[kWeightMb] = show(measure(data, "/size/weights_in_memory_bytes"), 1e-6, "{:.1f}");
+  row[kDiskMb] = show(measure(data, "/size/on_disk_bytes"), 1e-6, "{:.1f}");
+  const Measure p50 = measure(data, "/latency/ms/p50");
+  row[kP50Ms] = show(p50, 1.0, "{:.2f}");
+  row[kDecodeTokS] = show(measure(data, "/generation/decode_tok_s"), 1.0, "{:.1f}");
+  row[kPrefillTokS] = show(measure(data, "/generation/prefill_tok_s"), 1.0, "{:.1f}");
+  const Measure ppl = measure(data, "/perplexity/ppl");
+  row[kPpl] = show(ppl, 1.0, "{:.3f}");
+  row[kDeltaPpl] = compare(ppl, baseline, baseline.ppl, [](double own, double base) {
+    return fmt::format("{:+.3f}", own - base);
+  });
+  row[kDeltaPplPercent] = compare(ppl, baseline, baseline.ppl, [](double own, double base) {
+    return base > 0 ? fmt::format("{:+.2f}%", (own - base) / base * 100.0) : std::string("—");
+  });
+  row[kSpeedup] = compare(p50, baseline, baseline.p50, [](double own, double base) {
+    return own > 0 ? fmt::format("{:.2f}×", base / own) : std::string("—");
+  });
+  const Measure peak = measure(data, "/memory/peak_bytes");
+  row[kPeakRssMb] = show(peak, 1e-6, "{:.1f}");
+  const json::json_pointer reliable("/memory/reliable");
+  if (peak.value && data.contains(reliable) && data.at(reliable) == json(false)) {
+    row[kPeakRssMb] += "†";
+    const std::optional<std::string> note = string_at(data, "/memory/note");
+    footnotes.push_back(fmt::format("† {}: peak RSS flagged unreliable by the sampler{}", method,
+                                    note && !note->empty() ? ": " + short_error(*note) : ""));
+  }
+  return row;
+}
+
+// Markdown cells: a '|' would end the cell, a newline the row.
+std::string markdown_cell(const std::string& text) {
+  std::string cell;
+  for (char c : text) {
+    if (c == '|') {
+      cell += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      cell += ' ';
+    } else {
+      cell += c;
+    }
+  }
+  return cell;
+}
+
+// Distinct values of one hardware field over the readable files, with how
+// many files carry each; "not recorded" for files without it.
+std::map<std::string, int> distinct_values(const std::vector<ResultFile>& files,
+                                           std::string (*value_of)(const json&)) {
+  std::map<std::string, int> values;
+  for (const ResultFile& file : files) {
+    if (!readable(file)) continue;
+    std::string value = value_of(file.data);
+    ++values[value.empty() ? "not recorded" : value];
+  }
+  return values;
+}
+
+std::string describe_values(const std::map<std::string, int>& values) {
+  if (values.empty()) return "not recorded";
+  if (values.size() == 1) return values.begin()->first;
+  std::vector<std::string> parts;
+  for (const auto& [value, count] : values) {
+    parts.push_back(fmt::format("{} ({} file{})", value, count, count == 1 ? "" : "s"));
+  }
+  return fmt::format("MIXED: {}", fmt::join(parts, "; "));
+}
+
+std::string scalar_text(const json& data, const char* pointer) {
+  const json::json_pointer where(pointer);
+  if (!data.is_object() || !data.contains(where) || data.at(where).is_null()) return "";
+  const json& value = data.at(where);
+  if (value.is_string()) return value.get<std::string>() == "unknown" ? "" : value.get<std::string>();
+  return value.dump();
+}
+
+std::string cores_of(const json& data) {
+  const std::string physical = scalar_text(data, "/hardware/cpu/physical_cores");
+  const std::string logical = scalar_text(data, "/hardware/cpu/logical_cpus");
+  if (physical.empty() && logical.empty()) return "";
+  return fmt::format("{} physical, {} logical", physical.empty() ? "?" : physical,
+                     logical.empty() ? "?" : logical);
+}
+std::string isa_of(const json& data) { return scalar_text(data, "/hardware/cpu/kernel_isa"); }
+std::string threads_of(const json& data) { return scalar_text(data, "/settings/threads"); }
+std::string os_of(const json& data) { return scalar_text(data, "/hardware/os/pretty_name"); }
+std::string compiler_of(const json& data) {
+  const std::string id = scalar_text(data, "/hardware/build/compiler_id");
+  const std::string version = scalar_text(data, "/hardware/build/compiler_version");
+  if (id.empty() && version.empty()) return "";
+  return fmt::format("{} {}", id, version);
+}
+
+std::string generated_notice(const std::string& command) {
+  return fmt::format(
+      "<!-- Generated by `{}` from the result files. Do not edit: rerun the command. -->\n",
+      command);
+}
+
+void append_footnotes(std::string& out, const ModelTable& table) {
+  if (table.footnotes.empty()) return;
+  out += "\n";
+  for (const std::string& note : table.footnotes) out += fmt::format("{}  \n", note);
+}
+
+void append_column_notes(std::string& out) {
+  out += "## Columns\n\n";
+  for (const std::string& note : column_notes()) out += fmt::format("- {}\n", note);
+}
+
+}  // namespace
+
+const std::vector<std::string>& default_method_order() {
+  static const std::vector<std::string> order = {"fp32_cpu", "bf16_cpu", "fp16_cpu"};
+  return order;
+}
+
+std::vector<std::string> order_methods(std::vector<std::string> methods,
+                                       const std::vector<std::string>& preferred) {
+  std::sort(methods.begin(), methods.end());
+  methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+  auto rank = [&preferred](const std::string& method) {
+    const auto it = std::find(preferred.begin(), preferred.end(), method);
+    return static_cast<size_t>(it - preferred.begin());
+  };
+  // Already alphabetical, so a stable sort by rank leaves the unranked ones
+  // (all rank preferred.size()) alphabetical.
+  std::stable_sort(methods.begin(), methods.end(),
+                   [&rank](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  return methods;
+}
+
+std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
+                                     const TableOptions& options) {
+  std::map<std::string, std::map<std::string, const ResultFile*>> by_model;
+  std::vector<std::string> all_methods;
+  for (const ResultFile& file : files) {
+    by_model[file.model][file.method] = &file;
+    all_methods.push_back(file.method);
+  }
+  const std::vector<std::string> methods = order_methods(all_methods, options.method_order);
+  std::vector<ModelTable> tables;
+  for (const auto& [model, cells] : by_model) {
+    ModelTable table;
+    table.model = model;
+    table.header = column_names();
+    auto find = [&cells = cells](const std::string& method) -> const ResultFile* {
+      const auto it = cells.find(method);
+      return it == cells.end() ? nullptr : it->second;
+    };
+    const Baseline baseline = baseline_of(find(kBaselineMethod));
+    for (const std::string& method : methods) {
+      table.rows.push_back(make_row(method, find(method), baseline, table.footnotes));
+    }
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+std::string render_markdown_table(const ModelTable& table) {
+  std::string out = "|";
+  for (const std::string& name : table.header) out += " " + markdown_cell(name) + " |";
+  out += "\n|";
+  for (size_t i = 0; i < table.header.size(); ++i) {
+    // Text columns left, numbers right.
+    out += (i == kMethod || i == kStatus) ? " --- |" : " ---: |";
+  }
+  out += "\n";
+  for (const auto& row : table.rows) {
+    out += "|";
+    for (const std::string& cell : row) out += " " + markdown_cell(cell) + " |";
+    out += "\n";
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string render_csv(const ModelTable& table) {
+  std::string out;
+  auto line = [&out](const std::vector<std::string>& fields) {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) out += ',';
+      out += csv_field(fields[i]);
+    }
+    out += "\r\n";
+  };
+  line(table.header);
+  for (const auto& row : table.rows) line(row);
+  return out;
+}
+
+RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options) {
+  RenderedTables rendered;
+  const std::vector<ModelTable> tables = build_tables(files, options);
+
+  std::string& md = rendered.results_md;
+  md += generated_notice(options.command);
+  md += "# tinycompress results\n\n";
+  md += fmt::format(
+      "Generated by `{}` from {} result file{}. **Do not edit this file**: it is rebuilt from "
+      "`results/raw/<model>/<method>.json` (see docs/RESULTS_SCHEMA.md).\n\n",
+      options.command, files.size(), files.size() == 1 ? "" : "s");
+
+  md += "## Hardware and build\n\n";
+  const auto revisions = distinct_values(files, git_revision_of);
+  if (revisions.size() > 1) {
+    md += fmt::format(
+        "> **WARNING: these results come from {} different git revisions ({}). Rows built "
+        "from different code are compared below; rerun the stale cells before trusting any "
+        "comparison.**\n\n",
+        revisions.size(), describe_values(revisions));
+  }
+  const auto cpus = distinct_values(files, cpu_model_of);
+  if (cpus.size() > 1) {
+    md += fmt::format("> **WARNING: these results come from {} different CPUs.**\n\n", cpus.size());
+  }
+  const std::pair<const char*, std::string (*)(const json&)> fields[] = {
+      {"CPU", cpu_model_of},          {"cores", cores_of},          {"ISA used by the kernels", isa_of},
+      {"threads", threads_of},        {"OS", os_of},                {"compiler", compiler_of},
+      {"git revision", git_revision_of},
+  };
+  for (const auto& [label, value_of] : fields) {
+    md += fmt::format("- {}: {}\n", label, describe_values(distinct_values(files, value_of)));
+  }
+  md += "\n";
+
+  if (tables.empty()) md += "No result files.\n\n";
+  for (const ModelTable& table : tables) {
+    md += fmt::format("## {}\n\n", table.model);
+    md += render_markdown_table(table);
+    append_footnotes(md, table);
+    md += "\n";
+
+    std::string& model_md = rendered.model_md[table.model];
+    model_md += generated_notice(options.command);
+    model_md += fmt::format("# {}\n\n", table.model);
+    model_md += render_markdown_table(table);
+    append_footnotes(model_md, table);
+    model_md += "\n";
+    append_column_notes(model_md);
+
+    rendered.model_csv[table.model] = render_csv(table);
+  }
+  append_column_notes(md);
+  return rendered;
+}
+
+void write_tables(const RenderedTables& tables, const std::string& out_md,
+                  const std::string& tables_dir) {
+  std::error_code error;
+  fs::create_directories(tables_dir, error);
+  if (error) fail("{}: cannot create folder: {}", tables_dir, error.message());
+  for (const auto& [model, text] : tables.model_md) {
+    io::write_file_atomic((fs::path(tables_dir) / (model + ".md")).string(), text);
+  }
+  for (const auto& [model, text] : tables.model_csv) {
+    io::write_file_atomic((fs::path(tables_dir) / (model + ".csv")).string(), text);
+  }
+  const fs::path parent = fs::path(out_md).parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, error);
+    if (error) fail("{}: cannot create folder: {}", parent.string(), error.message());
+  }
+  io::write_file_atomic(out_md, tables.results_md);
+}
+
+}  // namespace tc::harness

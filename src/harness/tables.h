@@ -1,0 +1,68 @@
+// Result tables: RESULTS.md and results/tables/<model>.{md,csv}, rendered from
+// the result files only (never from a live run), so a table can always be
+// regenerated and checked against the files it claims to show.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/results_reader.h"
+
+namespace tc::harness {
+
+// The methods listed first, in this order; every other method follows in
+// alphabetical order. The method registry can pass its own list instead.
+const std::vector<std::string>& default_method_order();
+
+// `methods` (deduplicated) ordered by `preferred` first, then alphabetically.
+std::vector<std::string> order_methods(std::vector<std::string> methods,
+                                       const std::vector<std::string>& preferred);
+
+// The method every Δ and speed-up column compares against.
+inline constexpr const char* kBaselineMethod = "fp32_cpu";
+
+struct TableOptions {
+  // The command line shown in the RESULTS.md header (how to regenerate it).
+  std::string command = "tinycompress table";
+  std::vector<std::string> method_order = default_method_order();
+};
+
+// One model's table as display text: the same cells go into the markdown
+// and the CSV file. Missing values are "—", failed cells say "failed: ...",
+// never a zero.
+struct ModelTable {
+  std::string model;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;  // one per method, in method order
+  std::vector<std::string> footnotes;          // per-row notes (the † marks)
+};
+
+// One table per model (models in alphabetical order). Every method seen for
+// any model gets a row in every model's table, so a cell that was never run
+// shows as missing instead of vanishing.
+std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
+                                     const TableOptions& options);
+
+std::string render_markdown_table(const ModelTable& table);
+// RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted
+// and its quotes doubled.
+std::string render_csv(const ModelTable& table);
+std::string csv_field(const std::string& text);
+
+struct RenderedTables {
+  std::string results_md;
+  std::map<std::string, std::string> model_md;   // by model name
+  std::map<std::string, std::string> model_csv;  // by model name
+};
+
+// Everything `tinycompress table` writes, as text. Deterministic: the same
+// files give byte-identical output.
+RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options);
+
+// Writes results_md to out_md and <tables_dir>/<model>.{md,csv}, each
+// atomically; creates tables_dir when needed.
+void write_tables(const RenderedTables& tables, const std::string& out_md,
+                  const std::string& tables_dir);
+
+}  // namespace tc::harness

@@ -1,0 +1,509 @@
+// Tests of the results audit: a complete, valid result set passes; breaking
+// exactly one rule fires that rule and no other.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/sha256.h"
+#include "harness/audit.h"
+#include "harness/results_reader.h"
+#include "test_paths.h"
+
+namespace tc::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kModel = "tiny";
+constexpr const char* kRevision = "0123456789ab";
+
+// The training text; the windows a method "read" are slices of it.
+constexpr const char* kTrainText =
+    "The scheduler picks the next task to run on each CPU.\n"
+    "Memory barriers order the accesses of one CPU as seen by another.\n"
+    "A spinlock busy-waits; a mutex sleeps.\n";
+// The evaluation text: none of the training windows occur in it.
+constexpr const char* kTestText =
+    "Block devices queue requests and complete them out of order.\n"
+    "The page cache keeps recently read file data in memory.\n";
+
+void write_text(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// Numbers chosen so the statistics are easy to check by hand (numpy):
+// samples 10, 11, 12, 13, 14.5 → mean 12.1, p50 12, p90 13.9, p99 14.44.
+json valid_latency() {
+  return {{"seq_len", 128},
+          {"n_warmup", 1},
+          {"n_iters", 5},
+          {"warmup_ms", {30.0}},
+          {"samples_ms", {12.0, 10.0, 14.5, 11.0, 13.0}},
+          {"ms",
+           {{"mean", 12.1}, {"p50", 12.0}, {"p90", 13.9}, {"p99", 14.44}, {"min", 10.0},
+            {"max", 14.5}}}};
+}
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::make_temp_dir();
+    train_path_ = dir_ + "/data/train.txt";
+    test_path_ = dir_ + "/data/test.txt";
+    write_text(train_path_, kTrainText);
+    write_text(test_path_, kTestText);
+    write_result(kModel, "fp32_cpu", valid_result(kModel, "fp32_cpu"));
+    write_result(kModel, "bf16_cpu", valid_result(kModel, "bf16_cpu"));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string results_dir() const { return dir_ + "/results"; }
+  std::string result_path(const std::string& model, const std::string& method) const {
+    return results_dir() + "/raw/" + model + "/" + method + ".json";
+  }
+
+  // A window of the training text, as a method would record it.
+  json window(size_t offset, size_t length) const {
+    const std::string text = kTrainText;
+    return {{"byte_offset", offset},
+            {"byte_length", length},
+            {"sha256", sha256_hex(std::string_view(text).substr(offset, length))}};
+  }
+
+  // A complete result file that satisfies every rule.
+  json valid_result(const std::string& model, const std::string& method) const {
+    json result = {
+        {"schema_version", 1},
+        {"status", "ok"},
+        {"error", nullptr},
+        {"model",
+         {{"name", model},
+          {"path", "/models/" + model},
+          {"role", "fixture"},
+          {"config",
+           {{"hidden_size", 64},
+            {"intermediate_size", 256},
+            {"num_layers", 2},
+            {"num_heads", 4},
+            {"num_kv_heads", 2},
+            {"head_dim", 16},
+            {"vocab_size", 1000},
+            {"tie_word_embeddings", true},
+            {"parameters", 123456}}}}},
+        {"method",
+         {{"name", method},
+          {"description", "test method"},
+          {"weight_format", "f32"},
+          {"device", "cpu"},
+          {"kv_cache", "f32"}}},
+        {"started_at", "2025-01-01T00:00:00Z"},
+        {"finished_at", "2025-01-01T00:01:00Z"},
+        {"wall_seconds", 60.0},
+        {"hardware",
+         {{"schema", "tc.hardware_snapshot/1"},
+          {"cpu", {{"model_name", "Test CPU 9000"}, {"physical_cores", 2}, {"kernel_isa", "avx2"}}},
+          {"build", {{"git_revision", kRevision}, {"git_dirty", false}}}}},
+        {"settings",
+         {{"n_warmup", 1},
+          {"n_iters", 5},
+          {"seq_len_for_latency", 128},
+          {"ppl_max_length", 256},
+          {"ppl_stride", 128},
+          {"max_new_tokens", 16},
+          {"threads", 2}}},
+        {"load", {{"seconds", 0.5}}},
+        {"latency", valid_latency()},
+        {"generation",
+         {{"prompts_file", "prompts/prompts.txt"},
+          {"prompts_sha256", std::string(64, 'a')},
+          {"max_new_tokens", 16},
+          {"per_prompt",
+           {{{"prompt_tokens", 8},
+             {"new_tokens", 16},
+             {"prefill_seconds", 0.01},
+             {"decode_seconds", 0.2},
+             {"seconds", 0.21},
+             {"tok_s", 76.2},
+             {"prefill_tok_s", 800.0},
+             {"decode_tok_s", 75.0}}}},
+          {"new_tokens", 16},
+          {"seconds", 0.21},
+          {"tok_s", 76.2},
+          {"prefill_tok_s", 800.0},
+          {"decode_tok_s", 75.0}}},
+        {"perplexity",
+         {{"dataset", "kdoc"},
+          {"split", "test"},
+          {"file", test_path_},
+          {"sha256", sha256_hex(std::string_view(kTestText))},
+          {"n_tokens", 40},
+          {"max_length", 256},
+          {"stride", 128},
+          {"ppl", 21.5},
+          {"nll_sum", 119.6},
+          {"scored_tokens", 39},
+          {"windows", 1},
+          {"seconds", 0.3}}},
+        {"memory",
+         {{"baseline_bytes", 1000000},
+          {"peak_bytes", 5000000},
+          {"samples", 100},
+          {"interval_ms", 5},
+          {"duration_s", 0.5},
+          {"kernel_peak_bytes", 5100000},
+          {"reliable", true},
+          {"note", nullptr}}},
+        {"size", {{"weights_in_memory_bytes", 4000000}, {"on_disk_bytes", 2000000}}},
+        {"data_used", json::array()},
+        {"compile", nullptr},
+        {"method_details", json::object()},
+    };
+    if (method != "fp32_cpu") {
+      // A method that read calibration data: two windows of the train split.
+      result["data_used"] = {{{"purpose", "calibration"},
+                              {"dataset", "kdoc"},
+                              {"split", "train"},
+                              {"file", train_path_},
+                              {"sha256", sha256_hex(std::string_view(kTrainText))},
+                              {"windows", {window(0, 40), window(54, 30)}}}};
+    }
+    if (method.starts_with("compile_")) result["compile"] = {{"first_run_ms", 250.0}};
+    return result;
+  }
+
+  void write_result(const std::string& model, const std::string& method, const json& result) {
+    write_text(result_path(model, method), result.dump(2));
+  }
+
+  std::vector<Violation> run_audit(const AuditOptions& options = {}) const {
+    return audit_results(results_dir(), options).violations;
+  }
+
+  static std::string describe(const std::vector<Violation>& violations) {
+    std::string text;
+    for (const Violation& v : violations) text += format_violation(v) + "\n";
+    return text;
+  }
+
+  // Audits and checks that the rules that fired are exactly `rules`.
+  std::vector<Violation> expect_rules(const std::set<std::string>& rules,
+                                      const AuditOptions& options = {}) const {
+    const std::vector<Violation> violations = run_audit(options);
+    std::set<std::string> fired;
+    for (const Violation& v : violations) fired.insert(v.rule);
+    EXPECT_EQ(fired, rules) << describe(violations);
+    return violations;
+  }
+  std::vector<Violation> expect_only(const std::string& rule,
+                                     const AuditOptions& options = {}) const {
+    return expect_rules({rule}, options);
+  }
+
+  // Rewrites one result with `change` applied, then expects only `rule`.
+  template <typename Change>
+  std::vector<Violation> break_bf16(const std::string& rule, Change change) {
+    json result = valid_result(kModel, "bf16_cpu");
+    change(result);
+    write_result(kModel, "bf16_cpu", result);
+    return expect_only(rule);
+  }
+
+  std::string dir_;
+  std::string train_path_;
+  std::string test_path_;
+};
+
+TEST_F(AuditTest, ValidResultsPass) {
+  write_result(kModel, "compile_default", valid_result(kModel, "compile_default"));
+  write_result("other", "fp32_cpu", valid_result("other", "fp32_cpu"));
+  const AuditReport report = audit_results(results_dir());
+  EXPECT_EQ(report.n_files, 4u);
+  EXPECT_TRUE(report.violations.empty()) << describe(report.violations);
+}
+
+TEST_F(AuditTest, EveryRuleIsInTheTable) {
+  std::vector<std::string> names;
+  for (const AuditRule& rule : audit_rules()) names.emplace_back(rule.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split",
+                                             "data_split", "compile_first_run", "fp32_baseline",
+                                             "one_revision"}));
+}
+
+TEST_F(AuditTest, ViolationFormatIsPathRuleDetail) {
+  EXPECT_EQ(format_violation({"results/raw/m/x.json", "schema", "status missing"}),
+            "results/raw/m/x.json: schema: status missing");
+}
+
+TEST_F(AuditTest, TemporaryAndHiddenFilesAreIgnored) {
+  write_text(results_dir() + "/raw/tiny/.bf16_cpu.json.tmp.Ab12Cd", "{half a fi");
+  write_text(results_dir() + "/raw/tiny/int8.tmp.json", "{half a fi");
+  EXPECT_EQ(audit_results(results_dir()).n_files, 2u);
+  expect_rules({});
+}
+
+TEST_F(AuditTest, MissingRawFolderIsAnError) {
+  EXPECT_THROW(audit_results(dir_ + "/nothing-here"), Error);
+}
+
+TEST_F(AuditTest, SchemaParseError) {
+  write_text(result_path(kModel, "bf16_cpu"), "{\"schema_version\": 1, ");
+  const auto violations = expect_only("schema");
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].path, result_path(kModel, "bf16_cpu"));
+  EXPECT_NE(violations[0].detail.find("cannot parse"), std::string::npos);
+}
+
+TEST_F(AuditTest, SchemaOtherVersionIsRefused) {
+  const auto violations = break_bf16("schema", [](json& r) { r["schema_version"] = 2; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("schema_version 2"), std::string::npos);
+}
+
+TEST_F(AuditTest, SchemaMissingTopLevelField) {
+  const auto violations = break_bf16("schema", [](json& r) { r.erase("started_at"); });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].detail, "started_at missing");
+}
+
+TEST_F(AuditTest, SchemaUnknownStatus) {
+  break_bf16("schema", [](json& r) { r["status"] = "maybe"; });
+}
+
+TEST_F(AuditTest, SchemaWrongType) {
+  break_bf16("schema", [](json& r) { r["wall_seconds"] = "sixty"; });
+  break_bf16("schema", [](json& r) { r["generation"]["decode_tok_s"] = "fast"; });
+}
+
+TEST_F(AuditTest, SchemaNegativeMeasurement) {
+  const auto violations = break_bf16("schema", [](json& r) { r["perplexity"]["ppl"] = -1.0; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("perplexity.ppl"), std::string::npos);
+  break_bf16("schema", [](json& r) { r["size"]["on_disk_bytes"] = -5; });
+}
+
+TEST_F(AuditTest, SchemaNonFiniteMeasurement) {
+  // JSON has no NaN; a writer that emits one produces null (nlohmann) or an
+  // out-of-range literal, and both must be caught.
+  break_bf16("schema", [](json& r) { r["latency"]["ms"]["p50"] = nullptr; });
+  json result = valid_result(kModel, "bf16_cpu");
+  std::string text = result.dump();
+  const std::string ppl = "\"ppl\":21.5";
+  ASSERT_NE(text.find(ppl), std::string::npos);
+  text.replace(text.find(ppl), ppl.size(), "\"ppl\":1e999");
+  write_text(result_path(kModel, "bf16_cpu"), text);
+  expect_only("schema");
+}
+
+TEST_F(AuditTest, SchemaOkCellWithoutMeasurement) {
+  const auto violations = break_bf16("schema", [](json& r) { r["latency"] = nullptr; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].detail, "status ok but latency is null");
+  break_bf16("schema", [](json& r) { r.erase("memory"); });
+}
+
+TEST_F(AuditTest, SchemaNameMustMatchPath) {
+  break_bf16("schema", [](json& r) { r["method"]["name"] = "fp16_cpu"; });
+}
+
+TEST_F(AuditTest, FailedCellMayLackMeasurements) {
+  json result = valid_result(kModel, "bf16_cpu");
+  result["status"] = "failed";
+  result["error"] = "out of memory";
+  for (const char* key : {"latency", "generation", "perplexity"}) result[key] = nullptr;
+  result.erase("memory");
+  result.erase("size");
+  write_result(kModel, "bf16_cpu", result);
+  expect_rules({});
+}
+
+TEST_F(AuditTest, HardwareMissing) {
+  break_bf16("hardware", [](json& r) { r.erase("hardware"); });
+}
+
+TEST_F(AuditTest, HardwareWithoutCpuModelOrRevision) {
+  break_bf16("hardware", [](json& r) { r["hardware"]["cpu"]["model_name"] = "unknown"; });
+  const auto violations =
+      break_bf16("hardware", [](json& r) { r["hardware"]["build"].erase("git_revision"); });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("git revision"), std::string::npos);
+}
+
+TEST_F(AuditTest, WarmupNoneDiscarded) {
+  break_bf16("warmup", [](json& r) {
+    r["latency"]["n_warmup"] = 0;
+    r["latency"]["warmup_ms"] = json::array();
+  });
+}
+
+TEST_F(AuditTest, WarmupCountsMustMatch) {
+  break_bf16("warmup", [](json& r) { r["latency"]["warmup_ms"] = {30.0, 29.0}; });
+  break_bf16("warmup", [](json& r) { r["latency"]["n_iters"] = 6; });
+}
+
+TEST_F(AuditTest, WarmupFoldedIntoStatistics) {
+  // The mean and max as they come out when the 30 ms warm-up run is counted.
+  const auto violations = break_bf16("warmup", [](json& r) {
+    r["latency"]["ms"]["mean"] = (30.0 + 10 + 11 + 12 + 13 + 14.5) / 6;
+    r["latency"]["ms"]["max"] = 30.0;
+  });
+  ASSERT_EQ(violations.size(), 2u);
+  EXPECT_NE(violations[0].detail.find("latency.ms.mean"), std::string::npos);
+  EXPECT_NE(violations[1].detail.find("latency.ms.max"), std::string::npos);
+  // A percentile off by more than the tolerance is caught too.
+  break_bf16("warmup", [](json& r) { r["latency"]["ms"]["p90"] = 13.9001; });
+}
+
+TEST_F(AuditTest, PercentileIsNumpyLinear) {
+  EXPECT_DOUBLE_EQ(percentile_linear({1, 2, 3, 4}, 50), 2.5);
+  EXPECT_DOUBLE_EQ(percentile_linear({4, 3, 2, 1}, 90), 3.7);
+  EXPECT_DOUBLE_EQ(percentile_linear({10, 11, 12, 13, 14.5}, 99), 14.44);
+  EXPECT_DOUBLE_EQ(percentile_linear({7}, 99), 7);
+  EXPECT_DOUBLE_EQ(percentile_linear({1, 2}, 0), 1);
+  EXPECT_DOUBLE_EQ(percentile_linear({1, 2}, 100), 2);
+}
+
+TEST_F(AuditTest, PplSplitMustBeTest) {
+  const auto violations =
+      break_bf16("ppl_split", [](json& r) { r["perplexity"]["split"] = "validation"; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("\"validation\""), std::string::npos);
+}
+
+TEST_F(AuditTest, PplSplitTextOnlyForTextDataset) {
+  json result = valid_result(kModel, "bf16_cpu");
+  result["perplexity"]["dataset"] = "text";
+  result["perplexity"]["split"] = "text";
+  write_result(kModel, "bf16_cpu", result);
+  expect_rules({});
+  break_bf16("ppl_split", [](json& r) { r["perplexity"]["split"] = "text"; });
+}
+
+TEST_F(AuditTest, PplSplitDatasetAndFileRecorded) {
+  break_bf16("ppl_split", [](json& r) { r["perplexity"].erase("dataset"); });
+  break_bf16("ppl_split", [](json& r) { r["perplexity"]["file"] = ""; });
+}
+
+TEST_F(AuditTest, DataSplitMustBeTrain) {
+  const auto violations =
+      break_bf16("data_split", [](json& r) { r["data_used"][0]["split"] = "validation"; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("\"train\""), std::string::npos);
+}
+
+TEST_F(AuditTest, DataSplitWindowHashMustMatch) {
+  // The recorded hash of a neighbouring slice: the offsets do not name the
+  // text the method used.
+  const auto violations = break_bf16("data_split", [this](json& r) {
+    r["data_used"][0]["windows"][1]["sha256"] = window(55, 30)["sha256"];
+  });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("windows[1] sha256"), std::string::npos);
+  break_bf16("data_split",
+             [](json& r) { r["data_used"][0]["windows"][0]["byte_offset"] = 100000; });
+  break_bf16("data_split", [this](json& r) { r["data_used"][0]["file"] = dir_ + "/nope.txt"; });
+}
+
+TEST_F(AuditTest, DataSplitWindowMustNotOccurInEvaluationText) {
+  // The evaluation file now contains the second training window.
+  const std::string leaked = std::string(kTrainText).substr(54, 30);
+  write_text(test_path_, std::string(kTestText) + "Quoted: " + leaked + " end.\n");
+  const auto violations = expect_only("data_split");
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("occurs in the evaluation file"), std::string::npos);
+  EXPECT_NE(violations[0].detail.find("windows[1]"), std::string::npos);
+}
+
+TEST_F(AuditTest, DataSplitReadsXzThroughTheReader) {
+  json result = valid_result(kModel, "bf16_cpu");
+  const std::string xz_path = dir_ + "/data/train.txt.xz";
+  result["data_used"][0]["file"] = xz_path;
+  write_result(kModel, "bf16_cpu", result);
+  std::vector<std::string> read;
+  AuditOptions options;
+  options.read_text = [&](const std::string& path) -> std::string {
+    read.push_back(path);
+    if (path == xz_path) return kTrainText;  // "decompressed"
+    return AuditOptions::read_data_text(path);
+  };
+  expect_rules({}, options);
+  EXPECT_EQ(std::count(read.begin(), read.end(), xz_path), 1) << "read once per audit";
+  // Without the injected reader the default one opens the (absent) .xz file.
+  expect_only("data_split");
+}
+
+TEST_F(AuditTest, CompileFirstRunMustBeRecorded) {
+  json result = valid_result(kModel, "compile_default");
+  result["compile"] = json::object();
+  write_result(kModel, "compile_default", result);
+  expect_only("compile_first_run");
+}
+
+TEST_F(AuditTest, CompileFirstRunMustNotBeASample) {
+  // The first run timed as a sample, statistics recomputed consistently: only
+  // the compile rule can see it.
+  json result = valid_result(kModel, "compile_default");
+  result["latency"]["samples_ms"] = {250.0, 10.0, 14.5, 11.0, 13.0};
+  result["latency"]["ms"] = {{"mean", 59.7}, {"p50", 13.0},    {"p90", 155.8},
+                             {"p99", 240.58}, {"min", 10.0}, {"max", 250.0}};
+  write_result(kModel, "compile_default", result);
+  const auto violations = expect_only("compile_first_run");
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("latency.samples_ms[0]"), std::string::npos);
+}
+
+TEST_F(AuditTest, CompileFirstRunFoldedIntoMean) {
+  // A mean over the samples and the first run breaks both the compile rule and
+  // the warm-up rule (whose statistics check covers every method).
+  json result = valid_result(kModel, "compile_default");
+  result["latency"]["ms"]["mean"] = (250.0 + 10 + 11 + 12 + 13 + 14.5) / 6;
+  write_result(kModel, "compile_default", result);
+  expect_rules({"compile_first_run", "warmup"});
+}
+
+TEST_F(AuditTest, CompileOnlyForCompileMethods) {
+  break_bf16("compile_first_run", [](json& r) { r["compile"] = {{"first_run_ms", 250.0}}; });
+}
+
+TEST_F(AuditTest, Fp32BaselineMissing) {
+  fs::remove(result_path(kModel, "fp32_cpu"));
+  const auto violations = expect_only("fp32_baseline");
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].path, result_path(kModel, "fp32_cpu"));
+  EXPECT_NE(violations[0].detail.find("bf16_cpu"), std::string::npos);
+}
+
+TEST_F(AuditTest, Fp32BaselineFailed) {
+  json result = valid_result(kModel, "fp32_cpu");
+  result["status"] = "failed";
+  result["error"] = "killed";
+  result["latency"] = nullptr;
+  write_result(kModel, "fp32_cpu", result);
+  expect_only("fp32_baseline");
+}
+
+TEST_F(AuditTest, OneRevision) {
+  const auto violations = break_bf16(
+      "one_revision", [](json& r) { r["hardware"]["build"]["git_revision"] = "fedcba987654"; });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(violations[0].path, results_dir() + "/raw");
+  EXPECT_NE(violations[0].detail.find(kRevision), std::string::npos);
+  EXPECT_NE(violations[0].detail.find("fedcba987654"), std::string::npos);
+  AuditOptions options;
+  options.allow_mixed_revisions = true;
+  expect_rules({}, options);
+}
+
+}  // namespace
+}  // namespace tc::harness
