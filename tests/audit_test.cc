@@ -52,7 +52,11 @@ json valid_latency() {
           {"warmup_ms", {30.0}},
           {"samples_ms", {12.0, 10.0, 14.5, 11.0, 13.0}},
           {"ms",
-           {{"mean", 12.1}, {"p50", 12.0}, {"p90", 13.9}, {"p99", 14.44}, {"min", 10.0},
+           {{"mean", 12.1},
+            {"p50", 12.0},
+            {"p90", 13.9},
+            {"p99", 14.44},
+            {"min", 10.0},
             {"max", 14.5}}}};
 }
 
@@ -236,9 +240,9 @@ TEST_F(AuditTest, ValidResultsPass) {
 TEST_F(AuditTest, EveryRuleIsInTheTable) {
   std::vector<std::string> names;
   for (const AuditRule& rule : audit_rules()) names.emplace_back(rule.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split",
-                                             "data_split", "compile_first_run", "fp32_baseline",
-                                             "one_revision"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split", "data_split",
+                                      "compile_first_run", "fp32_baseline", "one_revision"}));
 }
 
 TEST_F(AuditTest, ViolationFormatIsPathRuleDetail) {
@@ -455,7 +459,7 @@ TEST_F(AuditTest, CompileFirstRunMustNotBeASample) {
   // the compile rule can see it.
   json result = valid_result(kModel, "compile_default");
   result["latency"]["samples_ms"] = {250.0, 10.0, 14.5, 11.0, 13.0};
-  result["latency"]["ms"] = {{"mean", 59.7}, {"p50", 13.0},    {"p90", 155.8},
+  result["latency"]["ms"] = {{"mean", 59.7},  {"p50", 13.0}, {"p90", 155.8},
                              {"p99", 240.58}, {"min", 10.0}, {"max", 250.0}};
   write_result(kModel, "compile_default", result);
   const auto violations = expect_only("compile_first_run");

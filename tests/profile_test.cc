@@ -307,15 +307,7 @@ std::pair<int, std::string> run_command(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-// Until `info` is registered in main.cc the command line rejects it; the
-// tests then skip rather than fail.
-bool info_registered() {
-  const auto [status, output] = run_command("'" + test::tinycompress_bin() + "' info --help 2>&1");
-  return status == 0;
-}
-
 TEST(InfoCli, PrintsTheSnapshotAsJson) {
-  if (!info_registered()) GTEST_SKIP() << "tinycompress info is not wired into main.cc yet";
   const auto [status, output] = run_command("'" + test::tinycompress_bin() + "' info --json");
   ASSERT_EQ(status, 0) << output;
   const json parsed = json::parse(output);
@@ -325,7 +317,6 @@ TEST(InfoCli, PrintsTheSnapshotAsJson) {
 }
 
 TEST(InfoCli, PrintsAnAlignedListing) {
-  if (!info_registered()) GTEST_SKIP() << "tinycompress info is not wired into main.cc yet";
   const auto [status, output] = run_command("'" + test::tinycompress_bin() + "' info");
   ASSERT_EQ(status, 0) << output;
   EXPECT_NE(output.find("cpu.model_name"), std::string::npos) << output;

@@ -39,8 +39,9 @@ void run_audit(const AuditOptions& options) {
 void register_audit(CLI::App& app) {
   auto options = std::make_shared<AuditOptions>();
   CLI::App* command = app.add_subcommand(
-      "audit", "Check every result file in <results>/raw against docs/RESULTS_SCHEMA.md and the "
-               "measurement rules; exit 1 on any violation");
+      "audit",
+      "Check every result file in <results>/raw against docs/RESULTS_SCHEMA.md and the "
+      "measurement rules; exit 1 on any violation");
   command->add_option("--results", options->results, "Results folder (holds raw/)")
       ->capture_default_str();
   command->add_flag("--allow-mixed-revisions", options->allow_mixed_revisions,

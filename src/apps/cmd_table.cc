@@ -42,8 +42,9 @@ void run_table(const TableOptions& options) {
 void register_table(CLI::App& app) {
   auto options = std::make_shared<TableOptions>();
   CLI::App* command = app.add_subcommand(
-      "table", "Render RESULTS.md and <tables-dir>/<model>.{md,csv} from the result files in "
-               "<results>/raw/<model>/<method>.json");
+      "table",
+      "Render RESULTS.md and <tables-dir>/<model>.{md,csv} from the result files in "
+      "<results>/raw/<model>/<method>.json");
   command->add_option("--results", options->results, "Results folder (holds raw/)")
       ->capture_default_str();
   command->add_option("--out", options->out, "Markdown summary to write")->capture_default_str();

@@ -13,5 +13,6 @@ void register_logits(CLI::App& app);
 void register_init_random(CLI::App& app);
 void register_run(CLI::App& app);
 void register_ppl(CLI::App& app);
+void register_info(CLI::App& app);
 
 }  // namespace tc::apps

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tc::apps::register_tokenize(app);
   tc::apps::register_logits(app);
   tc::apps::register_init_random(app);
+  tc::apps::register_info(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

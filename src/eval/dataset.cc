@@ -162,15 +162,16 @@ std::optional<DataSetChoice> detect_dataset(const std::string& dir) {
 }
 
 DataSetChoice choose_dataset(const std::vector<std::string>& candidates) {
+  if (candidates.empty()) fail("no data set folder given to choose from");
   std::vector<std::string> reasons;
   for (const std::string& dir : candidates) {
     const Probe probe = probe_folder(dir);
     const std::string why = why_not_dataset(dir, probe);
-    if (why.empty())
+    if (why.empty()) {
       return DataSetChoice{.dir = dir, .dataset = probe.dataset, .layout = probe.layout};
+    }
     reasons.push_back(fmt::format("{}: {}", dir, why));
   }
-  if (candidates.empty()) fail("no data set folder given to choose from");
   fail("no candidate folder holds a complete data set ({})", fmt::join(reasons, "; "));
 }
 

@@ -210,7 +210,8 @@ void need_measure_list(const json& object, const char* key, const std::string& w
 }
 
 void check_latency_fields(const json& latency, const Report& report) {
-  for (const char* key : {"seq_len", "n_warmup", "n_iters"}) need_count(latency, key, "latency", report);
+  for (const char* key : {"seq_len", "n_warmup", "n_iters"})
+    need_count(latency, key, "latency", report);
   need_measure_list(latency, "warmup_ms", "latency", report);
   need_measure_list(latency, "samples_ms", "latency", report);
   const json* ms = member(latency, "ms");
@@ -262,7 +263,8 @@ void check_memory_fields(const json& memory, const Report& report) {
   }
   need_measure(memory, "kernel_peak_bytes", "memory", report, /*nullable=*/true);
   const json* reliable = member(memory, "reliable");
-  if (reliable == nullptr || !reliable->is_boolean()) report("memory.reliable missing or not a bool");
+  if (reliable == nullptr || !reliable->is_boolean())
+    report("memory.reliable missing or not a bool");
   const json* note = member(memory, "note");
   if (note != nullptr && !note->is_string() && !note->is_null()) {
     report("memory.note is neither a string nor null");
@@ -327,8 +329,8 @@ void check_schema(const ResultFile& file, AuditContext&, const Report& report) {
     return;
   }
   if (*version != json(1)) {
-    report(fmt::format("schema_version {}, expected 1 (other versions are refused)",
-                       version->dump()));
+    report(
+        fmt::format("schema_version {}, expected 1 (other versions are refused)", version->dump()));
     return;
   }
   const json* status = member(data, "status");
@@ -367,8 +369,8 @@ void check_schema(const ResultFile& file, AuditContext&, const Report& report) {
     if (name == nullptr || !name->is_string()) {
       report("model.name missing or not a string");
     } else if (*name != json(file.model)) {
-      report(fmt::format("model.name {} does not match the folder \"{}\"", name->dump(),
-                         file.model));
+      report(
+          fmt::format("model.name {} does not match the folder \"{}\"", name->dump(), file.model));
     }
   }
   const json* method = member(data, "method");
@@ -410,8 +412,8 @@ void check_schema(const ResultFile& file, AuditContext&, const Report& report) {
   if (const json* compile = member(data, "compile"); compile != nullptr && compile->is_object()) {
     const json* first = member(*compile, "first_run_ms");
     if (first != nullptr && !is_measure(*first)) {
-      report(fmt::format("compile.first_run_ms is {}, expected a finite number >= 0",
-                         first->dump()));
+      report(
+          fmt::format("compile.first_run_ms is {}, expected a finite number >= 0", first->dump()));
     }
   }
 }
@@ -450,12 +452,12 @@ void check_warmup(const ResultFile& file, AuditContext&, const Report& report) {
   if (n_warmup != nullptr && n_warmup->is_number_integer()) {
     const int64_t count = n_warmup->get<int64_t>();
     if (count < 1) {
-      report(fmt::format("latency.n_warmup is {}: at least one warm-up run must be discarded",
-                         count));
+      report(
+          fmt::format("latency.n_warmup is {}: at least one warm-up run must be discarded", count));
     }
     if (warmup && static_cast<int64_t>(warmup->size()) != count) {
-      report(fmt::format("latency.warmup_ms has {} entries, n_warmup is {}", warmup->size(),
-                         count));
+      report(
+          fmt::format("latency.warmup_ms has {} entries, n_warmup is {}", warmup->size(), count));
     }
   }
   if (n_iters != nullptr && n_iters->is_number_integer() && samples &&
@@ -483,9 +485,10 @@ void check_warmup(const ResultFile& file, AuditContext&, const Report& report) {
     const json* stored = ms == nullptr ? nullptr : member(*ms, key);
     if (stored == nullptr || !stored->is_number()) continue;  // schema reports it
     if (!close(stored->get<double>(), value, kStatTolerance)) {
-      report(fmt::format("latency.ms.{} is {} but samples_ms alone give {} (warm-up or other "
-                         "runs folded into the statistics?)",
-                         key, show_number(stored->get<double>()), show_number(value)));
+      report(
+          fmt::format("latency.ms.{} is {} but samples_ms alone give {} (warm-up or other "
+                      "runs folded into the statistics?)",
+                      key, show_number(stored->get<double>()), show_number(value)));
     }
   }
 }
@@ -506,9 +509,10 @@ void check_ppl_split(const ResultFile& file, AuditContext&, const Report& report
   if (!split) {
     report("perplexity.split not recorded");
   } else if (*split != "test" && !(*split == "text" && dataset && *dataset == "text")) {
-    report(fmt::format("perplexity.split is \"{}\": perplexity must be measured on the test "
-                       "split (\"text\" only for the plain-text dataset \"text\")",
-                       *split));
+    report(
+        fmt::format("perplexity.split is \"{}\": perplexity must be measured on the test "
+                    "split (\"text\" only for the plain-text dataset \"text\")",
+                    *split));
   }
 }
 
@@ -581,9 +585,10 @@ void check_data_split(const ResultFile& file, AuditContext& context, const Repor
       if (eval_text != nullptr) {
         const size_t found = eval_text->find(slice);
         if (found != std::string::npos) {
-          report(fmt::format("{} (bytes [{}, {}) of {}) occurs in the evaluation file {} at "
-                             "byte {}",
-                             name, begin, begin + size, *path, *eval_path, found));
+          report(
+              fmt::format("{} (bytes [{}, {}) of {}) occurs in the evaluation file {} at "
+                          "byte {}",
+                          name, begin, begin + size, *path, *eval_path, found));
         }
       }
     }
@@ -618,9 +623,10 @@ void check_compile_first_run(const ResultFile& file, AuditContext&, const Report
     if (!values) continue;
     for (size_t i = 0; i < values->size(); ++i) {
       if (close((*values)[i], first_ms, 1e-12)) {
-        report(fmt::format("compile.first_run_ms {} is also latency.{}[{}]: the first run must "
-                           "not be timed as a forward pass",
-                           show_number(first_ms), key, i));
+        report(
+            fmt::format("compile.first_run_ms {} is also latency.{}[{}]: the first run must "
+                        "not be timed as a forward pass",
+                        show_number(first_ms), key, i));
       }
     }
   }
@@ -631,9 +637,10 @@ void check_compile_first_run(const ResultFile& file, AuditContext&, const Report
     for (double sample : *samples) sum += sample;
     const double expected = sum / static_cast<double>(samples->size());
     if (!close(*mean, expected, kStatTolerance)) {
-      report(fmt::format("latency.ms.mean {} is not the mean of samples_ms ({}): first run "
-                         "folded in?",
-                         show_number(*mean), show_number(expected)));
+      report(
+          fmt::format("latency.ms.mean {} is not the mean of samples_ms ({}): first run "
+                      "folded in?",
+                      show_number(*mean), show_number(expected)));
     }
   }
 }
@@ -653,7 +660,7 @@ void check_fp32_baseline(AuditContext& context, std::string_view name) {
     const auto it = baselines.find(model);
     const ResultFile* baseline = it == baselines.end() ? nullptr : it->second;
     if (baseline != nullptr && status_ok(*baseline)) continue;
-    const std::string why = baseline == nullptr ? "missing"
+    const std::string why = baseline == nullptr     ? "missing"
                             : !auditable(*baseline) ? "unreadable"
                                                     : "not ok";
     const std::string path =

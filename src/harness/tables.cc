@@ -40,9 +40,8 @@ enum Column {
 
 const std::vector<std::string>& column_names() {
   static const std::vector<std::string> names = {
-      "method",         "status",      "weight MB", "disk MB",   "forward p50 ms",
-      "decode tok/s",   "prefill tok/s", "PPL",     "ΔPPL",      "ΔPPL %",
-      "speed-up vs fp32", "peak RSS MB"};
+      "method",        "status", "weight MB", "disk MB", "forward p50 ms",   "decode tok/s",
+      "prefill tok/s", "PPL",    "ΔPPL",      "ΔPPL %",  "speed-up vs fp32", "peak RSS MB"};
   return names;
 }
 
@@ -213,33 +212,56 @@ std::string markdown_cell(const std::string& text) {
 }
 
 // Distinct values of one hardware field over the readable files, with how
-// many files carry each; "not recorded" for files without it.
-std::map<std::string, int> distinct_values(const std::vector<ResultFile>& files,
-                                           std::string (*value_of)(const json&)) {
+// many files carry each, and how many files do not record it at all.
+struct FieldValues {
   std::map<std::string, int> values;
+  int not_recorded = 0;
+};
+
+FieldValues distinct_values(const std::vector<ResultFile>& files,
+                            std::string (*value_of)(const json&)) {
+  FieldValues field;
   for (const ResultFile& file : files) {
     if (!readable(file)) continue;
-    std::string value = value_of(file.data);
-    ++values[value.empty() ? "not recorded" : value];
+    const std::string value = value_of(file.data);
+    if (value.empty()) {
+      ++field.not_recorded;
+    } else {
+      ++field.values[value];
+    }
   }
-  return values;
+  return field;
 }
 
-std::string describe_values(const std::map<std::string, int>& values) {
-  if (values.empty()) return "not recorded";
-  if (values.size() == 1) return values.begin()->first;
-  std::vector<std::string> parts;
-  for (const auto& [value, count] : values) {
-    parts.push_back(fmt::format("{} ({} file{})", value, count, count == 1 ? "" : "s"));
+std::string files_count(int count) {
+  return fmt::format("{} file{}", count, count == 1 ? "" : "s");
+}
+
+std::string describe_values(const FieldValues& field) {
+  std::string text;
+  if (field.values.empty()) {
+    text = "not recorded";
+  } else if (field.values.size() == 1) {
+    text = field.values.begin()->first;
+  } else {
+    std::vector<std::string> parts;
+    for (const auto& [value, count] : field.values) {
+      parts.push_back(fmt::format("{} ({})", value, files_count(count)));
+    }
+    text = fmt::format("MIXED: {}", fmt::join(parts, "; "));
   }
-  return fmt::format("MIXED: {}", fmt::join(parts, "; "));
+  if (!field.values.empty() && field.not_recorded > 0) {
+    text += fmt::format(" (not recorded in {})", files_count(field.not_recorded));
+  }
+  return text;
 }
 
 std::string scalar_text(const json& data, const char* pointer) {
   const json::json_pointer where(pointer);
   if (!data.is_object() || !data.contains(where) || data.at(where).is_null()) return "";
   const json& value = data.at(where);
-  if (value.is_string()) return value.get<std::string>() == "unknown" ? "" : value.get<std::string>();
+  if (value.is_string())
+    return value.get<std::string>() == "unknown" ? "" : value.get<std::string>();
   return value.dump();
 }
 
@@ -294,8 +316,9 @@ std::vector<std::string> order_methods(std::vector<std::string> methods,
   };
   // Already alphabetical, so a stable sort by rank leaves the unranked ones
   // (all rank preferred.size()) alphabetical.
-  std::stable_sort(methods.begin(), methods.end(),
-                   [&rank](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  std::stable_sort(
+      methods.begin(), methods.end(),
+      [&rank](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   return methods;
 }
 
@@ -380,25 +403,38 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
       options.command, files.size(), files.size() == 1 ? "" : "s");
 
   md += "## Hardware and build\n\n";
-  const auto revisions = distinct_values(files, git_revision_of);
-  if (revisions.size() > 1) {
+  const FieldValues revisions = distinct_values(files, git_revision_of);
+  if (revisions.values.size() > 1) {
     md += fmt::format(
         "> **WARNING: these results come from {} different git revisions ({}). Rows built "
         "from different code are compared below; rerun the stale cells before trusting any "
         "comparison.**\n\n",
-        revisions.size(), describe_values(revisions));
+        revisions.values.size(), describe_values(revisions));
   }
-  const auto cpus = distinct_values(files, cpu_model_of);
-  if (cpus.size() > 1) {
-    md += fmt::format("> **WARNING: these results come from {} different CPUs.**\n\n", cpus.size());
+  const FieldValues cpus = distinct_values(files, cpu_model_of);
+  if (cpus.values.size() > 1) {
+    md += fmt::format("> **WARNING: these results come from {} different CPUs.**\n\n",
+                      cpus.values.size());
   }
   const std::pair<const char*, std::string (*)(const json&)> fields[] = {
-      {"CPU", cpu_model_of},          {"cores", cores_of},          {"ISA used by the kernels", isa_of},
-      {"threads", threads_of},        {"OS", os_of},                {"compiler", compiler_of},
+      {"CPU", cpu_model_of},
+      {"cores", cores_of},
+      {"ISA used by the kernels", isa_of},
+      {"threads", threads_of},
+      {"OS", os_of},
+      {"compiler", compiler_of},
       {"git revision", git_revision_of},
   };
   for (const auto& [label, value_of] : fields) {
     md += fmt::format("- {}: {}\n", label, describe_values(distinct_values(files, value_of)));
+  }
+  for (const auto& [revision, count] : revisions.values) {
+    if (revision.ends_with("-dirty")) {
+      md += fmt::format(
+          "- **{} was built from uncommitted changes** ({}): the revision alone "
+          "does not reproduce it.\n",
+          revision, files_count(count));
+    }
   }
   md += "\n";
 

@@ -151,17 +151,98 @@ class Loader {
     fail("{}: {}: {}", path_, field, message);
   }
 
-  json parse_file() const {
+  // Parses the file. model.vocab and model.merges (150k entries each in a
+  // real vocabulary) are taken out while parsing instead of being built as a
+  // DOM (a std::map node per token, an array per merge) and walked again:
+  // vocab entries go straight into the token table, merges into merge_pairs_
+  // (resolved to ids in load_merges, once the whole vocabulary is known).
+  // Both stay in the DOM as empty containers, so the structure checks below
+  // still see them.
+  json parse_file() {
     std::error_code ec;
     if (std::filesystem::is_directory(path_, ec)) bad("", "is a folder, expected tokenizer.json");
     std::ifstream in(path_, std::ios::binary);
     if (!in) bad("", fmt::format("cannot open tokenizer file: {}", std::strerror(errno)));
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) bad("", "read error");
+    // Byte-level tokens average under 8 bytes of JSON-escaped text each side.
+    impl_.token_ids.reserve(content.size() / 40, content.size() / 5);
+
+    using Event = json::parse_event_t;
+    std::array<bool, 3> is_object{};  // kind of the open container at depths 0-2
+    std::string model_key;            // current key at depth 1 (in the top-level object)
+    std::string section_key;          // current key at depth 2 (in "model")
+    std::string vocab_key;            // current key inside model.vocab
+    auto in_model_member = [&](const char* name, bool object) {
+      return is_object[0] && is_object[1] && is_object[2] == object && model_key == "model" &&
+             section_key == name;
+    };
+    auto callback = [&](int depth, Event event, json& parsed) -> bool {
+      if ((event == Event::object_start || event == Event::array_start) && depth <= 2) {
+        is_object[static_cast<size_t>(depth)] = event == Event::object_start;
+        return true;
+      }
+      if (event == Event::key && depth <= 2) {
+        (depth == 1 ? model_key : section_key) = parsed.get<std::string>();
+        return true;
+      }
+      if (depth == 3 && in_model_member("vocab", true)) {
+        if (event == Event::key) {
+          vocab_key = parsed.get<std::string>();
+          return false;  // keeps the pair out of the DOM
+        }
+        if (event == Event::value) {
+          impl_.token_ids.assign(vocab_key, vocab_token_id(parsed, vocab_key));
+          return false;
+        }
+        if (event == Event::object_start || event == Event::array_start) {
+          bad(fmt::format("model.vocab[\"{}\"]", vocab_key), "expected an integer token id");
+        }
+      }
+      if (depth == 3 && in_model_member("merges", false)) {
+        if (event == Event::value || event == Event::array_end) {
+          add_merge_pair(parsed);
+          return false;
+        }
+        if (event == Event::object_start) {
+          bad(fmt::format("model.merges[{}]", merge_pairs_.size()),
+              "expected \"left right\" or [\"left\", \"right\"]");
+        }
+      }
+      return true;
+    };
     try {
-      return json::parse(content);
+      return json::parse(content, callback);
     } catch (const json::parse_error& e) {
       bad("", fmt::format("malformed JSON: {}", e.what()));
+    }
+  }
+
+  int32_t vocab_token_id(const json& value, const std::string& token) const {
+    // The field name is only formatted for an error: this runs 150k times.
+    if (value.is_number_integer()) {
+      const auto id = value.get<int64_t>();
+      if (id >= 0 && id <= kMaxTokenId) return static_cast<int32_t>(id);
+    }
+    return token_id(value, fmt::format("model.vocab[\"{}\"]", token));
+  }
+
+  void add_merge_pair(const json& entry) {
+    const size_t index = merge_pairs_.size();
+    if (entry.is_string()) {  // "left right" (tokenizers < 0.20)
+      const std::string& text = entry.get_ref<const std::string&>();
+      const size_t space = text.find(' ');
+      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
+        bad(fmt::format("model.merges[{}]", index),
+            fmt::format("expected \"left right\", got \"{}\"", text));
+      }
+      merge_pairs_.emplace_back(text.substr(0, space), text.substr(space + 1));
+    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() &&
+               entry[1].is_string()) {  // ["left", "right"]
+      merge_pairs_.emplace_back(entry[0].get<std::string>(), entry[1].get<std::string>());
+    } else {
+      bad(fmt::format("model.merges[{}]", index),
+          "expected \"left right\" or [\"left\", \"right\"]");
     }
   }
 
@@ -249,18 +330,9 @@ class Loader {
     impl_.bpe.fuse_unk = flag(model, "fuse_unk", false, "model.fuse_unk");
     impl_.ignore_merges = flag(model, "ignore_merges", false, "model.ignore_merges");
 
+    // The entries were read while parsing (parse_file); here only the shape.
     const json& vocab = member(model, "vocab", "model.vocab");
     if (!vocab.is_object()) bad("model.vocab", "expected an object of token -> id");
-    // Byte-level tokens average under 8 bytes; the table grows if not.
-    impl_.token_ids.reserve(vocab.size() + 64, vocab.size() * 8);
-    for (const auto& [token, id_value] : vocab.items()) {
-      // The field name is only formatted for an error: this loop runs 150k times.
-      const int32_t id = id_value.is_number_integer() && id_value.get<int64_t>() >= 0 &&
-                                 id_value.get<int64_t>() <= kMaxTokenId
-                             ? static_cast<int32_t>(id_value.get<int64_t>())
-                             : token_id(id_value, fmt::format("model.vocab[\"{}\"]", token));
-      impl_.token_ids.assign(token, id);
-    }
 
     if (const json* unk = find_value(model, "unk_token")) {
       const std::string& unk_token = string_of(*unk, "model.unk_token");
@@ -294,28 +366,10 @@ class Loader {
 
   void load_merges(const json& merges) {
     if (!merges.is_array()) bad("model.merges", "expected an array");
-    impl_.merges.reserve(merges.size());
+    impl_.merges.reserve(merge_pairs_.size());
     std::string merged;
-    for (size_t i = 0; i < merges.size(); ++i) {
-      const json& entry = merges[i];
-      std::string_view left;
-      std::string_view right;
-      if (entry.is_string()) {  // "left right" (tokenizers < 0.20)
-        const std::string& text = entry.get_ref<const std::string&>();
-        const size_t space = text.find(' ');
-        if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-          bad(fmt::format("model.merges[{}]", i),
-              fmt::format("expected \"left right\", got \"{}\"", text));
-        }
-        left = std::string_view(text).substr(0, space);
-        right = std::string_view(text).substr(space + 1);
-      } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() &&
-                 entry[1].is_string()) {  // ["left", "right"]
-        left = entry[0].get_ref<const std::string&>();
-        right = entry[1].get_ref<const std::string&>();
-      } else {
-        bad(fmt::format("model.merges[{}]", i), "expected \"left right\" or [\"left\", \"right\"]");
-      }
+    for (size_t i = 0; i < merge_pairs_.size(); ++i) {
+      const auto& [left, right] = merge_pairs_[i];
       merged.assign(left);
       merged.append(right);
       const int32_t left_id = vocab_id(left, i);
@@ -325,6 +379,7 @@ class Loader {
       // map is collected from the list in order).
       impl_.merges.insert(left_id, right_id, {static_cast<uint32_t>(i), merged_id});
     }
+    merge_pairs_ = {};
   }
 
   void load_added_tokens(const json& root) {
@@ -485,6 +540,7 @@ class Loader {
 
   const std::string& path_;
   Tokenizer::Impl& impl_;
+  std::vector<std::pair<std::string, std::string>> merge_pairs_;  // model.merges, in rank order
 };
 
 }  // namespace

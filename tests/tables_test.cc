@@ -1,0 +1,291 @@
+// Tests of the result tables: row contents (Δ against fp32, speed-up, failed
+// and missing cells), CSV quoting, method order and byte-identical output.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/results_reader.h"
+#include "harness/tables.h"
+#include "test_paths.h"
+
+namespace tc::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The fields the tables read, for an ok cell.
+json ok_result(const std::string& model, const std::string& method, double ppl, double p50_ms,
+               const std::string& revision = "0123456789ab") {
+  return {{"schema_version", 1},
+          {"status", "ok"},
+          {"error", nullptr},
+          {"model", {{"name", model}}},
+          {"method", {{"name", method}}},
+          {"hardware",
+           {{"cpu",
+             {{"model_name", "Test CPU 9000"},
+              {"physical_cores", 8},
+              {"logical_cpus", 16},
+              {"kernel_isa", "avx512"}}},
+            {"build", {{"git_revision", revision}}}}},
+          {"settings", {{"threads", 8}}},
+          {"latency", {{"ms", {{"p50", p50_ms}}}}},
+          {"generation", {{"decode_tok_s", 42.3}, {"prefill_tok_s", 1234.5}}},
+          {"perplexity", {{"ppl", ppl}}},
+          {"memory", {{"peak_bytes", 512300000}, {"reliable", true}}},
+          {"size", {{"weights_in_memory_bytes", 1976000000}, {"on_disk_bytes", 988000000}}}};
+}
+
+ResultFile file_of(const std::string& model, const std::string& method, json data) {
+  return {"results/raw/" + model + "/" + method + ".json", model, method, std::move(data), ""};
+}
+
+// Two models. alpha: fp32, bf16 (no decode measurement, unreliable memory),
+// a failed int8 cell. beta: bf16 only (no fp32 baseline).
+std::vector<ResultFile> sample_files() {
+  std::vector<ResultFile> files;
+  files.push_back(file_of("alpha", "fp32_cpu", ok_result("alpha", "fp32_cpu", 20.0, 10.0)));
+  json bf16 = ok_result("alpha", "bf16_cpu", 20.012, 5.0);
+  bf16["generation"].erase("decode_tok_s");
+  bf16["memory"]["reliable"] = false;
+  bf16["memory"]["note"] = "sampler missed 3 intervals";
+  files.push_back(file_of("alpha", "bf16_cpu", bf16));
+  json failed = {{"schema_version", 1},
+                 {"status", "failed"},
+                 {"error", "out of memory, \"big\" model\nstack trace follows"},
+                 {"latency", nullptr},
+                 {"perplexity", nullptr},
+                 {"size", {{"weights_in_memory_bytes", 500000000}}}};
+  files.push_back(file_of("alpha", "int8_rtn", failed));
+  files.push_back(file_of("beta", "bf16_cpu", ok_result("beta", "bf16_cpu", 17.5, 20.0)));
+  return files;
+}
+
+const ModelTable& table_for(const std::vector<ModelTable>& tables, const std::string& model) {
+  const auto it = std::find_if(tables.begin(), tables.end(),
+                               [&](const ModelTable& t) { return t.model == model; });
+  EXPECT_NE(it, tables.end()) << model;
+  return *it;
+}
+
+std::vector<std::string> row_for(const ModelTable& table, const std::string& method) {
+  for (const auto& row : table.rows) {
+    if (row[0] == method) return row;
+  }
+  ADD_FAILURE() << "no row " << method << " in " << table.model;
+  return {};
+}
+
+// Column indices, by header name, so the test reads like the table.
+size_t column(const ModelTable& table, const std::string& name) {
+  const auto it = std::find(table.header.begin(), table.header.end(), name);
+  EXPECT_NE(it, table.header.end()) << name;
+  return static_cast<size_t>(it - table.header.begin());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Tables, MethodOrderPutsBaselinesFirst) {
+  EXPECT_EQ(order_methods({"gptq_int4", "fp16_cpu", "awq", "fp32_cpu", "bf16_cpu", "awq"},
+                          default_method_order()),
+            (std::vector<std::string>{"fp32_cpu", "bf16_cpu", "fp16_cpu", "awq", "gptq_int4"}));
+  // A registry can supply its own order; unknown methods still follow alphabetically.
+  EXPECT_EQ(order_methods({"b", "a", "z", "c"}, {"z", "c"}),
+            (std::vector<std::string>{"z", "c", "a", "b"}));
+}
+
+TEST(Tables, RowsShowDeltasSpeedupsFailuresAndGaps) {
+  const std::vector<ModelTable> tables = build_tables(sample_files(), {});
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables[0].model, "alpha");
+  EXPECT_EQ(tables[1].model, "beta");
+
+  const ModelTable& alpha = table_for(tables, "alpha");
+  ASSERT_EQ(alpha.rows.size(), 3u);
+  EXPECT_EQ(alpha.rows[0][0], "fp32_cpu");
+  EXPECT_EQ(alpha.rows[1][0], "bf16_cpu");
+  EXPECT_EQ(alpha.rows[2][0], "int8_rtn");
+
+  const auto fp32 = row_for(alpha, "fp32_cpu");
+  EXPECT_EQ(fp32[column(alpha, "status")], "ok");
+  EXPECT_EQ(fp32[column(alpha, "weight MB")], "1976.0");
+  EXPECT_EQ(fp32[column(alpha, "disk MB")], "988.0");
+  EXPECT_EQ(fp32[column(alpha, "forward p50 ms")], "10.00");
+  EXPECT_EQ(fp32[column(alpha, "decode tok/s")], "42.3");
+  EXPECT_EQ(fp32[column(alpha, "prefill tok/s")], "1234.5");
+  EXPECT_EQ(fp32[column(alpha, "PPL")], "20.000");
+  EXPECT_EQ(fp32[column(alpha, "ΔPPL")], "+0.000");
+  EXPECT_EQ(fp32[column(alpha, "speed-up vs fp32")], "1.00×");
+  EXPECT_EQ(fp32[column(alpha, "peak RSS MB")], "512.3");
+
+  const auto bf16 = row_for(alpha, "bf16_cpu");
+  EXPECT_EQ(bf16[column(alpha, "PPL")], "20.012");
+  EXPECT_EQ(bf16[column(alpha, "ΔPPL")], "+0.012");
+  EXPECT_EQ(bf16[column(alpha, "ΔPPL %")], "+0.06%");
+  EXPECT_EQ(bf16[column(alpha, "speed-up vs fp32")], "2.00×");
+  EXPECT_EQ(bf16[column(alpha, "decode tok/s")], "—");  // missing, not zero
+  EXPECT_EQ(bf16[column(alpha, "peak RSS MB")], "512.3†");
+  ASSERT_EQ(alpha.footnotes.size(), 1u);
+  EXPECT_NE(alpha.footnotes[0].find("bf16_cpu"), std::string::npos);
+  EXPECT_NE(alpha.footnotes[0].find("sampler missed 3 intervals"), std::string::npos);
+
+  const auto failed = row_for(alpha, "int8_rtn");
+  EXPECT_EQ(failed[column(alpha, "status")], "failed: out of memory, \"big\" model");
+  EXPECT_EQ(failed[column(alpha, "weight MB")], "500.0");  // measured before it failed
+  for (const char* name :
+       {"disk MB", "forward p50 ms", "PPL", "ΔPPL", "speed-up vs fp32", "peak RSS MB"}) {
+    EXPECT_EQ(failed[column(alpha, name)], "—") << name;
+  }
+
+  const ModelTable& beta = table_for(tables, "beta");
+  ASSERT_EQ(beta.rows.size(), 3u) << "every method seen anywhere gets a row";
+  EXPECT_EQ(row_for(beta, "fp32_cpu")[column(beta, "status")], "missing");
+  EXPECT_EQ(row_for(beta, "fp32_cpu")[column(beta, "PPL")], "—");
+  EXPECT_EQ(row_for(beta, "int8_rtn")[column(beta, "status")], "missing");
+  const auto beta_bf16 = row_for(beta, "bf16_cpu");
+  EXPECT_EQ(beta_bf16[column(beta, "PPL")], "17.500");
+  EXPECT_EQ(beta_bf16[column(beta, "ΔPPL")], "no fp32 baseline");
+  EXPECT_EQ(beta_bf16[column(beta, "ΔPPL %")], "no fp32 baseline");
+  EXPECT_EQ(beta_bf16[column(beta, "speed-up vs fp32")], "no fp32 baseline");
+}
+
+TEST(Tables, NegativeDeltaAndUnreadableFiles) {
+  std::vector<ResultFile> files;
+  files.push_back(file_of("m", "fp32_cpu", ok_result("m", "fp32_cpu", 20.0, 10.0)));
+  files.push_back(file_of("m", "q4", ok_result("m", "q4", 19.5, 12.5)));
+  files.push_back({"results/raw/m/bad.json", "m", "bad", nullptr, "parse error at byte 3"});
+  json v2 = ok_result("m", "v2", 1, 1);
+  v2["schema_version"] = 2;
+  files.push_back(file_of("m", "v2", v2));
+  const ModelTable table = build_tables(files, {})[0];
+  const auto q4 = row_for(table, "q4");
+  EXPECT_EQ(q4[column(table, "ΔPPL")], "-0.500");
+  EXPECT_EQ(q4[column(table, "ΔPPL %")], "-2.50%");
+  EXPECT_EQ(q4[column(table, "speed-up vs fp32")], "0.80×");
+  EXPECT_EQ(row_for(table, "bad")[column(table, "status")], "unreadable: parse error at byte 3");
+  EXPECT_EQ(row_for(table, "bad")[column(table, "PPL")], "—");
+  EXPECT_EQ(row_for(table, "v2")[column(table, "status")], "refused: schema_version 2");
+  EXPECT_EQ(row_for(table, "v2")[column(table, "PPL")], "—");
+}
+
+TEST(Tables, MarkdownRows) {
+  const RenderedTables out = render_tables(sample_files(), {});
+  const std::string& md = out.results_md;
+  EXPECT_EQ(md.rfind("<!-- Generated by `tinycompress table`", 0), 0u) << md;
+  EXPECT_NE(md.find("Do not edit"), std::string::npos);
+  // The failed cell has no hardware snapshot: said, not hidden.
+  EXPECT_NE(md.find("- CPU: Test CPU 9000 (not recorded in 1 file)\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("- cores: 8 physical, 16 logical (not recorded in 1 file)\n"),
+            std::string::npos);
+  EXPECT_NE(md.find("- ISA used by the kernels: avx512 (not recorded in 1 file)\n"),
+            std::string::npos);
+  EXPECT_NE(md.find("- git revision: 0123456789ab (not recorded in 1 file)\n"), std::string::npos);
+  EXPECT_EQ(md.find("WARNING"), std::string::npos);
+  EXPECT_NE(md.find("## alpha\n"), std::string::npos);
+  EXPECT_NE(md.find("## beta\n"), std::string::npos);
+  EXPECT_NE(md.find("| bf16_cpu | ok | 1976.0 | 988.0 | 5.00 | — | 1234.5 | 20.012 | +0.012 | "
+                    "+0.06% | 2.00× | 512.3† |\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| int8_rtn | failed: out of memory, \"big\" model | 500.0 | — |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("## Columns"), std::string::npos);
+  EXPECT_NE(out.model_md.at("alpha").find("| fp32_cpu | ok |"), std::string::npos);
+}
+
+TEST(Tables, MarkdownEscapesPipes) {
+  std::vector<ResultFile> files;
+  json failed = {{"schema_version", 1}, {"status", "failed"}, {"error", "a|b"}};
+  files.push_back(file_of("m", "x", failed));
+  const RenderedTables out = render_tables(files, {});
+  EXPECT_NE(out.results_md.find("| failed: a\\|b |"), std::string::npos) << out.results_md;
+}
+
+TEST(Tables, CsvQuoting) {
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  const RenderedTables out = render_tables(sample_files(), {});
+  const std::string& csv = out.model_csv.at("alpha");
+  EXPECT_EQ(csv.rfind("method,status,weight MB,disk MB,forward p50 ms,", 0), 0u) << csv;
+  EXPECT_NE(csv.find("\r\nint8_rtn,\"failed: out of memory, \"\"big\"\" model\",500.0,—,"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("\r\nbf16_cpu,ok,1976.0,988.0,5.00,—,1234.5,20.012,+0.012,+0.06%,2.00×,"
+                     "512.3†\r\n"),
+            std::string::npos)
+      << csv;
+  // Every record has the header's field count (no stray separators).
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+}
+
+TEST(Tables, MixedRevisionsWarnLoudly) {
+  std::vector<ResultFile> files = sample_files();
+  files[1].data["hardware"]["build"]["git_revision"] = "fedcba987654";
+  const std::string md = render_tables(files, {}).results_md;
+  EXPECT_NE(md.find("WARNING: these results come from 2 different git revisions"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- git revision: MIXED: 0123456789ab (2 files); fedcba987654 (1 file)"),
+            std::string::npos)
+      << md;
+}
+
+TEST(Tables, OutputIsDeterministic) {
+  std::vector<ResultFile> files = sample_files();
+  const RenderedTables first = render_tables(files, {});
+  std::reverse(files.begin(), files.end());
+  const RenderedTables second = render_tables(files, {});
+  EXPECT_EQ(first.results_md, second.results_md);
+  EXPECT_EQ(first.model_md, second.model_md);
+  EXPECT_EQ(first.model_csv, second.model_csv);
+}
+
+TEST(Tables, WritesFilesFromAResultsFolder) {
+  const std::string dir = test::make_temp_dir();
+  const std::string results = dir + "/results";
+  for (const ResultFile& file : sample_files()) {
+    fs::create_directories(results + "/raw/" + file.model);
+    std::ofstream(results + "/raw/" + file.model + "/" + file.method + ".json")
+        << file.data.dump(2);
+  }
+  // An atomic-write temporary must not show up as a method.
+  std::ofstream(results + "/raw/alpha/.fp16_cpu.json.tmp.AbCdEf") << "{";
+
+  TableOptions options;
+  options.command = "tinycompress table --results " + results;
+  const std::vector<ResultFile> files = read_results(results);
+  ASSERT_EQ(files.size(), 4u);
+  write_tables(render_tables(files, options), dir + "/RESULTS.md", results + "/tables");
+  const std::string md = read_file(dir + "/RESULTS.md");
+  const std::string csv = read_file(results + "/tables/alpha.csv");
+  EXPECT_NE(md.find("| +0.012 |"), std::string::npos);
+  EXPECT_EQ(md.find("fp16_cpu"), std::string::npos);
+  EXPECT_TRUE(fs::exists(results + "/tables/beta.md"));
+  EXPECT_TRUE(fs::exists(results + "/tables/beta.csv"));
+
+  // Regenerating from the same files gives byte-identical files.
+  write_tables(render_tables(read_results(results), options), dir + "/RESULTS.md",
+               results + "/tables");
+  EXPECT_EQ(read_file(dir + "/RESULTS.md"), md);
+  EXPECT_EQ(read_file(results + "/tables/alpha.csv"), csv);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tc::harness
