@@ -83,6 +83,7 @@ class AuditTest : public ::testing::Test {
     const std::string text = kTrainText;
     return {{"byte_offset", offset},
             {"byte_length", length},
+            {"n_tokens", length / 4},
             {"sha256", sha256_hex(std::string_view(text).substr(offset, length))}};
   }
 
@@ -179,7 +180,9 @@ class AuditTest : public ::testing::Test {
       result["data_used"] = {{{"purpose", "calibration"},
                               {"dataset", "kdoc"},
                               {"split", "train"},
+                              {"layout", "kdoc"},
                               {"file", train_path_},
+                              {"hashed", "file_bytes"},
                               {"sha256", sha256_hex(std::string_view(kTrainText))},
                               {"windows", {window(0, 40), window(54, 30)}}}};
     }
@@ -419,6 +422,24 @@ TEST_F(AuditTest, DataSplitWindowHashMustMatch) {
   break_bf16("data_split", [this](json& r) { r["data_used"][0]["file"] = dir_ + "/nope.txt"; });
 }
 
+TEST_F(AuditTest, DataSplitFileHashMustMatch) {
+  const auto violations = break_bf16("data_split", [](json& r) {
+    r["data_used"][0]["sha256"] = sha256_hex(std::string_view("another file"));
+  });
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_NE(violations[0].detail.find("data_used[0].sha256"), std::string::npos);
+  // A plain file is hashed as its bytes; "decompressed_text" names other bytes.
+  break_bf16("data_split", [](json& r) { r["data_used"][0]["hashed"] = "decompressed_text"; });
+  // An unknown `hashed` is a schema error, not a hash mismatch.
+  break_bf16("schema", [](json& r) { r["data_used"][0]["hashed"] = "md5"; });
+  // Files written before `hashed` existed: only the windows are checked.
+  json result = valid_result(kModel, "bf16_cpu");
+  result["data_used"][0].erase("hashed");
+  result["data_used"][0]["sha256"] = "not checked without hashed";
+  write_result(kModel, "bf16_cpu", result);
+  expect_rules({});
+}
+
 TEST_F(AuditTest, DataSplitWindowMustNotOccurInEvaluationText) {
   // The evaluation file now contains the second training window.
   const std::string leaked = std::string(kTrainText).substr(54, 30);
@@ -433,6 +454,7 @@ TEST_F(AuditTest, DataSplitReadsXzThroughTheReader) {
   json result = valid_result(kModel, "bf16_cpu");
   const std::string xz_path = dir_ + "/data/train.txt.xz";
   result["data_used"][0]["file"] = xz_path;
+  result["data_used"][0]["hashed"] = "decompressed_text";
   write_result(kModel, "bf16_cpu", result);
   std::vector<std::string> read;
   AuditOptions options;

@@ -272,6 +272,52 @@ TEST(TokenizerEncode, NfcFoldsCombiningAccentsBeforeSplitting) {
   EXPECT_EQ(tokenizer.normalize("caf\x65\xCC\x81"), "caf\xC3\xA9");
 }
 
+TEST(TokenizerEncode, FastNfcAgreesWithUtf8procOnTrickyText) {
+  // Combining marks in and out of canonical order, composites that NFC keeps,
+  // singletons and exclusions it replaces, Hangul jamo, starters that compose
+  // with what precedes them (Oriya, Kannada), kana voicing marks, CJK
+  // compatibility ideographs, and plain text around them.
+  const std::vector<std::string> alphabet = {"a",
+                                             "e",
+                                             " ",
+                                             "\n",
+                                             ">",
+                                             "\xC3\xA9",
+                                             "\xCC\x81",
+                                             "\xCC\xA7",
+                                             "\xCC\x88",
+                                             "\xCC\xB8",
+                                             "\xCD\x84",
+                                             "\xE0\xBD\xB3",
+                                             "\xE2\x84\xAB",
+                                             "\xE1\x84\x80",
+                                             "\xE1\x85\xA1",
+                                             "\xE1\x86\xA8",
+                                             "\xEA\xB0\x80",
+                                             "\xE0\xAD\x87",
+                                             "\xE0\xAC\xBE",
+                                             "\xE0\xB3\x86",
+                                             "\xE0\xB3\x95",
+                                             "\xE3\x82\x99",
+                                             "\xE3\x81\x8B",
+                                             "\xF0\xAF\xA0\x80",
+                                             "\xD0\x95",
+                                             "\xE0\xA5\x98",
+                                             "\xF0\x9F\xA6\x99",
+                                             "\xD7\x91\xD6\xBC",
+                                             "\xE1\xBE\xB3",
+                                             "\xCD\x85"};
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    const size_t length = rng() % 12;
+    for (size_t i = 0; i < length; ++i) text += alphabet[rng() % alphabet.size()];
+    ASSERT_EQ(nfc(text), nfc_reference(text)) << json(text).dump();
+  }
+  EXPECT_EQ(nfc("plain ASCII"), "plain ASCII");
+  EXPECT_EQ(nfc("x>\xCC\xB8y"), "x\xE2\x89\xAFy");  // > + U+0338 -> U+226F
+}
+
 TEST(TokenizerEncode, AddedTokensAreMatchedBeforeNormalization) {
   const Tokenizer& tokenizer = fixture_tokenizer();
   // '>' + U+0338 COMBINING LONG SOLIDUS OVERLAY composes to U+226F under NFC,

@@ -283,6 +283,11 @@ void check_data_used_fields(const json& data_used, const Report& report) {
     for (const char* key : {"purpose", "dataset", "split", "file", "sha256"}) {
       need_string(entry, key, where, report);
     }
+    const json* hashed = member(entry, "hashed");
+    if (hashed != nullptr && *hashed != "file_bytes" && *hashed != "decompressed_text") {
+      report(fmt::format("{}.hashed {} is neither \"file_bytes\" nor \"decompressed_text\"", where,
+                         hashed->dump()));
+    }
     const json* purpose = member(entry, "purpose");
     if (purpose != nullptr && purpose->is_string() && *purpose != "calibration" &&
         *purpose != "training") {
@@ -303,6 +308,11 @@ void check_data_used_fields(const json& data_used, const Report& report) {
       need_count((*windows)[j], "byte_offset", window, report);
       need_count((*windows)[j], "byte_length", window, report);
       need_string((*windows)[j], "sha256", window, report);
+      const json* n_tokens = member((*windows)[j], "n_tokens");
+      if (n_tokens != nullptr && !is_count(*n_tokens)) {
+        report(
+            fmt::format("{}.n_tokens is {}, expected an integer >= 0", window, n_tokens->dump()));
+      }
     }
   }
 }
@@ -519,9 +529,9 @@ void check_ppl_split(const ResultFile& file, AuditContext&, const Report& report
 // --- data_split -------------------------------------------------------------
 
 /// data_split: every data set a method read (data_used) is a train split;
-/// every recorded window re-reads from its file (.xz decompressed) with the
-/// recorded sha256; and no window's text occurs in the evaluation file
-/// (perplexity.file), so no method saw the text it is scored on.
+/// the file still has the recorded sha256 (of the bytes `hashed` names) and
+/// every recorded window re-reads from it (.xz decompressed) with its sha256; and no window's text
+/// occurs in the evaluation file (perplexity.file), so no method saw the text it is scored on.
 void check_data_split(const ResultFile& file, AuditContext& context, const Report& report) {
   if (!auditable(file)) return;
   const json* data_used = member(file.data, "data_used");
@@ -545,15 +555,34 @@ void check_data_split(const ResultFile& file, AuditContext& context, const Repor
                          string_at(entry, "/dataset").value_or("?"), *split));
     }
     const std::optional<std::string> path = string_at(entry, "/file");
+    const std::optional<std::string> hashed = string_at(entry, "/hashed");
     const json* windows = member(entry, "windows");
-    if (!path || windows == nullptr || !windows->is_array() || windows->empty()) continue;
+    const bool has_windows = windows != nullptr && windows->is_array() && !windows->empty();
+    if (!path || (!has_windows && !hashed)) continue;
     const std::string* text = nullptr;
     try {
       text = &context.data_text(*path);
     } catch (const std::exception& e) {
-      report(fmt::format("{}: cannot re-read its windows: {}", where, e.what()));
+      report(fmt::format("{}: cannot re-read {}: {}", where, *path, e.what()));
       continue;
     }
+    // The whole file's hash, when the entry says which bytes it hashed (older
+    // files do not). Windows are offsets into the same bytes: the text of a
+    // .xz file, the bytes of any other.
+    const char* readable_bytes = path->ends_with(".xz") ? "decompressed_text" : "file_bytes";
+    const std::optional<std::string> file_sha = string_at(entry, "/sha256");
+    if (hashed && (*hashed == "file_bytes" || *hashed == "decompressed_text")) {
+      if (*hashed != readable_bytes) {
+        report(
+            fmt::format("{}.hashed is \"{}\", but the audit re-reads {} as {} (its windows "
+                        "are offsets into those bytes)",
+                        where, *hashed, *path, readable_bytes));
+      } else if (file_sha && context.data_sha256(*path) != *file_sha) {
+        report(fmt::format("{}.sha256 {} but {} ({}) hashes to {}", where, *file_sha, *path,
+                           *hashed, context.data_sha256(*path)));
+      }
+    }
+    if (!has_windows) continue;
     for (size_t j = 0; j < windows->size(); ++j) {
       const json& window = (*windows)[j];
       const json* offset = member(window, "byte_offset");
@@ -725,6 +754,12 @@ const std::string& AuditContext::data_text(const std::string& path) {
     read_errors_.emplace(path, e.what());
     throw;
   }
+}
+
+const std::string& AuditContext::data_sha256(const std::string& path) {
+  if (const auto it = hashes_.find(path); it != hashes_.end()) return it->second;
+  const std::string& text = data_text(path);
+  return hashes_.emplace(path, options_.sha256_hex(text)).first->second;
 }
 
 void AuditContext::report(const std::string& path, std::string_view rule, std::string detail) {

@@ -50,6 +50,8 @@ class AuditContext {
   // The text of a data file, read once per audit; throws tc::Error (and
   // remembers it) when the file cannot be read.
   const std::string& data_text(const std::string& path);
+  // SHA-256 of data_text(path), computed once per audit.
+  const std::string& data_sha256(const std::string& path);
 
   void report(const std::string& path, std::string_view rule, std::string detail);
   std::vector<Violation>& violations() { return violations_; }
@@ -60,6 +62,7 @@ class AuditContext {
   const AuditOptions& options_;
   std::map<std::string, std::string> texts_;
   std::map<std::string, std::string> read_errors_;
+  std::map<std::string, std::string> hashes_;
   std::vector<Violation> violations_;
 };
 

@@ -196,8 +196,8 @@ json run_cell(const CellInputs& in) {
   try {
     const std::string dir = io::resolve_model_dir(entry.path);
     Stopwatch load_clock;
-    const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
     PreparedModel prepared = method.prepare({dir, in.calibration_source});
+    const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
     model::Qwen2Model& model = *prepared.model;
     result["load"] = {{"seconds", load_clock.seconds()}};
     result["model"] = model_json(entry, dir, &model);

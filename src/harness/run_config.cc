@@ -64,8 +64,7 @@ std::vector<std::string> read_string_list(const toml::table& table, const char* 
   return out;
 }
 
-// Relative paths are relative to the config file; ids like Org/Name that do
-// not exist as folders are kept as given (resolved later through the HF cache).
+// Relative paths are relative to the config file.
 std::string resolve_path(const std::string& base, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
   return (fs::path(base) / path).lexically_normal().string();
@@ -135,12 +134,15 @@ RunConfig load_run_config(const std::string& path) {
     ModelEntry entry;
     entry.name = read_string(*table, "name", where, true);
     const std::string named = path + ": model '" + entry.name + "'";
-    const std::string raw_path = read_string(*table, "path", named, true);
-    const bool is_hub_id = !fs::path(raw_path).is_absolute() &&
-                           !fs::exists(fs::path(config.base_dir) / raw_path, ec) &&
-                           raw_path.find('/') != std::string::npos &&
-                           raw_path.find('/') == raw_path.rfind('/');
-    entry.path = is_hub_id ? raw_path : resolve_path(config.base_dir, raw_path);
+    // Either a folder (relative to this file) or a Hugging Face id looked up
+    // in the local cache; never guessed from the spelling.
+    const std::string folder = read_string(*table, "path", named, false);
+    const std::string hub_id = read_string(*table, "hf_id", named, false);
+    if (folder.empty() == hub_id.empty()) {
+      fail("{}: give exactly one of 'path' (a model folder) or 'hf_id' (e.g. Qwen/Qwen2.5-0.5B)",
+           named);
+    }
+    entry.path = hub_id.empty() ? resolve_path(config.base_dir, folder) : hub_id;
     entry.role = read_string(*table, "role", named, false, "target");
     if (const toml::node* node = table->get("default")) {
       const auto flag = node->value<bool>();

@@ -19,7 +19,7 @@ struct HarnessSettings {
 
 struct ModelEntry {
   std::string name;  // results/raw/<name>/...
-  std::string path;  // folder (relative to the config file) or Hugging Face id
+  std::string path;  // resolved folder, or the Hugging Face id (key hf_id) to look up
   std::string role;  // target, draft, teacher, student (informational for now)
   bool in_default_run = true;
   HarnessSettings settings;  // harness settings with this model's overrides applied

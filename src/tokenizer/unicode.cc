@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include <utf8proc.h>
 
@@ -134,7 +135,7 @@ bool may_need_nfc(std::string_view text) {
   return false;
 }
 
-std::string nfc(std::string_view text) {
+std::string nfc_reference(std::string_view text) {
   if (text.empty()) return {};
   utf8proc_uint8_t* mapped = nullptr;
   // An explicit length (no UTF8PROC_NULLTERM) so embedded NUL bytes survive.
@@ -145,6 +146,120 @@ std::string nfc(std::string_view text) {
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped, &std::free);
   if (length < 0) fail("NFC normalization failed: {}", utf8proc_errmsg(length));
   return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(length));
+}
+
+namespace {
+
+// The code points before which NFC may cut text into independent pieces:
+// NFC(x + y) == NFC(x) + NFC(y) whenever y starts with one. Such a code point
+// has canonical combining class 0 (so no mark reorders across it), is left
+// alone by NFC, and is never the second part of a canonical composition (so
+// it cannot fuse with what precedes it). Derived once from utf8proc's own
+// tables, so it follows the same Unicode version as the normalization.
+// Every code point below U+0300 qualifies, which nfc() checks without the
+// table.
+class NfcBoundaries {
+ public:
+  NfcBoundaries() : boundary_(kCodePoints / 64, 0) {
+    std::vector<uint64_t> second(kCodePoints / 64, 0);
+    auto set = [](std::vector<uint64_t>& bits, utf8proc_int32_t cp) {
+      bits[static_cast<size_t>(cp) / 64] |= uint64_t{1} << (cp % 64);
+    };
+    for (utf8proc_int32_t cp = 0; cp < static_cast<utf8proc_int32_t>(kCodePoints); ++cp) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates are not in valid UTF-8
+      const utf8proc_property_t* property = utf8proc_get_property(cp);
+      bool stable = property->combining_class == 0;
+      // decomp_type 0 with a decomposition: a canonical one (NFC ignores the
+      // compatibility ones).
+      if (property->decomp_seqindex != UINT16_MAX && property->decomp_type == 0) {
+        utf8proc_int32_t parts[16];
+        utf8proc_int32_t boundclass = 0;
+        const utf8proc_ssize_t count =
+            utf8proc_decompose_char(cp, parts, 16, UTF8PROC_DECOMPOSE, &boundclass);
+        // Every later part of a decomposition may compose with what is before
+        // it (a superset of the true second parts, which only costs speed).
+        for (utf8proc_ssize_t i = 1; i < count && i < 16; ++i) set(second, parts[i]);
+        const std::string alone = encode(static_cast<char32_t>(cp));
+        stable = stable && nfc_reference(alone) == alone;
+      }
+      if (stable) set(boundary_, cp);
+    }
+    // Hangul composes algorithmically: leading+vowel jamo, syllable+trailing jamo.
+    for (utf8proc_int32_t cp = 0x1161; cp <= 0x1175; ++cp) set(second, cp);
+    for (utf8proc_int32_t cp = 0x11A8; cp <= 0x11C2; ++cp) set(second, cp);
+    for (size_t i = 0; i < boundary_.size(); ++i) boundary_[i] &= ~second[i];
+  }
+
+  bool operator()(char32_t cp) const {
+    return cp < kCodePoints && ((boundary_[cp / 64] >> (cp % 64)) & 1) != 0;
+  }
+
+ private:
+  static constexpr size_t kCodePoints = 0x110000;
+  static std::string encode(char32_t cp) {
+    utf8proc_uint8_t buffer[4];
+    const utf8proc_ssize_t length = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buffer);
+    return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(length));
+  }
+  std::vector<uint64_t> boundary_;
+};
+
+const NfcBoundaries& nfc_boundaries() {
+  static const NfcBoundaries table;
+  return table;
+}
+
+// Lead bytes below 0xCC start code points below U+0300, all NFC boundaries.
+constexpr unsigned char kFirstNonTrivialLead = 0xCC;
+
+}  // namespace
+
+std::string nfc(std::string_view text) {
+  const auto* data = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t size = text.size();
+  size_t pos = 0;
+  while (pos < size && data[pos] < kFirstNonTrivialLead) ++pos;
+  if (pos == size) return std::string(text);
+
+  const NfcBoundaries& is_boundary = nfc_boundaries();
+  std::string out;
+  out.reserve(size + 16);
+  size_t copied = 0;         // text[0, copied) is in `out`
+  size_t last_boundary = 0;  // start of the last boundary code point seen
+  // Everything before `pos` is below U+0300; the last such code point is the
+  // boundary in front of pos.
+  if (pos > 0) {
+    size_t before = pos;
+    previous_code_point(text, before);
+    last_boundary = before;
+  }
+  while (pos < size) {
+    const size_t start = pos;
+    if (data[pos] < kFirstNonTrivialLead) {
+      pos += data[pos] < 0x80 ? 1 : 2;
+      last_boundary = start;
+      continue;
+    }
+    if (is_boundary(next_code_point(text, pos))) {
+      last_boundary = start;
+      continue;
+    }
+    // A code point NFC may change: normalize from the boundary before it to
+    // the next boundary after it.
+    size_t end = pos;
+    while (end < size) {
+      if (data[end] < kFirstNonTrivialLead) break;
+      size_t next = end;
+      if (is_boundary(next_code_point(text, next))) break;
+      end = next;
+    }
+    out.append(text.substr(copied, last_boundary - copied));
+    out += nfc_reference(text.substr(last_boundary, end - last_boundary));
+    copied = pos = end;
+    last_boundary = end;
+  }
+  out.append(text.substr(copied));
+  return out;
 }
 
 bool is_white_space(char32_t c) {
