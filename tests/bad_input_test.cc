@@ -290,8 +290,7 @@ TEST(BadInput, RopeScalingRefused) {
   edit_json(model.file("config.json"), [](json& config) {
     config["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}};
   });
-  expect_load_error(model.dir(),
-                    {model.file("config.json"), "unsupported feature: rope_scaling"});
+  expect_load_error(model.dir(), {model.file("config.json"), "unsupported feature: rope_scaling"});
 }
 
 TEST(BadInput, TieWordEmbeddingsMustBeBoolean) {
@@ -302,8 +301,7 @@ TEST(BadInput, TieWordEmbeddingsMustBeBoolean) {
 
 TEST(BadInput, UntiedWithoutLmHead) {
   BrokenModel model;
-  edit_json(model.file("config.json"),
-            [](json& config) { config["tie_word_embeddings"] = false; });
+  edit_json(model.file("config.json"), [](json& config) { config["tie_word_embeddings"] = false; });
   expect_load_error(model.dir(), {model.dir(), "'lm_head.weight'", "tie_word_embeddings false"});
 }
 
@@ -364,8 +362,8 @@ struct CommandResult {
 
 CommandResult run_command(const std::string& arguments) {
   const std::string root = test::make_temp_dir();
-  const std::string command = test::tinycompress_bin() + " " + arguments + " >" + root +
-                              "/out.txt 2>" + root + "/err.txt";
+  const std::string command =
+      test::tinycompress_bin() + " " + arguments + " >" + root + "/out.txt 2>" + root + "/err.txt";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

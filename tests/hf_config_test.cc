@@ -92,8 +92,8 @@ TEST(HfConfig, Transformers5Spellings) {
 
 TEST(HfConfig, OptionalFieldsTakeQwen2Defaults) {
   json config = fixture_config();
-  for (const char* field : {"num_key_value_heads", "max_position_embeddings",
-                            "tie_word_embeddings", "eos_token_id", "hidden_act"}) {
+  for (const char* field : {"num_key_value_heads", "max_position_embeddings", "tie_word_embeddings",
+                            "eos_token_id", "hidden_act"}) {
     config.erase(field);
   }
   config["head_dim"] = nullptr;
@@ -149,38 +149,52 @@ TEST(HfConfig, BadFieldsAreNamed) {
                       "unsupported architecture: model_type 'llama'");
   expect_config_error([](json& c) { c["architectures"] = {"LlamaForCausalLM"}; },
                       "unsupported architecture 'LlamaForCausalLM'");
-  expect_config_error([](json& c) { c["hidden_act"] = "gelu"; },
-                      "unsupported hidden_act \"gelu\"");
+  expect_config_error([](json& c) { c["hidden_act"] = "gelu"; }, "unsupported hidden_act \"gelu\"");
   expect_config_error([](json& c) { c["use_sliding_window"] = true; },
                       "use_sliding_window is true");
   expect_config_error([](json& c) { c["use_sliding_window"] = "no"; },
                       "'use_sliding_window' must be true or false");
   expect_config_error(
-      [](json& c) { c["layer_types"] = {"full_attention", "sliding_attention"}; },
+      [](json& c) {
+        c["layer_types"] = {"full_attention", "sliding_attention"};
+      },
       "layer_types holds \"sliding_attention\"");
-  expect_config_error([](json& c) { c["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}}; },
-                      "rope_scaling.type \"linear\"");
-  expect_config_error([](json& c) { c["rope_scaling"] = {{"factor", 2.0}}; },
-                      "rope_scaling.factor 2.0");
+  expect_config_error(
+      [](json& c) {
+        c["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+      },
+      "rope_scaling.type \"linear\"");
+  expect_config_error(
+      [](json& c) {
+        c["rope_scaling"] = {{"factor", 2.0}};
+      },
+      "rope_scaling.factor 2.0");
   expect_config_error([](json& c) { c["rope_scaling"] = 2; }, "rope_scaling 2");
   expect_config_error(
-      [](json& c) { c["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 1e6}}; },
+      [](json& c) {
+        c["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 1e6}};
+      },
       "rope_parameters.rope_type \"yarn\"");
   expect_config_error([](json& c) { c["tie_word_embeddings"] = 1; },
                       "'tie_word_embeddings' must be true or false");
   expect_config_error([](json& c) { c["eos_token_id"] = -1; }, "'eos_token_id' must hold");
-  expect_config_error([](json& c) { c["eos_token_id"] = {1, 1LL << 33}; },
-                      "'eos_token_id' must hold");
+  expect_config_error(
+      [](json& c) {
+        c["eos_token_id"] = {1, 1LL << 33};
+      },
+      "'eos_token_id' must hold");
   expect_config_error([](json& c) { c["eos_token_id"] = "x"; },
                       "'eos_token_id' must be an integer or a list of integers");
 }
 
 TEST(HfConfig, NotAnObject) {
-  EXPECT_NE(error_of([] { io::parse_hf_config("[1]", "/m/config.json"); })
-                .find("/m/config.json: must be a JSON object"),
+  EXPECT_NE(error_of([] {
+              io::parse_hf_config("[1]", "/m/config.json");
+            }).find("/m/config.json: must be a JSON object"),
             std::string::npos);
-  EXPECT_NE(error_of([] { io::parse_hf_config("", "/m/config.json"); })
-                .find("/m/config.json: not valid JSON"),
+  EXPECT_NE(error_of([] {
+              io::parse_hf_config("", "/m/config.json");
+            }).find("/m/config.json: not valid JSON"),
             std::string::npos);
 }
 

@@ -112,8 +112,7 @@ TEST_F(HfHub, CacheFolderPrecedence) {
   const std::string from_hub_cache = add_to_cache(hub_cache, "Org/Name", "aaaa");
   const std::string from_hf_home = add_to_cache(hf_home + "/hub", "Org/Name", "bbbb");
   const std::string from_xdg = add_to_cache(xdg + "/huggingface/hub", "Org/Name", "cccc");
-  const std::string from_home =
-      add_to_cache(home + "/.cache/huggingface/hub", "Org/Name", "dddd");
+  const std::string from_home = add_to_cache(home + "/.cache/huggingface/hub", "Org/Name", "dddd");
 
   ::setenv("HF_HUB_CACHE", hub_cache.c_str(), 1);
   ::setenv("HF_HOME", hf_home.c_str(), 1);

@@ -331,7 +331,8 @@ TEST(SyntheticTokenizer, WorksWithOurTokenizer) {
   EXPECT_EQ(tok.token_to_id("<|endoftext|>"), 20000);
   EXPECT_EQ(tok.token_to_id("<|im_start|>"), 20001);
   const std::string text =
-      "Hello world, the quick brown fox!\n\n  Привет, мир. 你好世界 こんにちは 안녕 café\t<|im_end|>";
+      "Hello world, the quick brown fox!\n\n  Привет, мир. 你好世界 こんにちは 안녕 "
+      "café\t<|im_end|>";
   const std::vector<int32_t> ids = tok.encode(text);
   EXPECT_EQ(tok.decode(ids), text);
   EXPECT_EQ(ids.back(), 20002);
@@ -352,7 +353,8 @@ TEST(InitRandomCommand, WritesALoadableFolder) {
   EXPECT_EQ(model.config().hidden_size, 64);
   // Same seed through the library: same bytes.
   model::write_random_checkpoint(temp.sub("lib"), tiny(9));
-  EXPECT_EQ(read_file(dir + "/model.safetensors"), read_file(temp.sub("lib") + "/model.safetensors"));
+  EXPECT_EQ(read_file(dir + "/model.safetensors"),
+            read_file(temp.sub("lib") + "/model.safetensors"));
 
   const std::string bad = test::tinycompress_bin() + " init-random --like qwen9 --out " +
                           temp.sub("bad") + " 2>" + temp.sub("err2.txt");

@@ -82,17 +82,16 @@ std::vector<uint8_t> pattern(size_t n, uint8_t salt) {
 
 TEST(Safetensors, RoundTripsEveryDtypeEmptyAndScalarTensorsAndMetadata) {
   TempDir dir;
-  const std::vector<DType> dtypes = {DType::kF32, DType::kF16,  DType::kBF16,
-                                     DType::kF64, DType::kI64,  DType::kI32,
-                                     DType::kI16, DType::kI8,   DType::kU8,
-                                     DType::kBool};
+  const std::vector<DType> dtypes = {DType::kF32, DType::kF16, DType::kBF16, DType::kF64,
+                                     DType::kI64, DType::kI32, DType::kI16,  DType::kI8,
+                                     DType::kU8,  DType::kBool};
   std::vector<std::vector<uint8_t>> storage;
   std::vector<io::TensorToWrite> tensors;
   for (size_t i = 0; i < dtypes.size(); ++i) {
     const std::vector<int64_t> shape = {3, static_cast<int64_t>(i + 1)};
     storage.push_back(pattern(3 * (i + 1) * dtype_size(dtypes[i]), static_cast<uint8_t>(i)));
-    tensors.push_back({"t." + std::string(dtype_name(dtypes[i])), dtypes[i], shape,
-                       storage.back()});
+    tensors.push_back(
+        {"t." + std::string(dtype_name(dtypes[i])), dtypes[i], shape, storage.back()});
   }
   storage.push_back(pattern(4, 99));
   tensors.push_back({"scalar", DType::kF32, {}, storage.back()});
@@ -153,14 +152,17 @@ TEST(Safetensors, WriterRefusesInconsistentTensors) {
   TempDir dir;
   const std::vector<uint8_t> six(6);
   const std::string path = dir.file("bad.safetensors");
-  std::string message =
-      error_of([&] { io::write_safetensors(path, {{"a", DType::kF32, {2}, six}}); });
+  std::string message = error_of([&] {
+    io::write_safetensors(path, {{"a", DType::kF32, {2}, six}});
+  });
   EXPECT_NE(message.find("'a': 6 bytes given, but F32 [2] needs 8"), std::string::npos) << message;
   message = error_of([&] {
     io::write_safetensors(path, {{"a", DType::kU8, {6}, six}, {"a", DType::kU8, {6}, six}});
   });
   EXPECT_NE(message.find("'a' is written twice"), std::string::npos) << message;
-  message = error_of([&] { io::write_safetensors(path, {{"__metadata__", DType::kU8, {6}, six}}); });
+  message = error_of([&] {
+    io::write_safetensors(path, {{"__metadata__", DType::kU8, {6}, six}});
+  });
   EXPECT_NE(message.find("not a tensor name"), std::string::npos) << message;
   message = error_of([&] { io::write_safetensors(path, {{"a", DType::kU8, {-6}, six}}); });
   EXPECT_NE(message.find("negative extent"), std::string::npos) << message;
@@ -177,11 +179,10 @@ TEST(Safetensors, StreamingWriterMatchesWholeWriter) {
                          {"b", DType::kBF16, {77}, b}},
                         {{"k", "v"}});
   {
-    io::SafetensorsWriter writer(dir.file("stream.safetensors"),
-                                 {{"a", DType::kF32, {10, 100}},
-                                  {"empty", DType::kI8, {0}},
-                                  {"b", DType::kBF16, {77}}},
-                                 {{"k", "v"}});
+    io::SafetensorsWriter writer(
+        dir.file("stream.safetensors"),
+        {{"a", DType::kF32, {10, 100}}, {"empty", DType::kI8, {0}}, {"b", DType::kBF16, {77}}},
+        {{"k", "v"}});
     EXPECT_EQ(writer.data_bytes(), a.size() + b.size());
     // Chunks that straddle tensor boundaries.
     std::vector<uint8_t> all = a;
@@ -263,13 +264,14 @@ TEST(SafetensorsHeader, RejectsCorruptImagesWithTheReason) {
       {image(R"({"t":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,4]}})",
              "abcd"),
        "is too large"},
-      {image(R"({"t":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,4]}})",
-             "abcd"),
+      {image(R"({"t":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,4]}})", "abcd"),
        "is too large"},
       {image(R"({"t":{"dtype":"U9","shape":[4],"data_offsets":[0,4]}})", "abcd"),
        "unsupported dtype \"U9\""},
-      {image(R"({"t":{"shape":[4],"data_offsets":[0,4]}})", "abcd"), "missing string field 'dtype'"},
-      {image(R"({"t":{"dtype":"U8","data_offsets":[0,4]}})", "abcd"), "missing array field 'shape'"},
+      {image(R"({"t":{"shape":[4],"data_offsets":[0,4]}})", "abcd"),
+       "missing string field 'dtype'"},
+      {image(R"({"t":{"dtype":"U8","data_offsets":[0,4]}})", "abcd"),
+       "missing array field 'shape'"},
       {image(R"({"t":{"dtype":"U8","shape":[4],"data_offsets":[0]}})", "abcd"),
        "missing field 'data_offsets'"},
       {image(R"({"t":[1]})", "abcd"), "entry is not a JSON object"},

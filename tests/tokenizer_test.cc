@@ -315,6 +315,13 @@ TEST(TokenizerEncode, FastNfcAgreesWithUtf8procOnTrickyText) {
     ASSERT_EQ(nfc(text), nfc_reference(text)) << json(text).dump();
   }
   EXPECT_EQ(nfc("plain ASCII"), "plain ASCII");
+  // U+11A7 is not a trailing consonant: L + V compose, U+11A7 stays (found by
+  // fuzz_tokenizer; utf8proc 2.8 alone drops it).
+  const std::string ga_11a7 = "\xEA\xB0\x80\xE1\x86\xA7";
+  EXPECT_EQ(nfc("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA7"), ga_11a7);
+  EXPECT_EQ(nfc_reference("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA7"), ga_11a7);
+  EXPECT_EQ(nfc_reference("x\xEA\xB0\x80\xE1\x86\xA7\xE1\x86\xA7"), "x" + ga_11a7 + "\xE1\x86\xA7");
+  EXPECT_EQ(fixture_tokenizer().decode(fixture_tokenizer().encode(ga_11a7)), ga_11a7);
   EXPECT_EQ(nfc("x>\xCC\xB8y"), "x\xE2\x89\xAFy");  // > + U+0338 -> U+226F
 }
 

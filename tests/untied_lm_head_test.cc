@@ -102,9 +102,11 @@ class UntiedLmHead : public ::testing::Test {
     for (const auto& [name, info] : weights.tensors()) {
       tensors.push_back({name, info.dtype, info.shape, {info.data, info.nbytes}});
     }
-    tensors.push_back({"lm_head.weight", DType::kF32, {rows_, cols_},
-                       {reinterpret_cast<const uint8_t*>(lm_head_.data()),
-                        lm_head_.size() * sizeof(float)}});
+    tensors.push_back(
+        {"lm_head.weight",
+         DType::kF32,
+         {rows_, cols_},
+         {reinterpret_cast<const uint8_t*>(lm_head_.data()), lm_head_.size() * sizeof(float)}});
     io::write_safetensors(dir_ + "/model.safetensors", tensors, weights.metadata());
   }
   void TearDown() override {
@@ -200,7 +202,9 @@ TEST_F(UntiedLmHead, WrongLmHeadShapeIsNamed) {
     tensors.push_back({name, info.dtype, info.shape, {info.data, info.nbytes}});
   }
   // [vocab - 1, hidden]: a plausible off-by-one.
-  tensors.push_back({"lm_head.weight", DType::kF32, {rows_ - 1, cols_},
+  tensors.push_back({"lm_head.weight",
+                     DType::kF32,
+                     {rows_ - 1, cols_},
                      {reinterpret_cast<const uint8_t*>(lm_head_.data()),
                       static_cast<size_t>((rows_ - 1) * cols_) * sizeof(float)}});
   io::write_safetensors(dir_ + "/model.safetensors", tensors);

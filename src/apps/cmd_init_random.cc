@@ -36,7 +36,8 @@ void run_init_random(const InitRandomOptions& options) {
     std::fprintf(stderr, "init-random: model.safetensors %3d%% (%.0f of %.0f MiB, %.1f s)\n",
                  tenth * 10, mib(written), mib(total), seconds());
   };
-  const model::RandomCheckpointInfo info = model::write_random_checkpoint(options.out, spec, progress);
+  const model::RandomCheckpointInfo info =
+      model::write_random_checkpoint(options.out, spec, progress);
   std::fprintf(stderr,
                "init-random: wrote %s (%s, seed %llu): %.1f M parameters, model.safetensors "
                "%.1f MiB, %.1f s\n",

@@ -14,5 +14,7 @@ void register_init_random(CLI::App& app);
 void register_run(CLI::App& app);
 void register_ppl(CLI::App& app);
 void register_info(CLI::App& app);
+void register_table(CLI::App& app);
+void register_audit(CLI::App& app);
 
 }  // namespace tc::apps

@@ -92,8 +92,7 @@ void check_default_rope(const json& rope, const char* field, const std::string& 
     }
   }
   if (const auto factor = rope.find("factor"); factor != rope.end() && !factor->is_null()) {
-    fail("{}: unsupported feature: {}.factor {} (only plain RoPE)", path, field,
-         describe(*factor));
+    fail("{}: unsupported feature: {}.factor {} (only plain RoPE)", path, field, describe(*factor));
   }
 }
 
@@ -119,8 +118,8 @@ model::ModelConfig parse_hf_config(const std::string& config_text, const std::st
     fail("{}: unsupported architecture: model_type '{}' (supported: qwen2)", path,
          model_type->get<std::string>());
   }
-  if (const auto archs = config.find("architectures"); archs != config.end() && archs->is_array() &&
-                                                       !archs->empty() && (*archs)[0].is_string()) {
+  if (const auto archs = config.find("architectures");
+      archs != config.end() && archs->is_array() && !archs->empty() && (*archs)[0].is_string()) {
     out.architecture = (*archs)[0].get<std::string>();
     if (out.architecture != "Qwen2ForCausalLM") {
       fail("{}: unsupported architecture '{}' (supported: Qwen2ForCausalLM)", path,
@@ -137,8 +136,9 @@ model::ModelConfig parse_hf_config(const std::string& config_text, const std::st
     const auto found = config.find(field);
     return found != config.end() && !found->is_null();
   };
-  out.num_kv_heads =
-      given("num_key_value_heads") ? required_int(config, "num_key_value_heads", path) : out.num_heads;
+  out.num_kv_heads = given("num_key_value_heads")
+                         ? required_int(config, "num_key_value_heads", path)
+                         : out.num_heads;
   out.vocab_size = required_int(config, "vocab_size", path);
   out.max_position_embeddings = given("max_position_embeddings")
                                     ? required_int(config, "max_position_embeddings", path)
@@ -199,8 +199,7 @@ model::ModelConfig parse_hf_config(const std::string& config_text, const std::st
            describe(*sliding));
     }
     if (sliding->get<bool>()) {
-      fail("{}: unsupported feature: use_sliding_window is true (sliding-window attention)",
-           path);
+      fail("{}: unsupported feature: use_sliding_window is true (sliding-window attention)", path);
     }
   }
   // transformers 5 lists each layer's attention kind.
@@ -216,8 +215,7 @@ model::ModelConfig parse_hf_config(const std::string& config_text, const std::st
 
   if (const auto tie = config.find("tie_word_embeddings"); tie != config.end() && !tie->is_null()) {
     if (!tie->is_boolean()) {
-      fail("{}: field 'tie_word_embeddings' must be true or false, found {}", path,
-           describe(*tie));
+      fail("{}: field 'tie_word_embeddings' must be true or false, found {}", path, describe(*tie));
     }
     out.tie_word_embeddings = tie->get<bool>();
   } else {
@@ -251,7 +249,8 @@ model::ModelConfig load_hf_config(const std::string& dir) {
   const std::string generation_path = (folder / "generation_config.json").string();
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec)) fail("{}: no such model folder", dir);
-  if (!std::filesystem::exists(config_path, ec)) fail("{}: missing config.json in the model folder", dir);
+  if (!std::filesystem::exists(config_path, ec))
+    fail("{}: missing config.json in the model folder", dir);
   const std::string generation_text =
       std::filesystem::exists(generation_path, ec) ? read_text(generation_path) : std::string();
   return parse_hf_config(read_text(config_path), config_path, generation_text);

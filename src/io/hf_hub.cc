@@ -74,14 +74,15 @@ std::string resolve_model_dir(const std::string& model) {
   const fs::path ref = repo / "refs" / "main";
   std::ifstream ref_file(ref);
   if (!ref_file) {
-    fail("{}: not a local folder and not in the Hugging Face cache (looked for {}; cache folder "
-         "from {}); downloads are not supported, fetch it with huggingface-cli first",
-         model, ref.string(), source);
+    fail(
+        "{}: not a local folder and not in the Hugging Face cache (looked for {}; cache folder "
+        "from {}); downloads are not supported, fetch it with huggingface-cli first",
+        model, ref.string(), source);
   }
   std::string revision;
   std::getline(ref_file, revision);
-  while (!revision.empty() && (revision.back() == '\n' || revision.back() == '\r' ||
-                               revision.back() == ' ')) {
+  while (!revision.empty() &&
+         (revision.back() == '\n' || revision.back() == '\r' || revision.back() == ' ')) {
     revision.pop_back();
   }
   if (revision.empty()) fail("{}: {} is empty", model, ref.string());

@@ -98,16 +98,18 @@ std::string TensorInfo::shape_string() const { return shape_text(shape); }
 
 ParsedHeader parse_safetensors_header(std::span<const uint8_t> bytes, const std::string& path) {
   if (bytes.size() < 8) {
-    fail("{}: not a safetensors file: {} bytes, shorter than the 8-byte header length "
-         "(truncated?)",
-         path, bytes.size());
+    fail(
+        "{}: not a safetensors file: {} bytes, shorter than the 8-byte header length "
+        "(truncated?)",
+        path, bytes.size());
   }
   uint64_t header_length = 0;
   for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | bytes[i];
   if (header_length > bytes.size() - 8) {
-    fail("{}: corrupt safetensors file: header length {} runs past the end of the file ({} bytes; "
-         "truncated?)",
-         path, header_length, bytes.size());
+    fail(
+        "{}: corrupt safetensors file: header length {} runs past the end of the file ({} bytes; "
+        "truncated?)",
+        path, header_length, bytes.size());
   }
   if (header_length > kMaxHeaderBytes) {
     fail("{}: corrupt safetensors file: header length {} is above the {} byte limit", path,
@@ -165,15 +167,17 @@ ParsedHeader parse_safetensors_header(std::span<const uint8_t> bytes, const std:
            tensor.end);
     }
     if (tensor.end > data_size) {
-      fail("{}: {}: data_offsets [{}, {}] out of range: the data section is only {} bytes "
-           "(truncated file or corrupt offsets)",
-           path, where, tensor.begin, tensor.end, data_size);
+      fail(
+          "{}: {}: data_offsets [{}, {}] out of range: the data section is only {} bytes "
+          "(truncated file or corrupt offsets)",
+          path, where, tensor.begin, tensor.end, data_size);
     }
     if (nbytes != tensor.end - tensor.begin) {
-      fail("{}: {}: byte count does not match the shape: {} {} needs {} bytes but data_offsets "
-           "[{}, {}] span {}",
-           path, where, dtype_name(tensor.dtype), shape_text(tensor.shape), nbytes, tensor.begin,
-           tensor.end, tensor.end - tensor.begin);
+      fail(
+          "{}: {}: byte count does not match the shape: {} {} needs {} bytes but data_offsets "
+          "[{}, {}] span {}",
+          path, where, dtype_name(tensor.dtype), shape_text(tensor.shape), nbytes, tensor.begin,
+          tensor.end, tensor.end - tensor.begin);
     }
     parsed.entries.push_back(std::move(tensor));
   }
@@ -189,10 +193,11 @@ ParsedHeader parse_safetensors_header(std::span<const uint8_t> bytes, const std:
   size_t covered = 0;
   for (const auto* entry : by_offset) {
     if (entry->begin != covered) {
-      fail("{}: tensor '{}': data_offsets [{}, {}] {} the previous tensor's bytes (expected it to "
-           "start at {})",
-           path, entry->name, entry->begin, entry->end,
-           entry->begin < covered ? "overlap" : "leave a gap after", covered);
+      fail(
+          "{}: tensor '{}': data_offsets [{}, {}] {} the previous tensor's bytes (expected it to "
+          "start at {})",
+          path, entry->name, entry->begin, entry->end,
+          entry->begin < covered ? "overlap" : "leave a gap after", covered);
     }
     covered = entry->end;
   }
@@ -238,9 +243,10 @@ TensorStore TensorStore::open_model_dir(const std::string& dir) {
     return store;
   }
   if (!fs::exists(index_path, ec)) {
-    fail("{}: missing model.safetensors (and no model.safetensors.index.json for a sharded "
-         "checkpoint) in the model folder",
-         dir);
+    fail(
+        "{}: missing model.safetensors (and no model.safetensors.index.json for a sharded "
+        "checkpoint) in the model folder",
+        dir);
   }
   const std::string index_name = index_path.string();
   const MappedFile index_file(index_name);
@@ -392,8 +398,8 @@ void SafetensorsWriter::finish() {
   if (fd_ < 0) fail("{}: finish called twice", path_);
   if (data_written_ != data_bytes_) {
     const size_t begin = current_ == 0 ? 0 : ends_[current_ - 1];
-    fail("{}: tensor '{}' is incomplete: {} of its {} bytes were written", path_,
-         names_[current_], data_written_ - begin, ends_[current_] - begin);
+    fail("{}: tensor '{}' is incomplete: {} of its {} bytes were written", path_, names_[current_],
+         data_written_ - begin, ends_[current_] - begin);
   }
   if (::fsync(fd_) != 0) fail("{}: fsync failed: {}", temp_path_, std::strerror(errno));
   if (::fchmod(fd_, 0644) != 0) fail("{}: chmod failed: {}", temp_path_, std::strerror(errno));

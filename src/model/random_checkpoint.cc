@@ -145,8 +145,8 @@ RandomCheckpointInfo write_weights(const std::string& path, const RandomCheckpoi
     size_t count = 1;
     for (const int64_t dim : tensor.shape) count *= static_cast<size_t>(dim);
     const bool norm = ends_with(tensor.name, "norm.weight");
-    const auto scale = static_cast<float>(ends_with(tensor.name, ".bias") ? spec.bias_std
-                                                                           : spec.weight_std);
+    const auto scale =
+        static_cast<float>(ends_with(tensor.name, ".bias") ? spec.bias_std : spec.weight_std);
     // Each value depends on (seed, name, index) only: chunking and threads
     // cannot change the bytes.
     const uint64_t key = mix64(seed_key ^ fnv1a(tensor.name));
@@ -193,7 +193,8 @@ RandomCheckpointSpec random_checkpoint_preset(const std::string& like) {
     spec.config.eos_token_ids = {490};
   } else {
     std::string names;
-    for (const auto& name : random_checkpoint_presets()) names += (names.empty() ? "" : ", ") + name;
+    for (const auto& name : random_checkpoint_presets())
+      names += (names.empty() ? "" : ", ") + name;
     fail("unknown --like '{}' (expected one of: {})", like, names);
   }
   return spec;
@@ -214,11 +215,9 @@ std::vector<io::TensorSpec> qwen2_tensor_specs(const ModelConfig& config, DType 
     specs.push_back({prefix + "self_attn.v_proj.bias", dtype, {config.kv_dim()}});
     specs.push_back({prefix + "self_attn.o_proj.weight", dtype, {hidden, config.q_dim()}});
     specs.push_back({prefix + "post_attention_layernorm.weight", dtype, {hidden}});
-    specs.push_back(
-        {prefix + "mlp.gate_proj.weight", dtype, {config.intermediate_size, hidden}});
+    specs.push_back({prefix + "mlp.gate_proj.weight", dtype, {config.intermediate_size, hidden}});
     specs.push_back({prefix + "mlp.up_proj.weight", dtype, {config.intermediate_size, hidden}});
-    specs.push_back(
-        {prefix + "mlp.down_proj.weight", dtype, {hidden, config.intermediate_size}});
+    specs.push_back({prefix + "mlp.down_proj.weight", dtype, {hidden, config.intermediate_size}});
   }
   specs.push_back({"model.norm.weight", dtype, {hidden}});
   if (!config.tie_word_embeddings) {

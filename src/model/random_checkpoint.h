@@ -51,7 +51,7 @@ std::vector<io::TensorSpec> qwen2_tensor_specs(const ModelConfig& config, DType 
 using WriteProgress = std::function<void(size_t bytes_written, size_t bytes_total)>;
 
 struct RandomCheckpointInfo {
-  int64_t parameters = 0;     // elements of all tensors
+  int64_t parameters = 0;        // elements of all tensors
   size_t safetensors_bytes = 0;  // size of model.safetensors
 };
 

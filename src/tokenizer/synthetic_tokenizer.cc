@@ -20,13 +20,13 @@ namespace tc::tokenizer {
 namespace {
 
 constexpr std::array<SyntheticAddedToken, 22> kAddedTokens = {{
-    {"<|endoftext|>", true},      {"<|im_start|>", true},       {"<|im_end|>", true},
+    {"<|endoftext|>", true},        {"<|im_start|>", true},       {"<|im_end|>", true},
     {"<|object_ref_start|>", true}, {"<|object_ref_end|>", true}, {"<|box_start|>", true},
-    {"<|box_end|>", true},        {"<|quad_start|>", true},     {"<|quad_end|>", true},
-    {"<|vision_start|>", true},   {"<|vision_end|>", true},     {"<|vision_pad|>", true},
-    {"<|image_pad|>", true},      {"<|video_pad|>", true},      {"<tool_call>", false},
-    {"</tool_call>", false},      {"<|fim_prefix|>", false},    {"<|fim_middle|>", false},
-    {"<|fim_suffix|>", false},    {"<|fim_pad|>", false},       {"<|repo_name|>", false},
+    {"<|box_end|>", true},          {"<|quad_start|>", true},     {"<|quad_end|>", true},
+    {"<|vision_start|>", true},     {"<|vision_end|>", true},     {"<|vision_pad|>", true},
+    {"<|image_pad|>", true},        {"<|video_pad|>", true},      {"<tool_call>", false},
+    {"</tool_call>", false},        {"<|fim_prefix|>", false},    {"<|fim_middle|>", false},
+    {"<|fim_suffix|>", false},      {"<|fim_pad|>", false},       {"<|repo_name|>", false},
     {"<|file_sep|>", false},
 }};
 
@@ -38,7 +38,9 @@ constexpr std::string_view kSplitRegex =
 constexpr size_t kMaxTokenBytes = 16;
 
 // splitmix64: a fixed, portable generator (std distributions are not
-// portable, and the vocabulary must be the same everywhere).
+// portable, and the vocabulary must be the same everywhere). Choices are
+// made with integers and exact comparisons only, so no compiler setting
+// (FMA contraction, say) can change the vocabulary.
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
@@ -50,7 +52,9 @@ class Rng {
   }
   // Uniform in [0, 1).
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  size_t below(size_t n) { return static_cast<size_t>(uniform() * static_cast<double>(n)); }
+  // Uniform in [0, n), n > 0 (the modulo bias is below 2^-40 for our n).
+  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
+
  private:
   uint64_t state_;
 };
@@ -85,23 +89,20 @@ class ByLength {
   }
   bool empty() const { return total_ == 0; }
   size_t size() const { return total_; }
-  // A token, longer ones `decay` times less likely per character; not empty.
-  int32_t pick(Rng& rng, double decay) const {
-    std::array<double, kMaxLength + 1> weight{};
-    double sum = 0, factor = 1;
-    for (size_t length = 0; length <= kMaxLength; ++length, factor *= decay) {
-      weight[length] = static_cast<double>(buckets_[length].size()) * factor;
-      sum += weight[length];
-    }
-    double at = rng.uniform() * sum;
-    size_t chosen = 0;
+  // A token, each extra character making it `decay_permille`/1000 times as
+  // likely; must not be empty.
+  int32_t pick(Rng& rng, uint64_t decay_permille) const {
+    std::array<uint64_t, kMaxLength + 1> weight{};
+    uint64_t sum = 0, factor = uint64_t{1} << 40;  // < 2^60 in all for up to 2^20 tokens
     for (size_t length = 0; length <= kMaxLength; ++length) {
-      if (buckets_[length].empty()) continue;
-      chosen = length;  // also the answer when rounding leaves `at` past the last weight
-      if (at < weight[length]) break;
-      at -= weight[length];
+      weight[length] = buckets_[length].size() * factor;
+      sum += weight[length];
+      factor = factor * decay_permille / 1000;
     }
-    return buckets_[chosen][rng.below(buckets_[chosen].size())];
+    uint64_t at = rng.below(sum);
+    size_t length = 0;
+    while (at >= weight[length]) at -= weight[length++];
+    return buckets_[length][rng.below(buckets_[length].size())];
   }
 
  private:
@@ -181,7 +182,7 @@ class MergeBuilder {
       } else if (kind < 0.17) {
         // Shares of the non-ASCII merges, roughly as in a multilingual vocabulary.
         static constexpr std::array<double, kScriptCount> kShare = {0.10, 0.05, 0.25,
-                                                                     0.40, 0.10, 0.10};
+                                                                    0.40, 0.10, 0.10};
         double pick = rng_.uniform();
         size_t script = 0;
         while (script + 1 < kScriptCount && pick >= kShare[script]) pick -= kShare[script++];
@@ -232,7 +233,7 @@ class MergeBuilder {
   // " (", "==", "();", ".\n": punctuation runs, optionally after one space
   // and before newlines, as the regex's punctuation piece allows.
   void punctuation_step() {
-    const int32_t left = punctuation_starts_.pick(rng_, 0.3);
+    const int32_t left = punctuation_starts_.pick(rng_, 300);
     const int32_t newline = byte_token_['\n'];
     const int32_t right =
         rng_.uniform() < 0.1 ? newline : punctuation_[rng_.below(punctuation_.size())];
@@ -252,8 +253,8 @@ class MergeBuilder {
     int32_t left = byte_token_[static_cast<uint8_t>(bytes[0])];
     for (size_t i = 1; i + 1 < bytes.size(); ++i) {
       const int32_t right = byte_token_[static_cast<uint8_t>(bytes[i])];
-      const auto prefix = known_.find(tokens_[static_cast<size_t>(left)] +
-                                      tokens_[static_cast<size_t>(right)]);
+      const auto prefix =
+          known_.find(tokens_[static_cast<size_t>(left)] + tokens_[static_cast<size_t>(right)]);
       if (prefix == known_.end()) {
         merge(left, right);  // the shared lead pair, learned once; the character comes later
         return;
@@ -274,7 +275,7 @@ class MergeBuilder {
       return rng_.uniform() < 0.04 ? byte_token_['A' + rng_.below(26)]
                                    : letters_[rng_.below(letters_.size())];
     }
-    return pieces_[script].pick(rng_, 0.4);
+    return pieces_[script].pick(rng_, 400);
   }
 
   // Grows a word: a space, a letter or an earlier word, + a letter or a
@@ -286,7 +287,7 @@ class MergeBuilder {
     const double from = rng_.uniform();
     int32_t left;
     if (from < 0.65 * words / (words + 300)) {
-      left = words_[script].pick(rng_, 0.55);
+      left = words_[script].pick(rng_, 550);
     } else if (rng_.uniform() < 0.4) {
       left = byte_token_[' '];
     } else {
@@ -321,7 +322,8 @@ class MergeBuilder {
 
 void check(const SyntheticTokenizerOptions& options) {
   if (options.learned_tokens < 256 + 64) {
-    fail("synthetic tokenizer: learned_tokens {} is below the minimum of 320", options.learned_tokens);
+    fail("synthetic tokenizer: learned_tokens {} is below the minimum of 320",
+         options.learned_tokens);
   }
   if (options.learned_tokens > 1'000'000) {
     fail("synthetic tokenizer: learned_tokens {} is above the maximum of 1000000",
@@ -368,37 +370,36 @@ std::string synthetic_tokenizer_json_text(const SyntheticTokenizerOptions& optio
   // Key order and values as in Qwen2's own tokenizer.json. The vocabulary and
   // merges are spliced in as text below: ordered_json looks keys up linearly,
   // which is quadratic for 151k entries.
-  const ordered_json root = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", added},
-      {"normalizer", {{"type", "NFC"}}},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         {{{"type", "Split"},
-           {"pattern", {{"Regex", std::string(kSplitRegex)}}},
-           {"behavior", "Isolated"},
-           {"invert", false}},
-          byte_level}}}},
-      {"post_processor", byte_level},
-      {"decoder",
-       {{"type", "ByteLevel"},
-        {"add_prefix_space", true},
-        {"trim_offsets", true},
-        {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", nullptr},
-        {"continuing_subword_prefix", nullptr},
-        {"end_of_word_suffix", nullptr},
-        {"fuse_unk", false},
-        {"byte_fallback", false},
-        {"ignore_merges", false},
-        {"vocab", "@VOCAB@"},
-        {"merges", "@MERGES@"}}}};
+  const ordered_json root = {{"version", "1.0"},
+                             {"truncation", nullptr},
+                             {"padding", nullptr},
+                             {"added_tokens", added},
+                             {"normalizer", {{"type", "NFC"}}},
+                             {"pre_tokenizer",
+                              {{"type", "Sequence"},
+                               {"pretokenizers",
+                                {{{"type", "Split"},
+                                  {"pattern", {{"Regex", std::string(kSplitRegex)}}},
+                                  {"behavior", "Isolated"},
+                                  {"invert", false}},
+                                 byte_level}}}},
+                             {"post_processor", byte_level},
+                             {"decoder",
+                              {{"type", "ByteLevel"},
+                               {"add_prefix_space", true},
+                               {"trim_offsets", true},
+                               {"use_regex", true}}},
+                             {"model",
+                              {{"type", "BPE"},
+                               {"dropout", nullptr},
+                               {"unk_token", nullptr},
+                               {"continuing_subword_prefix", nullptr},
+                               {"end_of_word_suffix", nullptr},
+                               {"fuse_unk", false},
+                               {"byte_fallback", false},
+                               {"ignore_merges", false},
+                               {"vocab", "@VOCAB@"},
+                               {"merges", "@MERGES@"}}}};
   std::string text = root.dump(2);
 
   std::string vocab = "{\n";
@@ -415,9 +416,9 @@ std::string synthetic_tokenizer_json_text(const SyntheticTokenizerOptions& optio
     merges += i + 1 < pairs.size() ? ",\n" : "\n";
   }
   merges += "    ]";
-  for (const auto& [placeholder, body] : {std::pair<std::string, const std::string*>{
-                                              "\"@VOCAB@\"", &vocab},
-                                          {"\"@MERGES@\"", &merges}}) {
+  for (const auto& [placeholder, body] :
+       {std::pair<std::string, const std::string*>{"\"@VOCAB@\"", &vocab},
+        {"\"@MERGES@\"", &merges}}) {
     const size_t at = text.find(placeholder);
     text.replace(at, placeholder.size(), *body);
   }
@@ -432,10 +433,12 @@ std::string synthetic_tokenizer_config_text(const SyntheticTokenizerOptions& opt
   for (size_t i = 0; i < kAddedTokens.size(); ++i) {
     ordered_json entry = added_token_fields(kAddedTokens[i]);
     decoder[std::to_string(options.learned_tokens + static_cast<int64_t>(i))] = {
-        {"content", entry["content"]}, {"lstrip", false},        {"normalized", false},
-        {"rstrip", false},             {"single_word", false},   {"special", entry["special"]}};
+        {"content", entry["content"]}, {"lstrip", false},
+        {"normalized", false},         {"rstrip", false},
+        {"single_word", false},        {"special", entry["special"]}};
     // Qwen2.5 lists its special tokens other than <|endoftext|> here.
-    if (i > 0 && kAddedTokens[i].special) additional.push_back(std::string(kAddedTokens[i].content));
+    if (i > 0 && kAddedTokens[i].special)
+      additional.push_back(std::string(kAddedTokens[i].content));
   }
   const ordered_json config = {
       {"add_bos_token", false},

@@ -43,14 +43,36 @@ constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
 // Cache of merged ids per pre-token. Real text repeats a few thousand words
 // over and over, so after warm-up almost every word is a lookup. Sharded by
 // hash so that threads encoding at once rarely wait on the same mutex.
+// A word with its hash, computed once for both the shard and the map.
+struct HashedWord {
+  std::string_view text;
+  size_t hash;
+};
+struct WordHash {
+  using is_transparent = void;
+  // Not noexcept on purpose: libstdc++ then keeps each node's hash, so
+  // lookups compare hashes before strings and rehashing never re-hashes.
+  size_t operator()(const std::string& text) const { return hash_of(text); }
+  size_t operator()(const HashedWord& word) const { return word.hash; }
+  static size_t hash_of(std::string_view text) noexcept {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+struct WordEqual {
+  using is_transparent = void;
+  bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+  bool operator()(const HashedWord& a, const std::string& b) const { return a.text == b; }
+  bool operator()(const std::string& a, const HashedWord& b) const { return a == b.text; }
+};
+
 class WordCache {
  public:
   // Words longer than this are rare and cheap to re-merge relative to their
   // size; keeping them out stops one huge input from filling the cache.
   static constexpr size_t kMaxWordBytes = 128;
 
-  bool find(std::string_view word, size_t hash, std::vector<int32_t>& out) const {
-    Shard& shard = shards_[hash % kShards];
+  bool find(const HashedWord& word, std::vector<int32_t>& out) const {
+    Shard& shard = shards_[word.hash % kShards];
     std::lock_guard lock(shard.mutex);
     const auto it = shard.words.find(word);
     if (it == shard.words.end()) return false;
@@ -58,13 +80,13 @@ class WordCache {
     return true;
   }
 
-  void insert(std::string_view word, size_t hash, std::span<const int32_t> ids) const {
-    Shard& shard = shards_[hash % kShards];
+  void insert(const HashedWord& word, std::span<const int32_t> ids) const {
+    Shard& shard = shards_[word.hash % kShards];
     std::lock_guard lock(shard.mutex);
     // Bounded memory: a full shard starts over, which also lets the cache
     // follow a change of text domain in a long-running process.
     if (shard.words.size() >= kShardCapacity) shard.words.clear();
-    shard.words.try_emplace(std::string(word), ids.begin(), ids.end());
+    shard.words.try_emplace(std::string(word.text), ids.begin(), ids.end());
   }
 
  private:
@@ -72,7 +94,7 @@ class WordCache {
   static constexpr size_t kShardCapacity = 4096;  // 262144 words in all
   struct alignas(64) Shard {
     std::mutex mutex;
-    StringMap<std::vector<int32_t>> words;
+    std::unordered_map<std::string, std::vector<int32_t>, WordHash, WordEqual> words;
   };
   mutable std::array<Shard, kShards> shards_;
 };
@@ -572,11 +594,11 @@ void Tokenizer::Impl::encode_word(std::string_view word, Scratch& scratch,
     merge_word(word, bpe, merges, scratch.bpe, ids);
     return;
   }
-  const size_t hash = StringHash{}(word);
-  if (cache.find(word, hash, ids)) return;
+  const HashedWord hashed{word, WordHash::hash_of(word)};
+  if (cache.find(hashed, ids)) return;
   const size_t first = ids.size();
   merge_word(word, bpe, merges, scratch.bpe, ids);
-  cache.insert(word, hash, std::span<const int32_t>(ids).subspan(first));
+  cache.insert(hashed, std::span<const int32_t>(ids).subspan(first));
 }
 
 void Tokenizer::Impl::encode_pretokens(std::string_view text, Scratch& scratch,

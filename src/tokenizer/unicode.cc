@@ -135,7 +135,9 @@ bool may_need_nfc(std::string_view text) {
   return false;
 }
 
-std::string nfc_reference(std::string_view text) {
+namespace {
+
+std::string utf8proc_nfc(std::string_view text) {
   if (text.empty()) return {};
   utf8proc_uint8_t* mapped = nullptr;
   // An explicit length (no UTF8PROC_NULLTERM) so embedded NUL bytes survive.
@@ -146,6 +148,29 @@ std::string nfc_reference(std::string_view text) {
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped, &std::free);
   if (length < 0) fail("NFC normalization failed: {}", utf8proc_errmsg(length));
   return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(length));
+}
+
+}  // namespace
+
+std::string nfc_reference(std::string_view text) {
+  // utf8proc 2.8 (Debian 12) composes an LV Hangul syllable with a following
+  // U+11A7 as if it were a trailing consonant and drops the U+11A7 (fixed
+  // upstream in utf8proc PR #317; Rust's unicode-normalization, which Hugging
+  // Face uses, has been right since 2018). U+11A7 has combining class 0, no
+  // decomposition and composes with nothing, so cutting the text in front of
+  // it and normalizing the pieces separately is exact and avoids the bug.
+  constexpr std::string_view kJamo11A7 = "\xE1\x86\xA7";
+  size_t cut = text.find(kJamo11A7, 1);
+  if (cut == std::string_view::npos) return utf8proc_nfc(text);
+  std::string out;
+  size_t start = 0;
+  while (cut != std::string_view::npos) {
+    out += utf8proc_nfc(text.substr(start, cut - start));
+    start = cut;
+    cut = text.find(kJamo11A7, cut + kJamo11A7.size());
+  }
+  out += utf8proc_nfc(text.substr(start));
+  return out;
 }
 
 namespace {

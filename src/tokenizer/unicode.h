@@ -39,7 +39,8 @@ bool may_need_nfc(std::string_view text);
 std::string nfc(std::string_view text);
 
 // Unicode NFC of valid UTF-8 by utf8proc over the whole text (UTF8PROC_STABLE
-// | UTF8PROC_COMPOSE): the definition nfc() must agree with.
+// | UTF8PROC_COMPOSE), working around utf8proc 2.8's one Hangul bug (see the
+// .cc): the definition nfc() must agree with.
 std::string nfc_reference(std::string_view text);
 
 // Rust's char::is_whitespace (the Unicode White_Space property), which
