@@ -88,6 +88,9 @@ TEST(HfConfig, Transformers5Spellings) {
   // A default (unscaled) rope_scaling object is plain RoPE too.
   config["rope_scaling"] = {{"rope_type", "default"}, {"rope_theta", theta}};
   EXPECT_EQ(parse(config).rope_theta, theta);
+  // transformers ignores a factor under the default type.
+  config["rope_scaling"] = {{"rope_type", "default"}, {"factor", 1.0}};
+  EXPECT_EQ(parse(config).rope_theta, theta);
 }
 
 TEST(HfConfig, OptionalFieldsTakeQwen2Defaults) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "test_paths.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/split_regex.h"
@@ -72,56 +74,7 @@ std::string write_tokenizer(const std::string& content) {
   return path;
 }
 
-// Minimal SHA-256 (FIPS 180-4), enough to check the goldens' digests.
-std::string sha256_hex(const void* data, size_t size) {
-  static constexpr std::array<uint32_t, 64> k = {
-      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-      0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-      0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-      0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-      0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-      0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-      0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-      0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-      0xc67178f2};
-  std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  auto rotr = [](uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
-  std::vector<uint8_t> message(static_cast<const uint8_t*>(data),
-                               static_cast<const uint8_t*>(data) + size);
-  message.push_back(0x80);
-  while (message.size() % 64 != 56) message.push_back(0);
-  const uint64_t bits = static_cast<uint64_t>(size) * 8;
-  for (int i = 7; i >= 0; --i) message.push_back(static_cast<uint8_t>(bits >> (8 * i)));
-  for (size_t block = 0; block < message.size(); block += 64) {
-    std::array<uint32_t, 64> w{};
-    for (int i = 0; i < 16; ++i) {
-      const uint8_t* p = &message[block + 4 * static_cast<size_t>(i)];
-      w[i] = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-    }
-    for (int i = 16; i < 64; ++i) {
-      const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    std::array<uint32_t, 8> v = h;
-    for (int i = 0; i < 64; ++i) {
-      const uint32_t s1 = rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25);
-      const uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-      const uint32_t t1 = v[7] + s1 + ch + k[i] + w[i];
-      const uint32_t s0 = rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22);
-      const uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-      const uint32_t t2 = s0 + maj;
-      v = {t1 + t2, v[0], v[1], v[2], v[3] + t1, v[4], v[5], v[6]};
-    }
-    for (int i = 0; i < 8; ++i) h[i] += v[i];
-  }
-  std::string hex;
-  for (const uint32_t word : h) hex += fmt::format("{:08x}", word);
-  return hex;
-}
-
+// SHA-256 of the ids as little-endian int32, as the goldens define it.
 std::string sha256_of_ids(const std::vector<int32_t>& ids) {
   std::vector<uint8_t> bytes;
   bytes.reserve(ids.size() * 4);
@@ -129,7 +82,7 @@ std::string sha256_of_ids(const std::vector<int32_t>& ids) {
     const auto value = static_cast<uint32_t>(id);
     for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<uint8_t>(value >> (8 * i)));
   }
-  return sha256_hex(bytes.data(), bytes.size());
+  return tc::sha256_hex(std::span<const uint8_t>(bytes));
 }
 
 // Id of the token that is the single byte `byte`.
@@ -235,16 +188,6 @@ TEST(TokenizerGolden, TestTxtIdsEqualTestIdsI32) {
   }
 }
 
-TEST(TokenizerGolden, Sha256HelperMatchesKnownDigests) {
-  EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  const std::string abc = "abc";
-  EXPECT_EQ(sha256_hex(abc.data(), abc.size()),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  EXPECT_EQ(sha256_hex(two_blocks.data(), two_blocks.size()),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-}
-
 // --------------------------------------------------------------- encoding --
 
 TEST(TokenizerEncode, VocabularyAndAddedTokens) {
@@ -277,36 +220,14 @@ TEST(TokenizerEncode, FastNfcAgreesWithUtf8procOnTrickyText) {
   // singletons and exclusions it replaces, Hangul jamo, starters that compose
   // with what precedes them (Oriya, Kannada), kana voicing marks, CJK
   // compatibility ideographs, and plain text around them.
-  const std::vector<std::string> alphabet = {"a",
-                                             "e",
-                                             " ",
-                                             "\n",
-                                             ">",
-                                             "\xC3\xA9",
-                                             "\xCC\x81",
-                                             "\xCC\xA7",
-                                             "\xCC\x88",
-                                             "\xCC\xB8",
-                                             "\xCD\x84",
-                                             "\xE0\xBD\xB3",
-                                             "\xE2\x84\xAB",
-                                             "\xE1\x84\x80",
-                                             "\xE1\x85\xA1",
-                                             "\xE1\x86\xA8",
-                                             "\xEA\xB0\x80",
-                                             "\xE0\xAD\x87",
-                                             "\xE0\xAC\xBE",
-                                             "\xE0\xB3\x86",
-                                             "\xE0\xB3\x95",
-                                             "\xE3\x82\x99",
-                                             "\xE3\x81\x8B",
-                                             "\xF0\xAF\xA0\x80",
-                                             "\xD0\x95",
-                                             "\xE0\xA5\x98",
-                                             "\xF0\x9F\xA6\x99",
-                                             "\xD7\x91\xD6\xBC",
-                                             "\xE1\xBE\xB3",
-                                             "\xCD\x85"};
+  // clang-format off
+  const std::vector<std::string> alphabet = {
+      "a", "e", " ", "\n", ">", "\xC3\xA9", "\xCC\x81", "\xCC\xA7", "\xCC\x88", "\xCC\xB8",
+      "\xCD\x84", "\xCD\x85", "\xE0\xBD\xB3", "\xE2\x84\xAB", "\xE1\x84\x80", "\xE1\x85\xA1",
+      "\xE1\x86\xA8", "\xE1\x86\xA7", "\xEA\xB0\x80", "\xE0\xAD\x87", "\xE0\xAC\xBE",
+      "\xE0\xB3\x86", "\xE0\xB3\x95", "\xE3\x82\x99", "\xE3\x81\x8B", "\xF0\xAF\xA0\x80",
+      "\xD0\x95", "\xE0\xA5\x98", "\xF0\x9F\xA6\x99", "\xD7\x91\xD6\xBC", "\xE1\xBE\xB3"};
+  // clang-format on
   std::mt19937 rng(11);
   for (int trial = 0; trial < 3000; ++trial) {
     std::string text;
@@ -512,6 +433,7 @@ TEST(TokenizerScale, Synthetic151kVocabularyLoadsAndMergesLikeTheReference) {
   const std::string content = synthetic_tokenizer_json(kMerges, pattern);
   const std::string path = write_tokenizer(content);
   const Tokenizer tokenizer = Tokenizer::from_file(path);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());  // 6 MB
   EXPECT_EQ(tokenizer.vocab_size(), 256 + kMerges + 3);
   EXPECT_EQ(tokenizer.token_to_id("<|im_end|>"), static_cast<int32_t>(256 + kMerges + 2));
 
@@ -694,6 +616,12 @@ TEST(TokenizerCli, RejectsMissingOrConflictingInputs) {
   const auto [file_status, file_output] = run_command(base + " --file /no/such/file.txt 2>&1");
   EXPECT_EQ(file_status, 1);
   EXPECT_NE(file_output.find("/no/such/file.txt"), std::string::npos) << file_output;
+  const std::string bad_utf8 = test::make_temp_dir() + "/latin1.txt";
+  write_file(bad_utf8, "caf\xE9\n");
+  const auto [utf8_status, utf8_output] = run_command(base + " --file " + bad_utf8 + " 2>&1");
+  EXPECT_EQ(utf8_status, 1);
+  EXPECT_NE(utf8_output.find(bad_utf8 + ": not valid UTF-8 (byte offset 3)"), std::string::npos)
+      << utf8_output;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "io/hf_hub.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
 
 namespace tc::apps {
 
@@ -90,7 +91,11 @@ void run_tokenize(const TokenizeOptions& options, const CLI::App& command) {
     return;
   }
 
-  const std::string input = command.count("--file") != 0 ? read_file(options.file) : options.text;
+  const bool from_file = command.count("--file") != 0;
+  const std::string input = from_file ? read_file(options.file) : options.text;
+  if (const auto bad = tokenizer::find_invalid_utf8(input)) {
+    fail("{}: not valid UTF-8 (byte offset {})", from_file ? options.file : "--text", *bad);
+  }
   const std::vector<int32_t> ids = tokenizer.encode(input);
   if (options.json) {
     std::printf("{\"ids\":[%s]}\n", fmt::format("{}", fmt::join(ids, ",")).c_str());

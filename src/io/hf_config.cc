@@ -83,6 +83,7 @@ std::vector<int32_t> token_ids(const json& value, const char* field, const std::
 // A RoPE parameter object (rope_parameters or rope_scaling) must describe
 // plain RoPE: any scaling (yarn, linear, dynamic, ...) changes the rotation.
 void check_default_rope(const json& rope, const char* field, const std::string& path) {
+  bool typed_default = false;
   for (const char* key : {"rope_type", "type"}) {
     const auto type = rope.find(key);
     if (type == rope.end() || type->is_null()) continue;
@@ -90,8 +91,12 @@ void check_default_rope(const json& rope, const char* field, const std::string& 
       fail("{}: unsupported feature: {}.{} {} (only plain RoPE)", path, field, key,
            describe(*type));
     }
+    typed_default = true;
   }
-  if (const auto factor = rope.find("factor"); factor != rope.end() && !factor->is_null()) {
+  // transformers ignores a factor under rope_type "default"; without a type
+  // it is a scaling request we cannot honour.
+  if (const auto factor = rope.find("factor");
+      !typed_default && factor != rope.end() && !factor->is_null()) {
     fail("{}: unsupported feature: {}.factor {} (only plain RoPE)", path, field, describe(*factor));
   }
 }

@@ -91,6 +91,8 @@ class WeightReader {
         case WeightFormat::kF16:
           reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_f16(value);
           break;
+        default:  // load_qwen2 refuses quantized formats before reading any tensor
+          break;
       }
     }
     return m;
@@ -111,6 +113,12 @@ WeightFormat parse_weight_format(const std::string& name) {
 }
 
 Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
+  if (format != WeightFormat::kF32 && format != WeightFormat::kBF16 &&
+      format != WeightFormat::kF16) {
+    fail("{}: load_qwen2 reads dense weights (f32, bf16, f16); quantized formats are made from "
+         "them by the quantizers in quant/",
+         dir);
+  }
   ModelConfig config = io::load_hf_config(dir);
   const io::TensorStore store = io::TensorStore::open_model_dir(dir);
   const WeightReader read(store, config);

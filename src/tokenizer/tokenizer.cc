@@ -38,11 +38,8 @@ using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_
 
 // Largest id accepted in a tokenizer.json: far above any real vocabulary
 // (Qwen2.5: 151665), low enough that a typo cannot make us allocate gigabytes.
-constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+constexpr int64_t kMaxTokenId = (int64_t{1} << 22) - 1;
 
-// Cache of merged ids per pre-token. Real text repeats a few thousand words
-// over and over, so after warm-up almost every word is a lookup. Sharded by
-// hash so that threads encoding at once rarely wait on the same mutex.
 // A word with its hash, computed once for both the shard and the map.
 struct HashedWord {
   std::string_view text;
@@ -65,6 +62,9 @@ struct WordEqual {
   bool operator()(const std::string& a, const HashedWord& b) const { return a == b.text; }
 };
 
+// Cache of merged ids per pre-token. Real text repeats a few thousand words
+// over and over, so after warm-up almost every word is a lookup. Sharded by
+// hash so that threads encoding at once rarely wait on the same mutex.
 class WordCache {
  public:
   // Words longer than this are rare and cheap to re-merge relative to their
@@ -509,8 +509,9 @@ class Loader {
 
   SplitRegex parse_split(const json& step, const std::string& field) const {
     const json& pattern = member(step, "pattern", field + ".pattern");
-    if (!pattern.is_object())
+    if (!pattern.is_object()) {
       bad(field + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+    }
     const std::string behavior =
         string_of(member(step, "behavior", field + ".behavior"), field + ".behavior");
     if (behavior != "Isolated") {

@@ -76,8 +76,11 @@ class Tokenizer {
 
   const std::vector<AddedToken>& added_tokens() const;
 
-  // The text encode() sees: added tokens kept as written, everything between
-  // them NFC-normalized (so decode(encode(x)) == normalize(x) for valid UTF-8).
+  // The text encode() tokenizes: added tokens as their content (white space
+  // an lstrip/rstrip token swallows is dropped), everything between them
+  // NFC-normalized. decode(encode(x)) == normalize(x) for valid UTF-8 when
+  // no added token's content contains characters of the byte-level alphabet
+  // beyond printable ASCII (true of Qwen2's).
   std::string normalize(std::string_view text) const;
 
   // The path this tokenizer was loaded from.

@@ -5,6 +5,7 @@
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/matmul_quant.h"
 
 namespace tc::kernels {
 
@@ -29,11 +30,15 @@ void matmul_rows(const T* weight, int64_t cols, const float* x, int64_t n, float
 
 DenseFormat dense_format(WeightFormat format) {
   switch (format) {
-    case WeightFormat::kF32: return DenseFormat::kF32;
     case WeightFormat::kBF16: return DenseFormat::kBF16;
     case WeightFormat::kF16: return DenseFormat::kF16;
+    default: return DenseFormat::kF32;
   }
-  return DenseFormat::kF32;
+}
+
+bool is_dense(WeightFormat format) {
+  return format == WeightFormat::kF32 || format == WeightFormat::kBF16 ||
+         format == WeightFormat::kF16;
 }
 
 }  // namespace
@@ -49,9 +54,15 @@ bool cpu_has_avx512() {
 }
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  switch (weight.format) {
+    case WeightFormat::kQ8Row: return matmul_q8_row(weight, x, n, y);
+    case WeightFormat::kQ8RowDynamic: return matmul_q8_dynamic(weight, x, n, y);
+    case WeightFormat::kQ4G128: return matmul_q4_g128(weight, x, n, y);
+    default: break;
+  }
   // Several tokens: the register-tiled GEMM reuses each loaded weight vector
   // for up to four tokens. One token (decode): a dot product per row.
-  if (n > 1 && cpu_has_avx512()) {
+  if (n > 1 && cpu_has_avx512() && is_dense(weight.format)) {
     const DenseFormat format = dense_format(weight.format);
     ThreadPool::global().parallel_for(
         static_cast<size_t>(weight.rows), 48, [&](size_t begin, size_t end) {
@@ -70,6 +81,8 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
       return;
     case WeightFormat::kF16:
       matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.f16);
+      return;
+    default:
       return;
   }
 }

@@ -1,0 +1,20 @@
+// y = x · Wᵀ for the quantized weight formats (see weight_matrix.h).
+// Each is multi-threaded over rows; each has the dequantizing reference
+// (matmul_reference) as its twin in the tests.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/weight_matrix.h"
+
+namespace tc::kernels {
+
+// Weight-only int8 per row: dequantized inside the kernel, fp32 activations.
+void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float* y);
+// W8A8: each token's activations quantized to int8 (per token, symmetric),
+// integer dot products accumulated in int32, rescaled to fp32.
+void matmul_q8_dynamic(const WeightMatrix& weight, const float* x, int64_t n, float* y);
+// int4 with one fp16 scale per group of 128 inputs, dequantized inside the kernel.
+void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float* y);
+
+}  // namespace tc::kernels
