@@ -2,6 +2,14 @@
 
 #include "core/error.h"
 #include "model/loader.h"
+#include "eval/dataset.h"
+#include "quant/error_stats.h"
+#include "quant/gptq.h"
+#include "quant/int4_group.h"
+#include "quant/int8_rowwise.h"
+#include "quant/linear_walk.h"
+#include "tokenizer/tokenizer.h"
+#include "quant/prune.h"
 
 namespace tc::harness {
 
@@ -26,6 +34,117 @@ Method dense_baseline(const std::string& name, model::WeightFormat format,
   return method;
 }
 
+// Unstructured magnitude pruning of every decoder Linear at one sparsity;
+// embeddings and lm_head (tied) untouched. Weights stay dense fp32.
+Method magnitude_pruning(int percent) {
+  Method method;
+  method.name = "prune_mag_" + std::to_string(percent) + "_cpu";
+  method.description = "Unstructured magnitude pruning: the " + std::to_string(percent) +
+                       "% smallest |w| of each decoder Linear set to zero (dense fp32 storage; "
+                       "embeddings and lm_head untouched).";
+  method.weight_format = "f32";
+  method.prepare = [percent](const MethodContext& context) {
+    PreparedModel prepared;
+    prepared.model =
+        std::make_unique<model::Qwen2Model>(model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
+    nlohmann::json layers = nlohmann::json::array();
+    int64_t zeros = 0, elements = 0;
+    quant::for_each_linear(prepared.model->mutable_weights(),
+                           [&](int64_t layer, const std::string& name, kernels::WeightMatrix& m) {
+                             const quant::PruneStats stats =
+                                 quant::prune_by_magnitude(m, percent / 100.0);
+                             zeros += stats.zeros;
+                             elements += stats.elements;
+                             layers.push_back({{"layer", layer},
+                                               {"linear", name},
+                                               {"sparsity", stats.sparsity()}});
+                           });
+    prepared.details = {{"target_sparsity", percent / 100.0},
+                        {"measured_sparsity",
+                         elements ? static_cast<double>(zeros) / static_cast<double>(elements) : 0.0},
+                        {"untouched", {"model.embed_tokens.weight (tied lm_head)"}},
+                        {"storage", "dense fp32: zeros are stored, no sparse kernels"},
+                        {"layers", layers}};
+    return prepared;
+  };
+  return method;
+}
+
+// How a quantizing method treats each decoder Linear, and the embedding
+// matrix (which is also lm_head when tied, as in every Qwen2.5 up to 3B).
+enum class Quantizer { kQ8Row, kQ8Dynamic, kQ4G128, kGptqQ4G128 };
+
+kernels::WeightMatrix quantize_with(Quantizer quantizer, const kernels::WeightMatrix& dense) {
+  switch (quantizer) {
+    case Quantizer::kQ8Row: return quant::quantize_q8_row(dense, /*dynamic=*/false);
+    case Quantizer::kQ8Dynamic: return quant::quantize_q8_row(dense, /*dynamic=*/true);
+    default: return quant::quantize_q4_g128(dense);
+  }
+}
+
+// Calibration windows from the train split of the configured data set.
+constexpr int kGptqWindows = 8;
+constexpr int kGptqWindowTokens = 256;
+constexpr uint64_t kGptqSeed = 1234;
+
+Method quantized_method(const std::string& name, Quantizer quantizer, std::string weight_format,
+                        const std::string& description, const std::string& embedding_policy) {
+  Method method;
+  method.name = name;
+  method.description = description;
+  method.weight_format = std::move(weight_format);
+  method.prepare = [quantizer, embedding_policy](const MethodContext& context) {
+    PreparedModel prepared;
+    prepared.model = std::make_unique<model::Qwen2Model>(
+        model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
+    model::Qwen2Weights& weights = prepared.model->mutable_weights();
+    nlohmann::json layers = nlohmann::json::array();
+    if (quantizer == Quantizer::kGptqQ4G128) {
+      if (context.calibration_source.empty()) {
+        fail("{}: GPTQ needs calibration data: configure [data] calibration or pass --calib-file",
+             context.model_dir);
+      }
+      const eval::TextSplit split = eval::load_split(context.calibration_source, "train");
+      const auto tokenizer = tokenizer::Tokenizer::from_model_dir(context.model_dir);
+      const std::vector<eval::TextWindow> windows = eval::sample_token_windows(
+          split, tokenizer, kGptqWindows, kGptqWindowTokens, kGptqSeed);
+      std::vector<std::vector<int32_t>> ids;
+      for (const auto& window : windows) ids.push_back(window.ids);
+      const quant::GptqModelResult gptq = quant::gptq_quantize_model(*prepared.model, ids);
+      layers = gptq.layers;
+      prepared.data_used.push_back(eval::to_json(split, windows, "calibration"));
+      prepared.details["gptq"] = {{"seconds", gptq.seconds},
+                                  {"windows", kGptqWindows},
+                                  {"window_tokens", kGptqWindowTokens},
+                                  {"seed", kGptqSeed},
+                                  {"percdamp", quant::GptqOptions{}.percdamp},
+                                  {"block_size", quant::GptqOptions{}.block_size}};
+    } else {
+      quant::for_each_linear(weights, [&](int64_t layer, const std::string& linear,
+                                          kernels::WeightMatrix& m) {
+        kernels::WeightMatrix q = quantize_with(quantizer, m);
+        layers.push_back({{"layer", layer},
+                          {"linear", linear},
+                          {"weight_rel_error", quant::relative_frobenius_error(m, q)}});
+        m = std::move(q);
+      });
+    }
+    // Embeddings (= lm_head when tied): int8 per row for every quantizer; a
+    // row is one token's vector, so the same scales serve the lookup and the
+    // output projection.
+    const bool dynamic = quantizer == Quantizer::kQ8Dynamic;
+    kernels::WeightMatrix embed = quant::quantize_q8_row(weights.embed_tokens, dynamic);
+    const double embed_error = quant::relative_frobenius_error(weights.embed_tokens, embed);
+    weights.embed_tokens = std::move(embed);
+    if (weights.lm_head) weights.lm_head = quant::quantize_q8_row(*weights.lm_head, dynamic);
+    prepared.details["embedding_and_lm_head"] = {{"policy", embedding_policy},
+                                                 {"weight_rel_error", embed_error}};
+    prepared.details["layers"] = layers;
+    return prepared;
+  };
+  return method;
+}
+
 std::vector<Method> build_registry() {
   std::vector<Method> methods;
   methods.push_back(dense_baseline(
@@ -37,6 +156,28 @@ std::vector<Method> build_registry() {
   methods.push_back(dense_baseline(
       "fp16_cpu", model::WeightFormat::kF16,
       "Weights held as IEEE fp16 (half the bytes), widened to fp32 inside the kernels."));
+  methods.push_back(quantized_method(
+      "int8_wo_cpu", Quantizer::kQ8Row, "q8_row",
+      "Weight-only int8: each Linear row (output channel) symmetric int8 with one fp32 scale; "
+      "dequantized inside the matmul kernel, activations fp32.",
+      "int8 per row (weight-only), like the Linears"));
+  methods.push_back(quantized_method(
+      "int4_g128_cpu", Quantizer::kQ4G128, "q4_g128",
+      "int4 round-to-nearest: two weights per byte, one fp16 scale per group of 128 inputs; "
+      "dequantized inside the kernel.",
+      "int8 per row: the output layer is kept at 8 bits, as llama.cpp's 4-bit types keep it "
+      "at higher precision"));
+  methods.push_back(quantized_method(
+      "gptq_int4_g128_cpu", Quantizer::kGptqQ4G128, "q4_g128",
+      "GPTQ into the int4 group-128 format: error-compensating column-by-column quantization "
+      "from 8 calibration windows x 256 tokens of the train split.",
+      "int8 per row (not GPTQ-calibrated), as in int4_g128_cpu"));
+  methods.push_back(quantized_method(
+      "dynamic_int8_cpu", Quantizer::kQ8Dynamic, "q8_row_dynamic",
+      "W8A8: int8 per-row weights times int8 activations quantized per token at run time; "
+      "integer dot products accumulated in int32, rescaled to fp32.",
+      "int8 per row with dynamic int8 activations for lm_head"));
+  for (int percent = 10; percent <= 70; percent += 10) methods.push_back(magnitude_pruning(percent));
   return methods;
 }
 

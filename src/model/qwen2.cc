@@ -113,11 +113,15 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
   const kernels::AttentionShape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim};
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     const LayerWeights& layer = weights_.layers[static_cast<size_t>(l)];
+    const auto observe = [&](LinearKind kind, const std::vector<float>& input, int64_t cols) {
+      if (linear_observer_) linear_observer_(l, kind, input.data(), n, cols);
+    };
 
     // Self-attention block.
     kernels::rms_norm(x_.data(), layer.input_norm.data(), n, hidden, config_.rms_norm_eps,
                       normed_.data());
     laps.lap(&ForwardProfile::norms);
+    observe(LinearKind::kQkv, normed_, hidden);
     matmul(layer.q_proj, normed_.data(), n, q_.data());
     matmul(layer.k_proj, normed_.data(), n, k_.data());
     matmul(layer.v_proj, normed_.data(), n, v_.data());
@@ -134,6 +138,7 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
     const KvCache::View kv = cache.read(l, start + n);
     kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape, attention_.data());
     laps.lap(&ForwardProfile::attention);
+    observe(LinearKind::kO, attention_, q_dim);
     matmul(layer.o_proj, attention_.data(), n, projected_.data());
     laps.lap(&ForwardProfile::output_projection);
     kernels::add_inplace(x_.data(), projected_.data(), n * hidden);
@@ -143,11 +148,13 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
     kernels::rms_norm(x_.data(), layer.post_attention_norm.data(), n, hidden,
                       config_.rms_norm_eps, normed_.data());
     laps.lap(&ForwardProfile::norms);
+    observe(LinearKind::kGateUp, normed_, hidden);
     matmul(layer.gate_proj, normed_.data(), n, gate_.data());
     matmul(layer.up_proj, normed_.data(), n, up_.data());
     laps.lap(&ForwardProfile::mlp);
     kernels::silu_mul(gate_.data(), up_.data(), n * inter);
     laps.lap(&ForwardProfile::elementwise);
+    observe(LinearKind::kDown, gate_, inter);
     matmul(layer.down_proj, gate_.data(), n, projected_.data());
     laps.lap(&ForwardProfile::mlp);
     kernels::add_inplace(x_.data(), projected_.data(), n * hidden);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,12 +55,24 @@ struct ForwardProfile {
   }
 };
 
+// The Linear groups whose inputs an observer sees (q/k/v share one input, as
+// do gate/up).
+enum class LinearKind { kQkv, kO, kGateUp, kDown };
+
+// Called with the [n, cols] fp32 input of a Linear group right before its
+// matmuls (calibration: GPTQ accumulates XᵀX from it). May throw to stop the
+// forward early; the cache is then left uncommitted and should be dropped.
+using LinearInputObserver =
+    std::function<void(int64_t layer, LinearKind kind, const float* x, int64_t n, int64_t cols)>;
+
 class Qwen2Model {
  public:
   Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format);
 
   const ModelConfig& config() const { return config_; }
   const Qwen2Weights& weights() const { return weights_; }
+  // For methods that rewrite weights in place (quantizers, pruning, GPTQ).
+  Qwen2Weights& mutable_weights() { return weights_; }
   WeightFormat weight_format() const { return format_; }
   const WeightMatrix& lm_head() const {
     return weights_.lm_head ? *weights_.lm_head : weights_.embed_tokens;
@@ -82,6 +95,11 @@ class Qwen2Model {
   // Attach a profile to accumulate per-part timings into (nullptr detaches).
   void set_profile(ForwardProfile* profile) { profile_ = profile; }
 
+  // Attach an observer of every Linear's input (an empty function detaches).
+  void set_linear_input_observer(LinearInputObserver observer) {
+    linear_observer_ = std::move(observer);
+  }
+
   std::unique_ptr<KvCache> new_cache(KvFormat format = KvFormat::kF32) const {
     return make_kv_cache(format, config_);
   }
@@ -96,6 +114,7 @@ class Qwen2Model {
   Qwen2Weights weights_;
   WeightFormat format_;
   ForwardProfile* profile_ = nullptr;
+  LinearInputObserver linear_observer_;
 
   // Activation buffers reused across calls, sized for the largest n seen.
   int64_t scratch_tokens_ = 0;

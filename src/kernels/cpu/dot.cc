@@ -4,6 +4,7 @@
 
 #include <type_traits>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 
 namespace tc::kernels {
@@ -116,10 +117,8 @@ const DotKernels& scalar_dot_kernels() { return kScalar; }
 
 const DotKernels& dot_kernels() {
   static const DotKernels& chosen = [] () -> const DotKernels& {
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                      __builtin_cpu_supports("f16c");
-    return avx2 ? kAvx2 : kScalar;
+    const CpuFeatures& f = cpu_features();
+    return (f.avx2 && f.fma && f.f16c) ? kAvx2 : kScalar;
   }();
   return chosen;
 }

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
@@ -44,13 +45,8 @@ bool is_dense(WeightFormat format) {
 }  // namespace
 
 bool cpu_has_avx512() {
-  static const bool supported = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
-  }();
-  return supported;
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.fma && f.f16c;
 }
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {

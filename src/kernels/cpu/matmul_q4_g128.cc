@@ -1,23 +1,49 @@
-// PLACEHOLDER until the fast kernel lands: dequantize each row and dot it.
+// kQ4G128: int4 with an fp16 scale per group of 128 inputs. The AVX-512
+// kernels (matmul_quant_avx512.cc) dequantize in registers (decode) or into a
+// small per-thread fp32 tile reused across all tokens (prefill); the scalar
+// fallback unpacks one row at a time and reuses it across tokens. Neither
+// makes a dequantized copy of the matrix.
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
+#include "kernels/cpu/matmul_quant_avx512.h"
 
 namespace tc::kernels {
 
-void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
-  ThreadPool::global().parallel_for(static_cast<size_t>(weight.rows), 16, [&](size_t begin, size_t end) {
-    std::vector<float> row(static_cast<size_t>(weight.cols));
-    for (size_t r = begin; r < end; ++r) {
-      weight.row_to_f32(static_cast<int64_t>(r), row.data());
-      for (int64_t t = 0; t < n; ++t) {
-        float sum = 0;
-        for (int64_t c = 0; c < weight.cols; ++c) sum += row[c] * x[t * weight.cols + c];
-        y[t * weight.rows + static_cast<int64_t>(r)] = sum;
-      }
+namespace {
+
+// Rows per thread chunk; a multiple of the 6-row prefill tile.
+constexpr size_t kRowGrain = 48;
+
+void q4_g128_scalar(const WeightMatrix& weight, const float* x, int64_t n, float* y,
+                    int64_t row_begin, int64_t row_end) {
+  std::vector<float> row(static_cast<size_t>(weight.cols));
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    weight.row_to_f32(r, row.data());
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * weight.cols;
+      float sum = 0.0f;
+      for (int64_t c = 0; c < weight.cols; ++c) sum += row[static_cast<size_t>(c)] * xt[c];
+      y[t * weight.rows + r] = sum;
     }
-  });
+  }
+}
+
+}  // namespace
+
+void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  const bool avx512 = cpu_has_avx512();
+  const uint8_t* packed = weight.storage.data();
+  const uint16_t* scales = weight.group_scales();
+  ThreadPool::global().parallel_for(
+      static_cast<size_t>(weight.rows), kRowGrain, [&](size_t begin, size_t end) {
+        const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
+        if (!avx512) return q4_g128_scalar(weight, x, n, y, b, e);
+        if (n == 1) return q4_g128_gemv_avx512(packed, scales, weight.cols, x, y, b, e);
+        q4_g128_gemm_avx512(packed, scales, weight.cols, x, n, y, weight.rows, b, e);
+      });
 }
 
 }  // namespace tc::kernels

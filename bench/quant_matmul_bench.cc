@@ -1,0 +1,104 @@
+// Matmul throughput per weight format at Qwen2-0.5B shapes: decode GEMV
+// (bytes/s of weights streamed) and a 128-token prefill GEMM (FLOP/s).
+// TC_THREADS=N sets the pool size (default: one per hardware thread).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/matmul.h"
+#include "quant/int4_group.h"
+#include "quant/int8_rowwise.h"
+
+namespace {
+
+using tc::kernels::WeightFormat;
+using tc::kernels::WeightMatrix;
+
+void init_threads() {
+  static const bool done = [] {
+    if (const char* env = std::getenv("TC_THREADS")) {
+      tc::ThreadPool::set_global_threads(static_cast<size_t>(std::atoi(env)));
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+// Matrices are built once per (format, shape) and kept: the largest f32 one is 545 MB.
+const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols) {
+  static std::map<std::tuple<int, int64_t, int64_t>, WeightMatrix> cache;
+  const auto key = std::make_tuple(static_cast<int>(format), rows, cols);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> values(static_cast<size_t>(rows * cols));
+  for (float& v : values) v = normal(rng);
+  WeightMatrix dense = tc::kernels::make_f32_matrix(rows, cols, values.data());
+  WeightMatrix m;
+  switch (format) {
+    case WeightFormat::kF32:
+      m = std::move(dense);
+      break;
+    case WeightFormat::kBF16: {
+      m.format = WeightFormat::kBF16;
+      m.rows = rows;
+      m.cols = cols;
+      m.storage.resize(values.size() * 2);
+      auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
+      for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_bf16(values[i]);
+      break;
+    }
+    case WeightFormat::kQ8Row:
+      m = tc::quant::quantize_q8_row(dense, false);
+      break;
+    case WeightFormat::kQ4G128:
+      m = tc::quant::quantize_q4_g128(dense);
+      break;
+    default:
+      break;
+  }
+  return cache.emplace(key, std::move(m)).first->second;
+}
+
+void run(benchmark::State& state, WeightFormat format) {
+  init_threads();
+  const int64_t rows = state.range(0), cols = state.range(1), n = state.range(2);
+  const WeightMatrix& w = matrix(format, rows, cols);
+  std::vector<float> x(static_cast<size_t>(n * cols), 0.5f), y(static_cast<size_t>(n * rows));
+  for (auto _ : state) {
+    tc::kernels::matmul(w, x.data(), n, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.bytes()));
+  state.counters["GFLOPs"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * 2.0 * double(rows) * double(cols) * double(n) / 1e9,
+      benchmark::Counter::kIsRate);
+  state.counters["threads"] = static_cast<double>(tc::ThreadPool::global().size());
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (const auto& [rows, cols] :
+       {std::pair<int64_t, int64_t>{896, 896}, {4864, 896}, {896, 4864}, {151936, 896}}) {
+    b->Args({rows, cols, 1});
+  }
+  b->Args({4864, 896, 128});
+  b->Args({896, 4864, 128});
+  b->ArgNames({"rows", "cols", "n"});
+  b->Unit(benchmark::kMicrosecond);
+  b->UseRealTime();
+}
+
+BENCHMARK_CAPTURE(run, f32, WeightFormat::kF32)->Apply(shapes);
+BENCHMARK_CAPTURE(run, bf16, WeightFormat::kBF16)->Apply(shapes);
+BENCHMARK_CAPTURE(run, q8_row, WeightFormat::kQ8Row)->Apply(shapes);
+BENCHMARK_CAPTURE(run, q4_g128, WeightFormat::kQ4G128)->Apply(shapes);
+
+}  // namespace

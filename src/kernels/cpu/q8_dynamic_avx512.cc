@@ -1,0 +1,110 @@
+// AVX-512 VNNI row kernel of the W8A8 matmul (see q8_dynamic.h). This file
+// alone is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; it is
+// entered only after a run-time CPU check and uses no library templates or
+// shared inline functions (not even std::min), so no AVX-512 code can leak
+// into the rest of the program through a merged inline definition.
+// GCC 12's AVX-512 headers build "undefined" vectors by self-initialisation,
+// which -Wuninitialized reports at every inlined intrinsic (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "kernels/cpu/q8_dynamic_kernels.h"
+
+namespace tc::kernels {
+
+namespace {
+
+constexpr int kRows = 4;    // weight rows per register tile
+constexpr int kTokens = 4;  // tokens per register tile (16 accumulators + 8 row vectors)
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+inline int32_t horizontal_sum(__m512i v) {
+  __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// sums[i][j] = Σ_c w_rows[i][c] · x_rows[j][c] for kRows rows × T tokens.
+// vpdpbusd multiplies unsigned by signed bytes (no saturation, sums of four
+// into int32), so the sign trick applies: the weight goes in as |w|
+// (unsigned; |-128| = 128 still fits) and the activation is negated where the
+// weight is negative (AVX-512 has no vpsignb: a masked subtract from zero;
+// |qx| <= 127 so negation never overflows). One loop body with masked loads
+// covers the tail (the weight rows end exactly at cols, no padding). The
+// unroll pragmas make GCC unroll early enough to keep the arrays in registers.
+template <int T>
+inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, int64_t cols,
+                      int32_t (*sums)[kTokens]) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc[kRows][T];
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < T; ++j) acc[i][j] = zero;
+  for (int64_t k = 0; k < cols; k += 64) {
+    const __mmask64 mask = cols - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (cols - k)) - 1;
+    __m512i wabs[kRows];
+    __mmask64 negative[kRows];
+#pragma GCC unroll 4
+    for (int i = 0; i < kRows; ++i) {
+      const __m512i wv = _mm512_maskz_loadu_epi8(mask, w_rows[i] + k);
+      wabs[i] = _mm512_abs_epi8(wv);
+      negative[i] = _mm512_movepi8_mask(wv);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < T; ++j) {
+      const __m512i xv = _mm512_maskz_loadu_epi8(mask, x_rows[j] + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < kRows; ++i) {
+        const __m512i signed_x = _mm512_mask_sub_epi8(xv, negative[i], zero, xv);
+        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wabs[i], signed_x);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < T; ++j) sums[i][j] = horizontal_sum(acc[i][j]);
+}
+
+}  // namespace
+
+// Rows in blocks of four; for each block every token in blocks of up to four,
+// so the four weight rows stay in L1 while the tokens of the tile pass by. A
+// short last row block repeats its last row (results discarded).
+void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                const int8_t* qx, const float* x_scales, int64_t x_stride,
+                                int64_t n, float* y, int64_t rows, int64_t row_begin,
+                                int64_t row_end) {
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
+    const int64_t row_count = min64(kRows, row_end - r0);
+    const int8_t* w_rows[kRows];
+    for (int i = 0; i < kRows; ++i) w_rows[i] = w + (r0 + min64(i, row_count - 1)) * cols;
+    for (int64_t t0 = 0; t0 < n; t0 += kTokens) {
+      const int64_t token_count = min64(kTokens, n - t0);
+      const int8_t* x_rows[kTokens];
+      for (int j = 0; j < kTokens; ++j) x_rows[j] = qx + (t0 + min64(j, token_count - 1)) * x_stride;
+      int32_t sums[kRows][kTokens];
+      switch (token_count) {
+        case 4: dot_block<4>(w_rows, x_rows, cols, sums); break;
+        case 3: dot_block<3>(w_rows, x_rows, cols, sums); break;
+        case 2: dot_block<2>(w_rows, x_rows, cols, sums); break;
+        default: dot_block<1>(w_rows, x_rows, cols, sums); break;
+      }
+      // The same two fp32 multiplications, in the same order, as every other
+      // kernel: the outputs match bit for bit.
+      for (int64_t i = 0; i < row_count; ++i) {
+        for (int64_t j = 0; j < token_count; ++j) {
+          y[(t0 + j) * rows + r0 + i] =
+              static_cast<float>(sums[i][j]) * w_scales[r0 + i] * x_scales[t0 + j];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace tc::kernels

@@ -1,0 +1,206 @@
+// Quantized weight formats: the quantizers' rounding bounds and exact byte
+// layout, the fast kernels against matmul_reference, and the error metric.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "kernels/cpu/matmul.h"
+#include "quant/error_stats.h"
+#include "quant/int4_group.h"
+#include "quant/int8_rowwise.h"
+
+namespace tc::quant {
+namespace {
+
+using kernels::kQ4GroupSize;
+using kernels::WeightFormat;
+using kernels::WeightMatrix;
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> out(n);
+  for (float& v : out) v = normal(rng);
+  return out;
+}
+
+WeightMatrix random_f32(int64_t rows, int64_t cols, uint32_t seed) {
+  const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
+  return kernels::make_f32_matrix(rows, cols, v.data());
+}
+
+std::vector<float> dequantize(const WeightMatrix& m) {
+  std::vector<float> out(static_cast<size_t>(m.rows * m.cols));
+  for (int64_t r = 0; r < m.rows; ++r) m.row_to_f32(r, out.data() + r * m.cols);
+  return out;
+}
+
+TEST(QuantQ8Row, RoundTripWithinHalfAStep) {
+  WeightMatrix dense = random_f32(17, 320, 1);
+  // Row 3 all zero: scale 0, q 0.
+  std::memset(dense.storage.data() + 3 * 320 * sizeof(float), 0, 320 * sizeof(float));
+  for (const bool dynamic : {false, true}) {
+    const WeightMatrix q = quantize_q8_row(dense, dynamic);
+    EXPECT_EQ(q.format, dynamic ? WeightFormat::kQ8RowDynamic : WeightFormat::kQ8Row);
+    ASSERT_EQ(q.storage.size(), size_t{17 * 320});
+    ASSERT_EQ(q.scales.size(), size_t{17 * 4});
+    const std::vector<float> back = dequantize(q);
+    for (int64_t r = 0; r < 17; ++r) {
+      const float scale = q.row_scales()[r];
+      float max_abs = 0.0f;
+      for (int64_t c = 0; c < 320; ++c)
+        max_abs = std::fmax(max_abs, std::fabs(dense.f32()[r * 320 + c]));
+      EXPECT_EQ(scale, max_abs / 127.0f);
+      for (int64_t c = 0; c < 320; ++c) {
+        const size_t i = static_cast<size_t>(r * 320 + c);
+        EXPECT_GE(q.i8()[i], -127);
+        EXPECT_LE(std::fabs(dense.f32()[i] - back[i]), scale / 2 * (1 + 1e-5f) + 1e-12f);
+      }
+    }
+    EXPECT_EQ(q.row_scales()[3], 0.0f);
+    for (int64_t c = 0; c < 320; ++c) EXPECT_EQ(q.i8()[3 * 320 + c], 0);
+  }
+}
+
+TEST(QuantQ8Row, ExactValuesAndHalfEvenRounding) {
+  // max 127 -> scale 1: 2.5 -> 2, 3.5 -> 4, -0.5 -> 0 (half to even).
+  const float values[] = {127.0f, 2.5f, 3.5f, -0.5f, -127.0f, 1.49f};
+  const WeightMatrix q = quantize_q8_row(kernels::make_f32_matrix(1, 6, values), false);
+  EXPECT_EQ(q.row_scales()[0], 1.0f);
+  const int8_t expected[] = {127, 2, 4, 0, -127, 1};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(q.i8()[i], expected[i]) << i;
+}
+
+TEST(QuantQ4G128, RoundTripWithinHalfAStepExceptClamped) {
+  WeightMatrix dense = random_f32(5, 320, 2);
+  // Row 1, group 1 (columns 128..255) all zero.
+  std::memset(dense.storage.data() + (320 + 128) * sizeof(float), 0, 128 * sizeof(float));
+  const WeightMatrix q = quantize_q4_g128(dense);
+  ASSERT_EQ(q.format, WeightFormat::kQ4G128);
+  ASSERT_EQ(q.groups_per_row(), 3);
+  ASSERT_EQ(q.storage.size(), size_t{5 * 160});
+  ASSERT_EQ(q.scales.size(), size_t{5 * 3 * 2});
+  const std::vector<float> back = dequantize(q);
+  for (int64_t r = 0; r < 5; ++r) {
+    for (int64_t g = 0; g < 3; ++g) {
+      const float scale = f16_to_f32(q.group_scales()[r * 3 + g]);
+      for (int64_t c = g * kQ4GroupSize; c < std::min<int64_t>(320, (g + 1) * kQ4GroupSize); ++c) {
+        const size_t i = static_cast<size_t>(r * 320 + c);
+        const float w = dense.f32()[i];
+        if (w / scale > 7.5f || w / scale < -8.5f) continue;  // clamped
+        EXPECT_LE(std::fabs(w - back[i]), scale / 2 * (1 + 1e-5f) + 1e-12f) << r << "," << c;
+      }
+    }
+  }
+  EXPECT_EQ(q.group_scales()[1 * 3 + 1], 0);
+  for (int64_t c = 128; c < 256; ++c) EXPECT_EQ(back[static_cast<size_t>(320 + c)], 0.0f);
+  // Clamping can only happen when fp16 rounding shrank the scale, by < 1 step.
+  for (size_t i = 0; i < back.size(); ++i) {
+    const int64_t r = static_cast<int64_t>(i) / 320, g = (static_cast<int64_t>(i) % 320) / 128;
+    const float scale = f16_to_f32(q.group_scales()[r * 3 + g]);
+    EXPECT_LE(std::fabs(dense.f32()[i] - back[i]), scale * 1.01f + 1e-12f);
+  }
+}
+
+TEST(QuantQ4G128, PackedLayoutIsExact) {
+  // One row, cols 320: groups of 128, 128, 64, each a ramp (q - 8)·s_g with max |w| = 8·s_g.
+  const float s[] = {1.0f, 0.5f, 0.25f};
+  std::vector<float> values(320);
+  for (int64_t c = 0; c < 320; ++c) {
+    const int q = static_cast<int>(c % 16) - 8;  // -8..7
+    values[static_cast<size_t>(c)] = static_cast<float>(q) * s[c / 128];
+  }
+  const WeightMatrix q = quantize_q4_g128(kernels::make_f32_matrix(1, 320, values.data()));
+  for (int g = 0; g < 3; ++g) {
+    EXPECT_EQ(q.group_scales()[g], f32_to_f16(8.0f * s[g] / 7.0f)) << g;
+  }
+  // Check bytes against the reference rules, element by element.
+  for (int64_t c = 0; c < 320; ++c) {
+    const float scale = f16_to_f32(q.group_scales()[c / 128]);
+    const int expected = q4_quantize_value(values[static_cast<size_t>(c)], scale) + 8;
+    const uint8_t byte = q.storage.data()[c / 2];
+    const int nibble = (c % 2 == 0) ? (byte & 0x0f) : (byte >> 4);
+    EXPECT_EQ(nibble, expected) << c;
+  }
+  // A hand-packed case: scale exactly 1 (max |w| = 7 -> 7/7 = 1, exact in fp16).
+  const float small[] = {7.0f, -7.0f, 0.0f, 1.0f, -1.0f};  // odd cols: last high nibble 0
+  const WeightMatrix p = quantize_q4_g128(kernels::make_f32_matrix(1, 5, small));
+  ASSERT_EQ(p.storage.size(), size_t{3});
+  EXPECT_EQ(p.group_scales()[0], 0x3c00);  // fp16 1.0
+  EXPECT_EQ(p.storage.data()[0], 0x1f);    // c0: 7+8=0xf low, c1: -7+8=0x1 high
+  EXPECT_EQ(p.storage.data()[1], 0x98);    // c2: 0+8 low, c3: 1+8=9 high
+  EXPECT_EQ(p.storage.data()[2], 0x07);    // c4: -1+8=7 low, padding 0
+}
+
+TEST(QuantQ4G128, ShortLastGroupHasItsOwnScale) {
+  std::vector<float> values(2 * 320, 0.0f);
+  for (int64_t r = 0; r < 2; ++r) {
+    values[static_cast<size_t>(r * 320 + 0)] = 7.0f;     // group 0 scale 1
+    values[static_cast<size_t>(r * 320 + 200)] = 14.0f;  // group 1 scale 2
+    values[static_cast<size_t>(r * 320 + 319)] = -3.5f;  // group 2 (64 long) scale 0.5
+  }
+  const WeightMatrix q = quantize_q4_g128(kernels::make_f32_matrix(2, 320, values.data()));
+  for (int64_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(q.group_scales()[r * 3 + 0], f32_to_f16(1.0f));
+    EXPECT_EQ(q.group_scales()[r * 3 + 1], f32_to_f16(2.0f));
+    EXPECT_EQ(q.group_scales()[r * 3 + 2], f32_to_f16(0.5f));
+    const uint8_t* row = q.storage.data() + r * 160;
+    EXPECT_EQ(row[0], 0x8f);
+    EXPECT_EQ(row[100], 0x8f);
+    EXPECT_EQ(row[159], 0x18);  // c318 = 0 -> 8 low, c319 = -7 -> 1 high
+  }
+}
+
+TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
+  for (const int format : {0, 1}) {
+    for (const int64_t cols : {1, 7, 127, 128, 129, 255, 320, 896}) {
+      for (const int64_t rows : {1, 3, 17, 64}) {
+        const WeightMatrix dense =
+            random_f32(rows, cols, static_cast<uint32_t>(rows * 1000 + cols));
+        const WeightMatrix w =
+            format == 0 ? quantize_q8_row(dense, false) : quantize_q4_g128(dense);
+        for (const int64_t n : {1, 2, 5, 17}) {
+          const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);
+          std::vector<float> fast(static_cast<size_t>(n * rows), -1.0f), slow(fast.size());
+          kernels::matmul(w, x.data(), n, fast.data());
+          kernels::matmul_reference(w, x.data(), n, slow.data());
+          const float tolerance = 2e-6f * std::sqrt(static_cast<float>(cols)) + 1e-6f;
+          for (size_t i = 0; i < fast.size(); ++i) {
+            ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
+                << kernels::weight_format_name(w.format) << " rows=" << rows << " cols=" << cols
+                << " n=" << n << " i=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(QuantErrorStats, RelativeFrobeniusErrorKnownCase) {
+  const float a[] = {3.0f, 0.0f, 0.0f, 4.0f};  // ‖A‖ = 5
+  const float b[] = {3.0f, 1.0f, 0.0f, 4.0f};  // ‖A − B‖ = 1
+  EXPECT_DOUBLE_EQ(relative_frobenius_error(kernels::make_f32_matrix(2, 2, a),
+                                            kernels::make_f32_matrix(2, 2, b)),
+                   0.2);
+  EXPECT_EQ(relative_frobenius_error(kernels::make_f32_matrix(2, 2, a),
+                                     kernels::make_f32_matrix(2, 2, a)),
+            0.0);
+  // Quantized matrices are read through row_to_f32: int8 error is small.
+  const WeightMatrix dense = random_f32(8, 256, 3);
+  const double e8 = relative_frobenius_error(dense, quantize_q8_row(dense, false));
+  const double e4 = relative_frobenius_error(dense, quantize_q4_g128(dense));
+  EXPECT_GT(e8, 0.0);
+  EXPECT_LT(e8, 0.02);
+  EXPECT_GT(e4, e8);
+  EXPECT_LT(e4, 0.2);
+  EXPECT_THROW(relative_frobenius_error(dense, kernels::make_f32_matrix(2, 2, a)), tc::Error);
+}
+
+}  // namespace
+}  // namespace tc::quant
