@@ -16,5 +16,6 @@ void register_ppl(CLI::App& app);
 void register_info(CLI::App& app);
 void register_table(CLI::App& app);
 void register_audit(CLI::App& app);
+void register_quantize(CLI::App& app);
 
 }  // namespace tc::apps

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tc::apps::register_run(app);
   tc::apps::register_ppl(app);
+  tc::apps::register_quantize(app);
   tc::apps::register_table(app);
   tc::apps::register_audit(app);
   tc::apps::register_generate(app);

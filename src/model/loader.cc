@@ -1,6 +1,11 @@
 #include "model/loader.h"
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -34,10 +39,60 @@ float element_as_f32(const io::TensorInfo& info, size_t i) {
   }
 }
 
+// A tensor's bytes copied into aligned storage.
+void copy_bytes(const io::TensorInfo& info, AlignedBuffer<uint8_t>& out) {
+  out.resize(info.nbytes);
+  std::memcpy(out.data(), info.data, info.nbytes);
+}
+
 class WeightReader {
  public:
-  WeightReader(const io::TensorStore& store, const ModelConfig& config)
-      : store_(store), config_(config) {}
+  WeightReader(const io::TensorStore& store, const ModelConfig& config, bool dynamic_int8)
+      : store_(store), config_(config), dynamic_int8_(dynamic_int8) {}
+
+  // A matrix written by save_checkpoint in a quantized format: "<name>" holds
+  // the values and "<name>_scale" the scales (docs/WEIGHT_FORMATS.md).
+  bool is_quantized(const std::string& name) const {
+    return store_.find(name + "_scale") != nullptr;
+  }
+
+  WeightMatrix quantized_matrix(const std::string& name, int64_t rows, int64_t cols) const {
+    const io::TensorInfo& values = store_.get(name);
+    const io::TensorInfo& scales = store_.get(name + "_scale");
+    WeightMatrix m;
+    m.rows = rows;
+    m.cols = cols;
+    if (values.dtype == DType::kI8) {
+      m.format = dynamic_int8_ ? WeightFormat::kQ8RowDynamic : WeightFormat::kQ8Row;
+      expect_shape(values, {rows, cols});
+      expect_shape(scales, {rows}, DType::kF32);
+    } else if (values.dtype == DType::kU8) {
+      m.format = WeightFormat::kQ4G128;
+      expect_shape(values, {rows, (cols + 1) / 2});
+      expect_shape(scales, {rows, m.groups_per_row()}, DType::kF16);
+    } else {
+      fail("{}: tensor '{}': quantized values must be I8 (int8 per row) or U8 (packed int4), "
+           "found {}",
+           values.file, name, dtype_name(values.dtype));
+    }
+    copy_bytes(values, m.storage);
+    copy_bytes(scales, m.scales);
+    return m;
+  }
+
+  void expect_shape(const io::TensorInfo& info, std::vector<int64_t> shape,
+                    std::optional<DType> dtype = std::nullopt) const {
+    if (dtype && info.dtype != *dtype) {
+      fail("{}: tensor '{}': dtype {} (expected {})", info.file, info.name,
+           dtype_name(info.dtype), dtype_name(*dtype));
+    }
+    if (info.shape != shape) {
+      io::TensorInfo expected;
+      expected.shape = shape;
+      fail("{}: tensor '{}': shape {} does not match the config (expected {})", info.file,
+           info.name, info.shape_string(), expected.shape_string());
+    }
+  }
 
   // Finds `name` and checks its dtype and shape.
   const io::TensorInfo& checked(const std::string& name, std::vector<int64_t> shape) const {
@@ -64,6 +119,7 @@ class WeightReader {
 
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols,
                       WeightFormat format) const {
+    if (is_quantized(name)) return quantized_matrix(name, rows, cols);
     const io::TensorInfo& info = checked(name, {rows, cols});
     WeightMatrix m;
     m.format = format;
@@ -101,7 +157,24 @@ class WeightReader {
  private:
   const io::TensorStore& store_;
   const ModelConfig& config_;
+  bool dynamic_int8_;
 };
+
+// The "quantization_config" of a checkpoint written by save_checkpoint, or null.
+nlohmann::json quantization_section(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "config.json").string();
+  std::ifstream file(path);
+  const nlohmann::json config = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object()) return nullptr;
+  const auto section = config.find("quantization_config");
+  if (section == config.end() || !section->is_object()) return nullptr;
+  if (section->value("quant_method", "") != "tinycompress") {
+    fail("{}: quantization_config.quant_method '{}' is not supported (only checkpoints written "
+         "by tinycompress quantize)",
+         path, section->value("quant_method", "?"));
+  }
+  return *section;
+}
 
 }  // namespace
 
@@ -121,7 +194,10 @@ Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
   }
   ModelConfig config = io::load_hf_config(dir);
   const io::TensorStore store = io::TensorStore::open_model_dir(dir);
-  const WeightReader read(store, config);
+  const nlohmann::json quantization = quantization_section(dir);
+  const bool dynamic_int8 =
+      !quantization.is_null() && quantization.value("linear_format", "") == "q8_row_dynamic";
+  const WeightReader read(store, config, dynamic_int8);
   const int64_t hidden = config.hidden_size;
 
   Qwen2Weights weights;
@@ -155,7 +231,7 @@ Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
         read.matrix(prefix + "mlp.down_proj.weight", hidden, config.intermediate_size, format);
     weights.layers.push_back(std::move(layer));
   }
-  return Qwen2Model(std::move(config), std::move(weights), format);
+  return Qwen2Model(std::move(config), std::move(weights));
 }
 
 }  // namespace tc::model

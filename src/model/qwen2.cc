@@ -29,8 +29,8 @@ class Laps {
 
 }  // namespace
 
-Qwen2Model::Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format)
-    : config_(std::move(config)), weights_(std::move(weights)), format_(format) {}
+Qwen2Model::Qwen2Model(ModelConfig config, Qwen2Weights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {}
 
 size_t Qwen2Model::weight_bytes() const {
   size_t total = weights_.embed_tokens.bytes() + weights_.final_norm.size() * sizeof(float);

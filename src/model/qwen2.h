@@ -67,13 +67,16 @@ using LinearInputObserver =
 
 class Qwen2Model {
  public:
-  Qwen2Model(ModelConfig config, Qwen2Weights weights, WeightFormat format);
+  Qwen2Model(ModelConfig config, Qwen2Weights weights);
 
   const ModelConfig& config() const { return config_; }
   const Qwen2Weights& weights() const { return weights_; }
   // For methods that rewrite weights in place (quantizers, pruning, GPTQ).
   Qwen2Weights& mutable_weights() { return weights_; }
-  WeightFormat weight_format() const { return format_; }
+  // The format of the decoder Linears (methods may rewrite them after load).
+  WeightFormat weight_format() const {
+    return weights_.layers.empty() ? weights_.embed_tokens.format : weights_.layers[0].q_proj.format;
+  }
   const WeightMatrix& lm_head() const {
     return weights_.lm_head ? *weights_.lm_head : weights_.embed_tokens;
   }
@@ -112,7 +115,6 @@ class Qwen2Model {
 
   ModelConfig config_;
   Qwen2Weights weights_;
-  WeightFormat format_;
   ForwardProfile* profile_ = nullptr;
   LinearInputObserver linear_observer_;
 

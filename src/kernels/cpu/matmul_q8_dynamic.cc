@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "core/aligned_buffer.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/matmul_quant.h"
@@ -215,21 +216,11 @@ void check_weight(const WeightMatrix& weight) {
   }
 }
 
-bool cpu_has_avx2() {
-  static const bool supported = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return supported;
-}
+bool cpu_has_avx2() { return cpu_features().avx2; }
 
 bool cpu_has_avx512_vnni() {
-  static const bool supported = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  }();
-  return supported;
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
 }
 
 void rows_avx2_dispatch(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
