@@ -41,7 +41,8 @@ WeightMatrix make_q8(const std::vector<float>& values, int64_t rows, int64_t col
   auto* scales = reinterpret_cast<float*>(m.scales.data());
   for (int64_t r = 0; r < rows; ++r) {
     float max_abs = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) max_abs = std::fmax(max_abs, std::fabs(values[r * cols + c]));
+    for (int64_t c = 0; c < cols; ++c)
+      max_abs = std::fmax(max_abs, std::fabs(values[r * cols + c]));
     scales[r] = max_abs / 127.0f;
     for (int64_t c = 0; c < cols; ++c) {
       const float v = scales[r] == 0.0f ? 0.0f : std::nearbyint(values[r * cols + c] / scales[r]);
@@ -63,7 +64,8 @@ void BM_Matmul(benchmark::State& state) {
   if (kernel == 3) {
     w = tc::kernels::make_f32_matrix(rows, cols, values.data());
   } else {
-    w = make_q8(values, rows, cols, kernel == 4 ? WeightFormat::kQ8Row : WeightFormat::kQ8RowDynamic);
+    w = make_q8(values, rows, cols,
+                kernel == 4 ? WeightFormat::kQ8Row : WeightFormat::kQ8RowDynamic);
   }
   const auto q8_kernel = static_cast<Q8DynamicKernel>(kernel);
   if (kernel <= 2 && !tc::kernels::q8_dynamic_kernel_supported(q8_kernel)) {
@@ -82,10 +84,10 @@ void BM_Matmul(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GB"] = benchmark::Counter(double(w.bytes()) / 1e9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB"] =
+      benchmark::Counter(double(w.bytes()) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GOP"] = benchmark::Counter(2.0 * double(rows * cols * n) / 1e9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
+                                             benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void shapes(benchmark::internal::Benchmark* b) {

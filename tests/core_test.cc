@@ -28,7 +28,7 @@ TEST(DType, Fp16ConversionsAreExactWhereRepresentable) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);           // rounds to Inf
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);               // rounds to Inf
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -26)), 0x0000);  // below half of it
   EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
@@ -73,7 +73,8 @@ TEST(KvCache, StoresCropsAndRewrites) {
       keys[i] = 0.5f * static_cast<float>(i);
       values[i] = -0.25f * static_cast<float>(i);
     }
-    for (int64_t layer = 0; layer < 2; ++layer) cache->write(layer, 0, 3, keys.data(), values.data());
+    for (int64_t layer = 0; layer < 2; ++layer)
+      cache->write(layer, 0, 3, keys.data(), values.data());
     cache->commit(3);
     EXPECT_EQ(cache->length(), 3);
     auto view = cache->read(1, 3);
@@ -92,8 +93,7 @@ TEST(KvCache, StoresCropsAndRewrites) {
     EXPECT_EQ(view.keys[4], 7.0f);
     EXPECT_EQ(view.keys[0], 0.0f);
     EXPECT_THROW(cache->crop(5), Error);
-    EXPECT_EQ(cache->bytes_per_token(),
-              2u * 2u * 4u * (format == model::KvFormat::kF32 ? 4u : 2u));
+    EXPECT_EQ(cache->bytes_per_token(), 2u * 2u * 4u * (format == model::KvFormat::kF32 ? 4u : 2u));
   }
 }
 

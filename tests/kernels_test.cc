@@ -44,15 +44,16 @@ TEST(Matmul, MatchesReferenceOnAwkwardShapes) {
     for (const int64_t cols : {1, 7, 8, 31, 127, 129, 320}) {
       for (const int64_t rows : {1, 3, 17, 64}) {
         for (const int64_t n : {1, 5}) {
-          const WeightMatrix w = make_matrix(format, rows, cols, static_cast<uint32_t>(cols * rows));
+          const WeightMatrix w =
+              make_matrix(format, rows, cols, static_cast<uint32_t>(cols * rows));
           const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);
           std::vector<float> fast(static_cast<size_t>(n * rows)), slow(fast.size());
           matmul(w, x.data(), n, fast.data());
           matmul_reference(w, x.data(), n, slow.data());
           for (size_t i = 0; i < fast.size(); ++i) {
             ASSERT_NEAR(fast[i], slow[i], 1e-5 * std::sqrt(double(cols)) + 1e-6)
-                << weight_format_name(format) << " rows " << rows << " cols " << cols << " n "
-                << n << " index " << i;
+                << weight_format_name(format) << " rows " << rows << " cols " << cols << " n " << n
+                << " index " << i;
           }
         }
       }
@@ -113,9 +114,11 @@ std::vector<float> attention_reference(const std::vector<float>& q, const std::v
 
 TEST(Attention, CausalGqaMatchesReference) {
   const AttentionShape shape{6, 2, 24};
-  for (const auto& [n, start] : std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {7, 0}, {1, 9}, {5, 3}}) {
+  for (const auto& [n, start] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {7, 0}, {1, 9}, {5, 3}}) {
     const auto q = random_vector(static_cast<size_t>(n * shape.heads * shape.head_dim), 3);
-    const auto k = random_vector(static_cast<size_t>((start + n) * shape.kv_heads * shape.head_dim), 4);
+    const auto k =
+        random_vector(static_cast<size_t>((start + n) * shape.kv_heads * shape.head_dim), 4);
     const auto v = random_vector(k.size(), 5);
     std::vector<float> out(q.size());
     attention_causal(q.data(), k.data(), v.data(), n, start, shape, out.data());

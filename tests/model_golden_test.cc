@@ -53,8 +53,8 @@ TEST_P(ModelGolden, BatchLastLogitsMatchTransformers) {
   const size_t vocab = static_cast<size_t>(model.config().vocab_size);
   for (size_t row = 0; row < rows; ++row) {
     auto cache = model.new_cache();
-    const std::vector<float> logits = model.forward(
-        std::span<const int32_t>(batch.data() + row * length, length), *cache);
+    const std::vector<float> logits =
+        model.forward(std::span<const int32_t>(batch.data() + row * length, length), *cache);
     const std::vector<float> want(expected.begin() + row * vocab,
                                   expected.begin() + (row + 1) * vocab);
     EXPECT_LT(test::max_abs_diff(logits, want), 1e-4) << name << " batch row " << row;
@@ -69,9 +69,8 @@ TEST_P(ModelGolden, GreedyIdsMatchTransformers) {
   for (const auto& prompt : golden["greedy"]) {
     const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
     const auto expected = prompt["new_ids"].get<std::vector<int32_t>>();
-    const auto result = decode::generate_greedy(model, prompt_ids,
-                                                static_cast<int64_t>(expected.size()),
-                                                model.config().eos_token_ids);
+    const auto result = decode::generate_greedy(
+        model, prompt_ids, static_cast<int64_t>(expected.size()), model.config().eos_token_ids);
     EXPECT_EQ(result.new_ids, expected) << name << " prompt: " << prompt["prompt"];
   }
 }

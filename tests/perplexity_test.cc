@@ -31,7 +31,8 @@ TEST(Perplexity, WindowCountFollowsTheDefinition) {
 
 TEST(Perplexity, TokenNllIsLogSoftmax) {
   const std::vector<float> logits = {1.0f, 2.0f, 3.0f};
-  const double expected = -std::log(std::exp(2.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0)));
+  const double expected =
+      -std::log(std::exp(2.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0)));
   EXPECT_NEAR(eval::token_nll(logits, 1), expected, 1e-12);
 }
 

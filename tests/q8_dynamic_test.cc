@@ -37,7 +37,8 @@ WeightMatrix quantize_rows(const std::vector<float>& values, int64_t rows, int64
   auto* scales = reinterpret_cast<float*>(m.scales.data());
   for (int64_t r = 0; r < rows; ++r) {
     float max_abs = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) max_abs = std::fmax(max_abs, std::fabs(values[r * cols + c]));
+    for (int64_t c = 0; c < cols; ++c)
+      max_abs = std::fmax(max_abs, std::fabs(values[r * cols + c]));
     const float scale = max_abs / 127.0f;
     scales[r] = scale;
     for (int64_t c = 0; c < cols; ++c) {
@@ -50,7 +51,8 @@ WeightMatrix quantize_rows(const std::vector<float>& values, int64_t rows, int64
 
 std::vector<Q8DynamicKernel> supported_kernels() {
   std::vector<Q8DynamicKernel> out;
-  for (const auto k : {Q8DynamicKernel::kScalar, Q8DynamicKernel::kAvx2, Q8DynamicKernel::kAvx512Vnni}) {
+  for (const auto k :
+       {Q8DynamicKernel::kScalar, Q8DynamicKernel::kAvx2, Q8DynamicKernel::kAvx512Vnni}) {
     if (q8_dynamic_kernel_supported(k)) out.push_back(k);
   }
   return out;
@@ -111,8 +113,8 @@ TEST(Q8DynamicQuantize, ZeroTokenGetsZeroScaleAndZeros) {
 
 TEST(Q8DynamicQuantize, RoundsHalfToEven) {
   // max |x| = 127 makes the scale exactly 1, so x / sx = x and the ties are exact.
-  const std::vector<float> x = {127.0f, 0.5f,  1.5f,  2.5f, -0.5f, -1.5f,
-                                -2.5f,  3.5f,  126.5f, -126.5f, 0.49f, -3.5f};
+  const std::vector<float> x = {127.0f, 0.5f, 1.5f,   2.5f,    -0.5f, -1.5f,
+                                -2.5f,  3.5f, 126.5f, -126.5f, 0.49f, -3.5f};
   const std::vector<int> expected = {127, 0, 2, 2, 0, -2, -2, 4, 126, -126, 0, -4};
   std::vector<int8_t> q(x.size());
   float scale = 0.0f;
@@ -144,7 +146,8 @@ TEST(Q8DynamicMatmul, SimdMatchesScalarReferenceExactly) {
     for (const int64_t rows : {1, 3, 17, 64}) {
       for (const int64_t n : {1, 2, 5, 17}) {
         const auto seed = static_cast<uint32_t>(cols * 1000 + rows * 10 + n);
-        const WeightMatrix w = quantize_rows(random_vector(size_t(rows * cols), seed, 0.1f), rows, cols);
+        const WeightMatrix w =
+            quantize_rows(random_vector(size_t(rows * cols), seed, 0.1f), rows, cols);
         std::vector<float> x = random_vector(static_cast<size_t>(n * cols), seed + 1);
         x[0] *= 20.0f;  // an outlier in token 0
         std::vector<float> expected(static_cast<size_t>(n * rows));
@@ -154,14 +157,15 @@ TEST(Q8DynamicMatmul, SimdMatchesScalarReferenceExactly) {
           matmul_q8_dynamic_with(kernel, w, x.data(), n, got.data());
           for (size_t i = 0; i < got.size(); ++i) {
             ASSERT_TRUE(same_bits(got[i], expected[i]))
-                << q8_dynamic_kernel_name(kernel) << " rows " << rows << " cols " << cols
-                << " n " << n << " index " << i << ": " << got[i] << " vs " << expected[i];
+                << q8_dynamic_kernel_name(kernel) << " rows " << rows << " cols " << cols << " n "
+                << n << " index " << i << ": " << got[i] << " vs " << expected[i];
           }
         }
         // The public entry points dispatch to the same kernels.
         std::vector<float> via_matmul(expected.size());
         matmul(w, x.data(), n, via_matmul.data());
-        for (size_t i = 0; i < expected.size(); ++i) ASSERT_TRUE(same_bits(via_matmul[i], expected[i]));
+        for (size_t i = 0; i < expected.size(); ++i)
+          ASSERT_TRUE(same_bits(via_matmul[i], expected[i]));
       }
     }
   }
@@ -180,7 +184,7 @@ TEST(Q8DynamicMatmul, ExtremeValuesDoNotSaturate) {
   for (int64_t c = 0; c < cols; ++c) q[cols + c] = 127;
   std::vector<float> x(size_t(n * cols));
   for (int64_t c = 0; c < cols; ++c) {
-    x[c] = -1.0f;                            // token 0: qx = -127 everywhere
+    x[c] = -1.0f;                               // token 0: qx = -127 everywhere
     x[cols + c] = (c % 2 == 0) ? 1.0f : -1.0f;  // token 1: alternating ±127
     x[2 * cols + c] = 1.0f;
   }
@@ -225,7 +229,8 @@ TEST(Q8DynamicMatmul, WithinQuantizationBoundOfFloatReference) {
           wq.row_to_f32(r, row.data());
           for (int64_t t = 0; t < n; ++t) {
             float max_abs = 0.0f;
-            for (int64_t c = 0; c < cols; ++c) max_abs = std::fmax(max_abs, std::fabs(x[t * cols + c]));
+            for (int64_t c = 0; c < cols; ++c)
+              max_abs = std::fmax(max_abs, std::fabs(x[t * cols + c]));
             const double sx = max_abs / 127.0f;
             double bound = 0.0, act_bound = 0.0, magnitude = 0.0;
             for (int64_t c = 0; c < cols; ++c) {

@@ -25,7 +25,8 @@ std::vector<float> logits_of(model::Qwen2Model& model) {
 
 TEST(QuantizedCheckpoint, SaveAndLoadGiveIdenticalLogits) {
   const std::string source = test::fixture_model("tiny-qwen2-s");
-  for (const char* name : {"int8_wo_cpu", "int4_g128_cpu", "dynamic_int8_cpu", "prune_mag_50_cpu"}) {
+  for (const char* name :
+       {"int8_wo_cpu", "int4_g128_cpu", "dynamic_int8_cpu", "prune_mag_50_cpu"}) {
     const harness::Method& method = harness::find_method(name);
     harness::PreparedModel prepared = method.prepare({source, ""});
     const std::string out = test::make_temp_dir() + "/quantized";
@@ -53,10 +54,10 @@ TEST(QuantizedCheckpoint, SaveAndLoadGiveIdenticalLogits) {
 
 TEST(QuantizedCheckpoint, QuantizeCommandRunsGptqOnceWithTrainSplitCalibration) {
   const std::string out = test::make_temp_dir() + "/gptq";
-  const std::string command = test::tinycompress_bin() + " quantize --model " +
-                              test::fixture_model("tiny-qwen2-s") +
-                              " --method gptq_int4_g128_cpu --calib-file " TC_SOURCE_DIR
-                              "/data/kdoc --out " + out + " 2>/dev/null";
+  const std::string command =
+      test::tinycompress_bin() + " quantize --model " + test::fixture_model("tiny-qwen2-s") +
+      " --method gptq_int4_g128_cpu --calib-file " TC_SOURCE_DIR "/data/kdoc --out " + out +
+      " 2>/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream report_file(out + "/tinycompress_method.json");
   const auto report = nlohmann::json::parse(report_file);
@@ -68,10 +69,10 @@ TEST(QuantizedCheckpoint, QuantizeCommandRunsGptqOnceWithTrainSplitCalibration) 
   EXPECT_EQ(loaded.weights().layers[3].up_proj.format, kernels::WeightFormat::kQ4G128);
 
   // Pointing the calibration at the test split is refused.
-  const std::string bad = test::tinycompress_bin() + " quantize --model " +
-                          test::fixture_model("tiny-qwen2-s") +
-                          " --method gptq_int4_g128_cpu --calib-file " TC_SOURCE_DIR
-                          "/data/kdoc/test.txt --out " + out + "2 2>/dev/null";
+  const std::string bad =
+      test::tinycompress_bin() + " quantize --model " + test::fixture_model("tiny-qwen2-s") +
+      " --method gptq_int4_g128_cpu --calib-file " TC_SOURCE_DIR "/data/kdoc/test.txt --out " +
+      out + "2 2>/dev/null";
   EXPECT_NE(std::system(bad.c_str()), 0);
   EXPECT_FALSE(std::filesystem::exists(out + "2/model.safetensors"));
 }

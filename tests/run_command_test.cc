@@ -1,8 +1,8 @@
 // `tinycompress run` end to end on a small workspace: results are complete
 // JSON files or absent, a killed run leaves no partial file, and the next run
 // resumes where it stopped.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

@@ -65,12 +65,12 @@ TEST(RunConfig, OverridesApplyPerModelAndPathsResolveAgainstTheFile) {
   const std::string path = write_config(kMinimal);
   const RunConfig config = load_run_config(path);
   const std::string base = std::filesystem::path(path).parent_path().string();
-  EXPECT_EQ(config.model("a").settings.n_iters, 7);          // inherited
+  EXPECT_EQ(config.model("a").settings.n_iters, 7);  // inherited
   EXPECT_EQ(config.model("a").settings.seq_len_for_latency, 64);
-  EXPECT_EQ(config.model("a").settings.ppl_stride, 64);      // [models.harness]
-  EXPECT_EQ(config.model("a").settings.ppl_max_length, 256); // default
+  EXPECT_EQ(config.model("a").settings.ppl_stride, 64);       // [models.harness]
+  EXPECT_EQ(config.model("a").settings.ppl_max_length, 256);  // default
   EXPECT_EQ(config.model("a").path, base + "/models/a");
-  EXPECT_EQ(config.model("b").path, "Org/Name");             // a hub id stays an id
+  EXPECT_EQ(config.model("b").path, "Org/Name");  // a hub id stays an id
   EXPECT_FALSE(config.model("b").in_default_run);
   EXPECT_EQ(config.eval_candidates.at(0), base + "/data/kdoc");
   EXPECT_THROW(config.model("c"), Error);
@@ -78,9 +78,9 @@ TEST(RunConfig, OverridesApplyPerModelAndPathsResolveAgainstTheFile) {
 
 TEST(RunConfig, BadFilesGiveErrorsNamingTheKey) {
   EXPECT_NE(error_of("[harness\n").find("run_config.toml:"), std::string::npos);
-  EXPECT_NE(error_of("[data]\neval=[\"x\"]\n[methods]\ndefault=[\"fp32_cpu\"]\n")
-                .find("no [[models]]"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[data]\neval=[\"x\"]\n[methods]\ndefault=[\"fp32_cpu\"]\n").find("no [[models]]"),
+      std::string::npos);
   std::string text = kMinimal;
   text.replace(text.find("n_iters = 7"), 11, "n_iters = 0");
   EXPECT_NE(error_of(text).find("'n_iters' must be an integer >= 1"), std::string::npos);

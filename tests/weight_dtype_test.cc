@@ -59,18 +59,17 @@ TEST_P(WeightDtype, Bf16AndFp16LogitsAndGreedy) {
     for (const auto& prompt : greedy) {
       const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
       const auto want = prompt["new_ids"].get<std::vector<int32_t>>();
-      const auto result = decode::generate_greedy(model, prompt_ids,
-                                                  static_cast<int64_t>(want.size()),
-                                                  model.config().eos_token_ids);
+      const auto result = decode::generate_greedy(
+          model, prompt_ids, static_cast<int64_t>(want.size()), model.config().eos_token_ids);
       matching_prompts += result.new_ids == want;
       if (format == model::WeightFormat::kBF16) {
         EXPECT_EQ(result.new_ids, want) << name;
       }
     }
-    std::printf("[%s %s] logits max |err| vs fp32 %.3g, vs golden %.3g; greedy ids equal to "
-                "golden for %d/%zu prompts\n",
-                name.c_str(), format_name.c_str(), vs_fp32, vs_golden, matching_prompts,
-                greedy.size());
+    std::printf(
+        "[%s %s] logits max |err| vs fp32 %.3g, vs golden %.3g; greedy ids equal to "
+        "golden for %d/%zu prompts\n",
+        name.c_str(), format_name.c_str(), vs_fp32, vs_golden, matching_prompts, greedy.size());
   }
 }
 

@@ -8,15 +8,19 @@
 namespace tc::apps {
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
-  command.add_option("--model", options.model, "Model folder (Hugging Face layout) or a Hugging "
-                     "Face id found in the local cache, e.g. Qwen/Qwen2.5-0.5B")
+  command
+      .add_option("--model", options.model,
+                  "Model folder (Hugging Face layout) or a Hugging "
+                  "Face id found in the local cache, e.g. Qwen/Qwen2.5-0.5B")
       ->required();
-  command.add_option("--dtype", options.dtype,
-                     "How the weights are held: fp32, bf16 or fp16 (computation is fp32)")
+  command
+      .add_option("--dtype", options.dtype,
+                  "How the weights are held: fp32, bf16 or fp16 (computation is fp32)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->capture_default_str();
-  command.add_option("--threads", options.threads,
-                     "Threads for the kernels (0 = one per hardware thread)")
+  command
+      .add_option("--threads", options.threads,
+                  "Threads for the kernels (0 = one per hardware thread)")
       ->capture_default_str();
 }
 

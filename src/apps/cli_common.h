@@ -10,9 +10,9 @@
 namespace tc::apps {
 
 struct ModelOptions {
-  std::string model;         // folder or Hugging Face id
+  std::string model;  // folder or Hugging Face id
   std::string dtype = "fp32";
-  size_t threads = 0;        // 0: one per hardware thread
+  size_t threads = 0;  // 0: one per hardware thread
 };
 
 // Adds --model, --dtype and --threads to a subcommand.

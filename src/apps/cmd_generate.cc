@@ -27,12 +27,15 @@ struct GenerateOptions {
 nlohmann::json profile_json(const model::ForwardProfile& p) {
   const double total = p.total();
   nlohmann::json parts = nlohmann::json::object();
-  const std::pair<const char*, double> entries[] = {
-      {"embedding", p.embedding},   {"norms", p.norms},
-      {"qkv_projection", p.qkv_projection}, {"rope", p.rope},
-      {"attention", p.attention},   {"output_projection", p.output_projection},
-      {"mlp", p.mlp},               {"lm_head", p.lm_head},
-      {"elementwise", p.elementwise}};
+  const std::pair<const char*, double> entries[] = {{"embedding", p.embedding},
+                                                    {"norms", p.norms},
+                                                    {"qkv_projection", p.qkv_projection},
+                                                    {"rope", p.rope},
+                                                    {"attention", p.attention},
+                                                    {"output_projection", p.output_projection},
+                                                    {"mlp", p.mlp},
+                                                    {"lm_head", p.lm_head},
+                                                    {"elementwise", p.elementwise}};
   for (const auto& [name, seconds] : entries) {
     parts[name] = {{"seconds", seconds}, {"share", total > 0 ? seconds / total : 0.0}};
   }
@@ -44,8 +47,8 @@ void print_profile(const char* phase, const model::ForwardProfile& p) {
   std::fprintf(stderr, "%s: %.3f s over %ld forward calls\n", phase, p.total(),
                static_cast<long>(p.calls));
   for (const auto& [name, part] : summary["parts"].items()) {
-    std::fprintf(stderr, "  %-18s %8.3f s  %5.1f%%\n", name.c_str(),
-                 part["seconds"].get<double>(), 100.0 * part["share"].get<double>());
+    std::fprintf(stderr, "  %-18s %8.3f s  %5.1f%%\n", name.c_str(), part["seconds"].get<double>(),
+                 100.0 * part["share"].get<double>());
   }
 }
 
@@ -53,15 +56,13 @@ void run_generate(const GenerateOptions& options) {
   apply_thread_option(options.model);
   const std::string dir = io::resolve_model_dir(options.model.model);
   const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
-  model::Qwen2Model model =
-      model::load_qwen2(dir, model::parse_weight_format(options.model.dtype));
+  model::Qwen2Model model = model::load_qwen2(dir, model::parse_weight_format(options.model.dtype));
 
   const std::vector<int32_t> prompt_ids = tokenizer.encode(options.prompt);
   decode::GenerationProfile profile;
-  const decode::GenerationResult result =
-      decode::generate_greedy(model, prompt_ids, options.max_new_tokens,
-                              model.config().eos_token_ids, model::KvFormat::kF32,
-                              options.profile ? &profile : nullptr);
+  const decode::GenerationResult result = decode::generate_greedy(
+      model, prompt_ids, options.max_new_tokens, model.config().eos_token_ids,
+      model::KvFormat::kF32, options.profile ? &profile : nullptr);
 
   // The end-of-text token ends the answer; it is not part of the text.
   std::vector<int32_t> text_ids = result.new_ids;
@@ -103,15 +104,17 @@ void run_generate(const GenerateOptions& options) {
 void register_generate(CLI::App& app) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* command = app.add_subcommand(
-      "generate", "Greedy generation from a prompt with the KV cache; stops at end-of-text or "
-                  "--max-new-tokens");
+      "generate",
+      "Greedy generation from a prompt with the KV cache; stops at end-of-text or "
+      "--max-new-tokens");
   add_model_options(*command, options->model);
   command->add_option("--prompt", options->prompt, "Prompt text")->required();
   command->add_option("--max-new-tokens", options->max_new_tokens, "Most tokens to generate")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  command->add_flag("--json", options->json,
-                    "Print one JSON object: prompt_ids, new_ids, text, prefill_tok_s, decode_tok_s");
+  command->add_flag(
+      "--json", options->json,
+      "Print one JSON object: prompt_ids, new_ids, text, prefill_tok_s, decode_tok_s");
   command->add_flag("--profile", options->profile,
                     "Time each part of the forward pass (projections, attention, MLP, lm_head...) "
                     "and report where prefill and decode time goes");

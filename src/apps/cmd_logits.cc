@@ -26,8 +26,7 @@ void run_logits(const LogitsOptions& options) {
   apply_thread_option(options.model);
   const std::vector<int32_t> ids = parse_id_list(options.ids, "--ids");
   const std::string dir = io::resolve_model_dir(options.model.model);
-  model::Qwen2Model model =
-      model::load_qwen2(dir, model::parse_weight_format(options.model.dtype));
+  model::Qwen2Model model = model::load_qwen2(dir, model::parse_weight_format(options.model.dtype));
   auto cache = model.new_cache();
   const std::vector<float> logits = model.forward(ids, *cache, model::LogitsFor::kAllTokens);
   const int64_t n = static_cast<int64_t>(ids.size());
@@ -37,9 +36,13 @@ void run_logits(const LogitsOptions& options) {
     std::vector<int64_t> ids64(ids.begin(), ids.end());
     io::write_safetensors(
         options.out,
-        {{"input_ids", DType::kI64, {n},
+        {{"input_ids",
+          DType::kI64,
+          {n},
           {reinterpret_cast<const uint8_t*>(ids64.data()), ids64.size() * sizeof(int64_t)}},
-         {"logits", DType::kF32, {n, vocab},
+         {"logits",
+          DType::kF32,
+          {n, vocab},
           {reinterpret_cast<const uint8_t*>(logits.data()), logits.size() * sizeof(float)}}},
         {{"model", dir}, {"dtype", options.model.dtype}});
     std::fprintf(stderr, "wrote logits [%ld, %ld] to %s\n", static_cast<long>(n),
@@ -64,8 +67,9 @@ void run_logits(const LogitsOptions& options) {
 void register_logits(CLI::App& app) {
   auto options = std::make_shared<LogitsOptions>();
   CLI::App* command = app.add_subcommand(
-      "logits", "Forward pass over a list of token ids; prints the logits of every position as "
-                "JSON, or writes them to a safetensors file");
+      "logits",
+      "Forward pass over a list of token ids; prints the logits of every position as "
+      "JSON, or writes them to a safetensors file");
   add_model_options(*command, options->model);
   command->add_option("--ids", options->ids, "Comma-separated token ids, e.g. 1,2,3")->required();
   command->add_option("--out", options->out,

@@ -92,8 +92,9 @@ void register_ppl(CLI::App& app) {
   command->add_option("--max-length", options->max_length, "Window length in tokens")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20))
       ->capture_default_str();
-  command->add_option("--stride", options->stride,
-                      "Window start step; each window scores only tokens no earlier one scored")
+  command
+      ->add_option("--stride", options->stride,
+                   "Window start step; each window scores only tokens no earlier one scored")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command->add_option("--method", options->method, "Method from the registry (see docs/METHODS.md)")

@@ -43,8 +43,8 @@ void run_quantize(const QuantizeOptions& options) {
                                  {"data_used", prepared.data_used}};
   io::write_file_atomic((std::filesystem::path(options.out) / "tinycompress_method.json").string(),
                         report.dump(2) + "\n");
-  std::fprintf(stderr, "%s: %s applied in %.1f s, %.2f MB of weights written to %s\n",
-               dir.c_str(), method.name.c_str(), seconds,
+  std::fprintf(stderr, "%s: %s applied in %.1f s, %.2f MB of weights written to %s\n", dir.c_str(),
+               method.name.c_str(), seconds,
                static_cast<double>(prepared.model->weight_bytes()) / 1e6, options.out.c_str());
 }
 
@@ -53,8 +53,9 @@ void run_quantize(const QuantizeOptions& options) {
 void register_quantize(CLI::App& app) {
   auto options = std::make_shared<QuantizeOptions>();
   CLI::App* command = app.add_subcommand(
-      "quantize", "Apply a method (int8_wo_cpu, int4_g128_cpu, gptq_int4_g128_cpu, ...) once and "
-                  "save the model as a checkpoint folder that --model accepts");
+      "quantize",
+      "Apply a method (int8_wo_cpu, int4_g128_cpu, gptq_int4_g128_cpu, ...) once and "
+      "save the model as a checkpoint folder that --model accepts");
   command->add_option("--model", options->model, "Model folder or Hugging Face id")->required();
   command->add_option("--method", options->method, "Method from the registry")->required();
   command->add_option("--out", options->out, "Output folder")->required();

@@ -50,8 +50,8 @@ void run_matrix(const RunOptions& options) {
     for (const auto& name : split_list(options.models)) models.push_back(&config.model(name));
   }
   std::vector<const harness::Method*> methods;
-  for (const auto& name : options.methods.empty() ? config.default_methods
-                                                  : split_list(options.methods)) {
+  for (const auto& name :
+       options.methods.empty() ? config.default_methods : split_list(options.methods)) {
     methods.push_back(&harness::find_method(name));
   }
 
@@ -64,7 +64,8 @@ void run_matrix(const RunOptions& options) {
   }
   const std::vector<std::string> prompts = eval::read_prompts(config.prompts_file);
   const nlohmann::json hardware = profile::hardware_snapshot();
-  std::fprintf(stderr, "run: %zu models x %zu methods, evaluation text %s (%s split), results in %s\n",
+  std::fprintf(stderr,
+               "run: %zu models x %zu methods, evaluation text %s (%s split), results in %s\n",
                models.size(), methods.size(), eval_text.file.c_str(), eval_text.split.c_str(),
                results_dir.c_str());
 
@@ -98,16 +99,16 @@ void run_matrix(const RunOptions& options) {
         ++done;
         const auto& ppl = result["perplexity"];
         const auto& latency = result["latency"];
-        std::fprintf(stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms -> %s\n",
-                     result["wall_seconds"].get<double>(),
-                     ppl.is_null() ? "-" : std::to_string(ppl["ppl"].get<double>()).c_str(),
-                     latency.is_null() ? "-"
-                                       : std::to_string(latency["ms"]["p50"].get<double>()).c_str(),
-                     path.c_str());
+        std::fprintf(
+            stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms -> %s\n",
+            result["wall_seconds"].get<double>(),
+            ppl.is_null() ? "-" : std::to_string(ppl["ppl"].get<double>()).c_str(),
+            latency.is_null() ? "-" : std::to_string(latency["ms"]["p50"].get<double>()).c_str(),
+            path.c_str());
       } else {
         ++failed;
-        std::fprintf(stderr, "    FAILED: %s -> %s\n",
-                     result["error"].get<std::string>().c_str(), path.c_str());
+        std::fprintf(stderr, "    FAILED: %s -> %s\n", result["error"].get<std::string>().c_str(),
+                     path.c_str());
       }
     }
   }

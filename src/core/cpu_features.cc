@@ -18,8 +18,8 @@ CpuFeatures detect() {
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
   const bool osxsave = (ecx >> 27) & 1;
-  const bool avx_state = osxsave && os_saves(0x6);          // XMM and YMM
-  const bool avx512_state = osxsave && os_saves(0xe6);      // plus opmask and ZMM
+  const bool avx_state = osxsave && os_saves(0x6);      // XMM and YMM
+  const bool avx512_state = osxsave && os_saves(0xe6);  // plus opmask and ZMM
   f.fma = avx_state && ((ecx >> 12) & 1);
   f.f16c = avx_state && ((ecx >> 29) & 1);
   if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {

@@ -62,13 +62,13 @@ uint16_t f32_to_f16(float value) {
   const uint32_t bits = f32_to_bits(value);
   const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
   const uint32_t abs_bits = bits & 0x7fffffffu;
-  if (abs_bits > 0x7f800000u) return sign | 0x7e00u;     // NaN
-  if (abs_bits >= 0x477ff000u) return sign | 0x7c00u;    // overflow rounds to Inf
-  if (abs_bits < 0x38800000u) {                          // result is subnormal or zero
-    if (abs_bits < 0x33000000u) return sign;             // below half the smallest subnormal
+  if (abs_bits > 0x7f800000u) return sign | 0x7e00u;   // NaN
+  if (abs_bits >= 0x477ff000u) return sign | 0x7c00u;  // overflow rounds to Inf
+  if (abs_bits < 0x38800000u) {                        // result is subnormal or zero
+    if (abs_bits < 0x33000000u) return sign;           // below half the smallest subnormal
     const uint32_t exponent = abs_bits >> 23;
     const uint32_t mantissa = (abs_bits & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126 - exponent;               // 14..24
+    const uint32_t shift = 126 - exponent;  // 14..24
     uint32_t half = mantissa >> shift;
     const uint32_t remainder = mantissa & ((1u << shift) - 1);
     const uint32_t halfway = 1u << (shift - 1);

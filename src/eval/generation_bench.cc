@@ -47,8 +47,7 @@ GenerationBenchResult measure_generation(model::Qwen2Model& model,
   result.tok_s = result.seconds > 0 ? static_cast<double>(result.new_tokens) / result.seconds : 0;
   result.prefill_tok_s =
       prefill_seconds > 0 ? static_cast<double>(prompt_tokens) / prefill_seconds : 0;
-  result.decode_tok_s =
-      decode_seconds > 0 ? static_cast<double>(decode_steps) / decode_seconds : 0;
+  result.decode_tok_s = decode_seconds > 0 ? static_cast<double>(decode_steps) / decode_seconds : 0;
   return result;
 }
 

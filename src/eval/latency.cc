@@ -22,8 +22,8 @@ double percentile(std::vector<double> samples, double q) {
 SampleStats summarize(const std::vector<double>& samples) {
   if (samples.empty()) fail("no samples to summarize");
   SampleStats stats;
-  stats.mean = std::accumulate(samples.begin(), samples.end(), 0.0) /
-               static_cast<double>(samples.size());
+  stats.mean =
+      std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
   stats.p50 = percentile(samples, 50);
   stats.p90 = percentile(samples, 90);
   stats.p99 = percentile(samples, 99);

@@ -23,9 +23,9 @@ struct LatencyResult {
   int64_t seq_len = 0;
   int64_t n_warmup = 0;
   int64_t n_iters = 0;
-  std::vector<double> warmup_ms;  // discarded
-  std::vector<double> samples_ms; // timed
-  SampleStats ms;                 // from samples_ms only
+  std::vector<double> warmup_ms;   // discarded
+  std::vector<double> samples_ms;  // timed
+  SampleStats ms;                  // from samples_ms only
 };
 
 // Times `n_warmup + n_iters` forward passes over `ids` (all positions'

@@ -25,8 +25,7 @@ double token_nll(std::span<const float> logits, int32_t target) {
   return std::log(sum) + max_logit - double(logits[static_cast<size_t>(target)]);
 }
 
-PerplexityResult sliding_window_perplexity(model::Qwen2Model& model,
-                                           std::span<const int32_t> ids,
+PerplexityResult sliding_window_perplexity(model::Qwen2Model& model, std::span<const int32_t> ids,
                                            const PerplexityOptions& options) {
   if (options.max_length < 2) fail("perplexity: max_length must be at least 2");
   if (options.stride < 1 || options.stride > options.max_length) {
@@ -52,9 +51,9 @@ PerplexityResult sliding_window_perplexity(model::Qwen2Model& model,
         first_target - 1 - begin);
     for (int64_t target = first_target; target < end; ++target) {
       const int64_t row = target - first_target;
-      result.nll_sum += token_nll(
-          std::span<const float>(logits.data() + row * vocab, static_cast<size_t>(vocab)),
-          ids[static_cast<size_t>(target)]);
+      result.nll_sum +=
+          token_nll(std::span<const float>(logits.data() + row * vocab, static_cast<size_t>(vocab)),
+                    ids[static_cast<size_t>(target)]);
       ++result.scored_tokens;
     }
     ++result.windows;

@@ -23,7 +23,7 @@ struct PerplexityOptions {
 
 struct PerplexityResult {
   double ppl = 0.0;
-  double nll_sum = 0.0;        // natural-log negative log-likelihood, summed
+  double nll_sum = 0.0;  // natural-log negative log-likelihood, summed
   int64_t scored_tokens = 0;
   int64_t windows = 0;
   double seconds = 0.0;
@@ -32,8 +32,7 @@ struct PerplexityResult {
 // Number of windows the definition above gives for n tokens.
 int64_t count_windows(int64_t n_tokens, int64_t max_length, int64_t stride);
 
-PerplexityResult sliding_window_perplexity(model::Qwen2Model& model,
-                                           std::span<const int32_t> ids,
+PerplexityResult sliding_window_perplexity(model::Qwen2Model& model, std::span<const int32_t> ids,
                                            const PerplexityOptions& options);
 
 // -log softmax(logits)[target], computed in double.

@@ -42,21 +42,17 @@ json model_json(const ModelEntry& entry, const std::string& dir, const model::Qw
   if (model == nullptr) return out;
   const model::ModelConfig& c = model->config();
   // Parameter count from the shapes (tied embeddings counted once).
-  const int64_t per_layer = 2 * c.hidden_size +                               // norms
-                            c.hidden_size * (c.q_dim() + 2 * c.kv_dim()) +     // q, k, v
-                            c.q_dim() + 2 * c.kv_dim() +                       // biases
-                            c.q_dim() * c.hidden_size +                        // o
-                            3 * c.hidden_size * c.intermediate_size;           // gate, up, down
+  const int64_t per_layer = 2 * c.hidden_size +                             // norms
+                            c.hidden_size * (c.q_dim() + 2 * c.kv_dim()) +  // q, k, v
+                            c.q_dim() + 2 * c.kv_dim() +                    // biases
+                            c.q_dim() * c.hidden_size +                     // o
+                            3 * c.hidden_size * c.intermediate_size;        // gate, up, down
   const int64_t parameters = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2) +
                              c.hidden_size + c.num_layers * per_layer;
-  out["config"] = {{"hidden_size", c.hidden_size},
-                   {"intermediate_size", c.intermediate_size},
-                   {"num_layers", c.num_layers},
-                   {"num_heads", c.num_heads},
-                   {"num_kv_heads", c.num_kv_heads},
-                   {"head_dim", c.head_dim},
-                   {"vocab_size", c.vocab_size},
-                   {"tie_word_embeddings", c.tie_word_embeddings},
+  out["config"] = {{"hidden_size", c.hidden_size},   {"intermediate_size", c.intermediate_size},
+                   {"num_layers", c.num_layers},     {"num_heads", c.num_heads},
+                   {"num_kv_heads", c.num_kv_heads}, {"head_dim", c.head_dim},
+                   {"vocab_size", c.vocab_size},     {"tie_word_embeddings", c.tie_word_embeddings},
                    {"parameters", parameters}};
   return out;
 }
@@ -74,7 +70,8 @@ class Progress {
   void operator()(int64_t done, int64_t total) {
     if (!enabled_) return;
     const double seconds = clock_.seconds();
-    const double eta = done > 0 ? seconds / static_cast<double>(done) * static_cast<double>(total - done) : 0;
+    const double eta =
+        done > 0 ? seconds / static_cast<double>(done) * static_cast<double>(total - done) : 0;
     const int percent = static_cast<int>(100 * done / std::max<int64_t>(total, 1));
     if (terminal_) {
       std::fprintf(stderr, "\r    %s: %ld/%ld windows (%d%%), %.0f s, ETA %.0f s   ",
@@ -213,13 +210,13 @@ json run_cell(const CellInputs& in) {
              s.seq_len_for_latency);
       }
       const auto latency = eval::measure_forward_latency(
-          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)),
-          s.n_warmup, s.n_iters);
+          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)), s.n_warmup,
+          s.n_iters);
       result["latency"] = latency_json(latency);
     }
     if (method.measures_generation) {
-      const auto generation = eval::measure_generation(model, tokenizer, in.prompts,
-                                                       s.max_new_tokens);
+      const auto generation =
+          eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens);
       result["generation"] = generation_json(generation, in.prompts_file, s.max_new_tokens);
     }
     if (method.measures_perplexity) {
@@ -229,18 +226,13 @@ json run_cell(const CellInputs& in) {
           {.max_length = s.ppl_max_length,
            .stride = s.ppl_stride,
            .progress = [&](int64_t done, int64_t total) { progress(done, total); }});
-      result["perplexity"] = {{"dataset", in.eval_text->dataset},
-                              {"split", in.eval_text->split},
-                              {"file", in.eval_text->file},
-                              {"sha256", in.eval_text->sha256},
-                              {"n_tokens", eval_ids.size()},
-                              {"max_length", s.ppl_max_length},
-                              {"stride", s.ppl_stride},
-                              {"ppl", ppl.ppl},
-                              {"nll_sum", ppl.nll_sum},
-                              {"scored_tokens", ppl.scored_tokens},
-                              {"windows", ppl.windows},
-                              {"seconds", ppl.seconds}};
+      result["perplexity"] = {
+          {"dataset", in.eval_text->dataset}, {"split", in.eval_text->split},
+          {"file", in.eval_text->file},       {"sha256", in.eval_text->sha256},
+          {"n_tokens", eval_ids.size()},      {"max_length", s.ppl_max_length},
+          {"stride", s.ppl_stride},           {"ppl", ppl.ppl},
+          {"nll_sum", ppl.nll_sum},           {"scored_tokens", ppl.scored_tokens},
+          {"windows", ppl.windows},           {"seconds", ppl.seconds}};
     }
     result["status"] = "ok";
   } catch (const std::exception& error) {

@@ -18,7 +18,7 @@ struct CellInputs {
   const ModelEntry* model = nullptr;
   const Method* method = nullptr;
   const eval::TextSplit* eval_text = nullptr;  // evaluation split (perplexity, latency input)
-  std::string calibration_source;  // data set whose train split methods may read
+  std::string calibration_source;              // data set whose train split methods may read
   std::string prompts_file;
   std::vector<std::string> prompts;
   nlohmann::json hardware;  // snapshot taken once per run

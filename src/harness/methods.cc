@@ -1,15 +1,15 @@
 #include "harness/methods.h"
 
 #include "core/error.h"
-#include "model/loader.h"
 #include "eval/dataset.h"
+#include "model/loader.h"
 #include "quant/error_stats.h"
 #include "quant/gptq.h"
 #include "quant/int4_group.h"
 #include "quant/int8_rowwise.h"
 #include "quant/linear_walk.h"
-#include "tokenizer/tokenizer.h"
 #include "quant/prune.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tc::harness {
 
@@ -25,7 +25,8 @@ Method dense_baseline(const std::string& name, model::WeightFormat format,
   method.weight_format = std::string(kernels::weight_format_name(format));
   method.prepare = [format](const MethodContext& context) {
     PreparedModel prepared;
-    prepared.model = std::make_unique<model::Qwen2Model>(model::load_qwen2(context.model_dir, format));
+    prepared.model =
+        std::make_unique<model::Qwen2Model>(model::load_qwen2(context.model_dir, format));
     prepared.details = {{"weights", "dense " + std::string(kernels::weight_format_name(format)) +
                                         ", converted once at load (round to nearest even)"},
                         {"compute", "fp32 accumulation"}};
@@ -45,26 +46,25 @@ Method magnitude_pruning(int percent) {
   method.weight_format = "f32";
   method.prepare = [percent](const MethodContext& context) {
     PreparedModel prepared;
-    prepared.model =
-        std::make_unique<model::Qwen2Model>(model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
+    prepared.model = std::make_unique<model::Qwen2Model>(
+        model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
     nlohmann::json layers = nlohmann::json::array();
     int64_t zeros = 0, elements = 0;
-    quant::for_each_linear(prepared.model->mutable_weights(),
-                           [&](int64_t layer, const std::string& name, kernels::WeightMatrix& m) {
-                             const quant::PruneStats stats =
-                                 quant::prune_by_magnitude(m, percent / 100.0);
-                             zeros += stats.zeros;
-                             elements += stats.elements;
-                             layers.push_back({{"layer", layer},
-                                               {"linear", name},
-                                               {"sparsity", stats.sparsity()}});
-                           });
-    prepared.details = {{"target_sparsity", percent / 100.0},
-                        {"measured_sparsity",
-                         elements ? static_cast<double>(zeros) / static_cast<double>(elements) : 0.0},
-                        {"untouched", {"model.embed_tokens.weight (tied lm_head)"}},
-                        {"storage", "dense fp32: zeros are stored, no sparse kernels"},
-                        {"layers", layers}};
+    quant::for_each_linear(
+        prepared.model->mutable_weights(),
+        [&](int64_t layer, const std::string& name, kernels::WeightMatrix& m) {
+          const quant::PruneStats stats = quant::prune_by_magnitude(m, percent / 100.0);
+          zeros += stats.zeros;
+          elements += stats.elements;
+          layers.push_back({{"layer", layer}, {"linear", name}, {"sparsity", stats.sparsity()}});
+        });
+    prepared.details = {
+        {"target_sparsity", percent / 100.0},
+        {"measured_sparsity",
+         elements ? static_cast<double>(zeros) / static_cast<double>(elements) : 0.0},
+        {"untouched", {"model.embed_tokens.weight (tied lm_head)"}},
+        {"storage", "dense fp32: zeros are stored, no sparse kernels"},
+        {"layers", layers}};
     return prepared;
   };
   return method;
@@ -76,9 +76,12 @@ enum class Quantizer { kQ8Row, kQ8Dynamic, kQ4G128, kGptqQ4G128 };
 
 kernels::WeightMatrix quantize_with(Quantizer quantizer, const kernels::WeightMatrix& dense) {
   switch (quantizer) {
-    case Quantizer::kQ8Row: return quant::quantize_q8_row(dense, /*dynamic=*/false);
-    case Quantizer::kQ8Dynamic: return quant::quantize_q8_row(dense, /*dynamic=*/true);
-    default: return quant::quantize_q4_g128(dense);
+    case Quantizer::kQ8Row:
+      return quant::quantize_q8_row(dense, /*dynamic=*/false);
+    case Quantizer::kQ8Dynamic:
+      return quant::quantize_q8_row(dense, /*dynamic=*/true);
+    default:
+      return quant::quantize_q4_g128(dense);
   }
 }
 
@@ -106,8 +109,8 @@ Method quantized_method(const std::string& name, Quantizer quantizer, std::strin
       }
       const eval::TextSplit split = eval::load_split(context.calibration_source, "train");
       const auto tokenizer = tokenizer::Tokenizer::from_model_dir(context.model_dir);
-      const std::vector<eval::TextWindow> windows = eval::sample_token_windows(
-          split, tokenizer, kGptqWindows, kGptqWindowTokens, kGptqSeed);
+      const std::vector<eval::TextWindow> windows =
+          eval::sample_token_windows(split, tokenizer, kGptqWindows, kGptqWindowTokens, kGptqSeed);
       std::vector<std::vector<int32_t>> ids;
       for (const auto& window : windows) ids.push_back(window.ids);
       const quant::GptqModelResult gptq = quant::gptq_quantize_model(*prepared.model, ids);
@@ -120,14 +123,14 @@ Method quantized_method(const std::string& name, Quantizer quantizer, std::strin
                                   {"percdamp", quant::GptqOptions{}.percdamp},
                                   {"block_size", quant::GptqOptions{}.block_size}};
     } else {
-      quant::for_each_linear(weights, [&](int64_t layer, const std::string& linear,
-                                          kernels::WeightMatrix& m) {
-        kernels::WeightMatrix q = quantize_with(quantizer, m);
-        layers.push_back({{"layer", layer},
-                          {"linear", linear},
-                          {"weight_rel_error", quant::relative_frobenius_error(m, q)}});
-        m = std::move(q);
-      });
+      quant::for_each_linear(
+          weights, [&](int64_t layer, const std::string& linear, kernels::WeightMatrix& m) {
+            kernels::WeightMatrix q = quantize_with(quantizer, m);
+            layers.push_back({{"layer", layer},
+                              {"linear", linear},
+                              {"weight_rel_error", quant::relative_frobenius_error(m, q)}});
+            m = std::move(q);
+          });
     }
     // Embeddings (= lm_head when tied): int8 per row for every quantizer; a
     // row is one token's vector, so the same scales serve the lookup and the
@@ -147,12 +150,12 @@ Method quantized_method(const std::string& name, Quantizer quantizer, std::strin
 
 std::vector<Method> build_registry() {
   std::vector<Method> methods;
-  methods.push_back(dense_baseline(
-      "fp32_cpu", model::WeightFormat::kF32,
-      "Baseline: every weight widened to fp32 at load, fp32 kernels on the CPU."));
-  methods.push_back(dense_baseline(
-      "bf16_cpu", model::WeightFormat::kBF16,
-      "Weights held as bf16 (half the bytes), widened to fp32 inside the kernels."));
+  methods.push_back(
+      dense_baseline("fp32_cpu", model::WeightFormat::kF32,
+                     "Baseline: every weight widened to fp32 at load, fp32 kernels on the CPU."));
+  methods.push_back(
+      dense_baseline("bf16_cpu", model::WeightFormat::kBF16,
+                     "Weights held as bf16 (half the bytes), widened to fp32 inside the kernels."));
   methods.push_back(dense_baseline(
       "fp16_cpu", model::WeightFormat::kF16,
       "Weights held as IEEE fp16 (half the bytes), widened to fp32 inside the kernels."));
@@ -177,7 +180,8 @@ std::vector<Method> build_registry() {
       "W8A8: int8 per-row weights times int8 activations quantized per token at run time; "
       "integer dot products accumulated in int32, rescaled to fp32.",
       "int8 per row with dynamic int8 activations for lm_head"));
-  for (int percent = 10; percent <= 70; percent += 10) methods.push_back(magnitude_pruning(percent));
+  for (int percent = 10; percent <= 70; percent += 10)
+    methods.push_back(magnitude_pruning(percent));
   return methods;
 }
 

@@ -19,7 +19,7 @@ namespace tc::harness {
 
 // What a method may look at while preparing a model.
 struct MethodContext {
-  std::string model_dir;        // resolved checkpoint folder
+  std::string model_dir;  // resolved checkpoint folder
   // Data set folder or file whose train split feeds methods that need data
   // (calibration, training); "" when none is configured.
   std::string calibration_source;
@@ -27,8 +27,8 @@ struct MethodContext {
 
 struct PreparedModel {
   std::unique_ptr<model::Qwen2Model> model;
-  nlohmann::json details = nlohmann::json::object();  // -> result "method_details"
-  nlohmann::json data_used = nlohmann::json::array(); // -> result "data_used"
+  nlohmann::json details = nlohmann::json::object();   // -> result "method_details"
+  nlohmann::json data_used = nlohmann::json::array();  // -> result "data_used"
 };
 
 struct Method {

@@ -120,9 +120,10 @@ RunConfig load_run_config(const std::string& path) {
   config.calibration_split = read_string(d, "calibration_split", data_where, false, "train");
   if (config.eval_candidates.empty()) fail("{}: 'eval' lists no data set", data_where);
   if (config.calibration_split != "train") {
-    fail("{}: calibration_split must be 'train' (calibration and training data never come from "
-         "an evaluation split), got '{}'",
-         data_where, config.calibration_split);
+    fail(
+        "{}: calibration_split must be 'train' (calibration and training data never come from "
+        "an evaluation split), got '{}'",
+        data_where, config.calibration_split);
   }
 
   const toml::array* models = root["models"].as_array();
@@ -162,9 +163,8 @@ RunConfig load_run_config(const std::string& path) {
   }
 
   const toml::table* methods = root["methods"].as_table();
-  config.default_methods =
-      methods ? read_string_list(*methods, "default", path + ": [methods]")
-              : std::vector<std::string>{};
+  config.default_methods = methods ? read_string_list(*methods, "default", path + ": [methods]")
+                                   : std::vector<std::string>{};
   if (config.default_methods.empty()) fail("{}: [methods] default lists no method", path);
   return config;
 }

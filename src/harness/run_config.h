@@ -26,12 +26,12 @@ struct ModelEntry {
 };
 
 struct RunConfig {
-  std::string file;            // the config file read
-  std::string base_dir;        // its folder: relative paths are resolved against it
+  std::string file;      // the config file read
+  std::string base_dir;  // its folder: relative paths are resolved against it
   HarnessSettings defaults;
-  int64_t threads = 0;         // kernel threads for the whole run; 0: one per hardware thread
-  std::string prompts_file;    // resolved path
-  std::string results_dir;     // resolved path
+  int64_t threads = 0;       // kernel threads for the whole run; 0: one per hardware thread
+  std::string prompts_file;  // resolved path
+  std::string results_dir;   // resolved path
   // Evaluation: the first of these holding a complete data set is used.
   std::vector<std::string> eval_candidates;
   std::string eval_split = "test";

@@ -66,15 +66,17 @@ void save_checkpoint(const Qwen2Model& model, const std::string& source_dir,
   const Qwen2Weights& w = model.weights();
   std::vector<io::TensorToWrite> tensors;
   add_matrix(tensors, "model.embed_tokens.weight", w.embed_tokens);
-  tensors.push_back({"model.norm.weight", DType::kF32, {static_cast<int64_t>(w.final_norm.size())},
+  tensors.push_back({"model.norm.weight",
+                     DType::kF32,
+                     {static_cast<int64_t>(w.final_norm.size())},
                      bytes_of(w.final_norm)});
   if (w.lm_head) add_matrix(tensors, "lm_head.weight", *w.lm_head);
   for (size_t l = 0; l < w.layers.size(); ++l) {
     const LayerWeights& layer = w.layers[l];
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto vector = [&](const std::string& name, const std::vector<float>& values) {
-      tensors.push_back({p + name, DType::kF32, {static_cast<int64_t>(values.size())},
-                         bytes_of(values)});
+      tensors.push_back(
+          {p + name, DType::kF32, {static_cast<int64_t>(values.size())}, bytes_of(values)});
     };
     vector("input_layernorm.weight", layer.input_norm);
     add_matrix(tensors, p + "self_attn.q_proj.weight", layer.q_proj);
@@ -100,7 +102,8 @@ void save_checkpoint(const Qwen2Model& model, const std::string& source_dir,
     section["linear_format"] = kernels::weight_format_name(linear);
     section["embedding_format"] = kernels::weight_format_name(w.embed_tokens.format);
     section["group_size"] = kernels::kQ4GroupSize;
-    section["layout"] = "docs/WEIGHT_FORMATS.md: '<name>' holds the values, '<name>_scale' the scales";
+    section["layout"] =
+        "docs/WEIGHT_FORMATS.md: '<name>' holds the values, '<name>_scale' the scales";
     config["quantization_config"] = section;
   }
   io::write_safetensors((fs::path(out_dir) / "model.safetensors").string(), tensors,
@@ -111,7 +114,8 @@ void save_checkpoint(const Qwen2Model& model, const std::string& source_dir,
     std::error_code ec;
     if (!fs::exists(from, ec)) continue;
     std::ifstream file(from, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
     io::write_file_atomic((fs::path(out_dir) / name).string(), text);
   }
 }

@@ -71,9 +71,10 @@ class WeightReader {
       expect_shape(values, {rows, (cols + 1) / 2});
       expect_shape(scales, {rows, m.groups_per_row()}, DType::kF16);
     } else {
-      fail("{}: tensor '{}': quantized values must be I8 (int8 per row) or U8 (packed int4), "
-           "found {}",
-           values.file, name, dtype_name(values.dtype));
+      fail(
+          "{}: tensor '{}': quantized values must be I8 (int8 per row) or U8 (packed int4), "
+          "found {}",
+          values.file, name, dtype_name(values.dtype));
     }
     copy_bytes(values, m.storage);
     copy_bytes(scales, m.scales);
@@ -83,8 +84,8 @@ class WeightReader {
   void expect_shape(const io::TensorInfo& info, std::vector<int64_t> shape,
                     std::optional<DType> dtype = std::nullopt) const {
     if (dtype && info.dtype != *dtype) {
-      fail("{}: tensor '{}': dtype {} (expected {})", info.file, info.name,
-           dtype_name(info.dtype), dtype_name(*dtype));
+      fail("{}: tensor '{}': dtype {} (expected {})", info.file, info.name, dtype_name(info.dtype),
+           dtype_name(*dtype));
     }
     if (info.shape != shape) {
       io::TensorInfo expected;
@@ -169,9 +170,10 @@ nlohmann::json quantization_section(const std::string& dir) {
   const auto section = config.find("quantization_config");
   if (section == config.end() || !section->is_object()) return nullptr;
   if (section->value("quant_method", "") != "tinycompress") {
-    fail("{}: quantization_config.quant_method '{}' is not supported (only checkpoints written "
-         "by tinycompress quantize)",
-         path, section->value("quant_method", "?"));
+    fail(
+        "{}: quantization_config.quant_method '{}' is not supported (only checkpoints written "
+        "by tinycompress quantize)",
+        path, section->value("quant_method", "?"));
   }
   return *section;
 }
@@ -188,9 +190,10 @@ WeightFormat parse_weight_format(const std::string& name) {
 Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
   if (format != WeightFormat::kF32 && format != WeightFormat::kBF16 &&
       format != WeightFormat::kF16) {
-    fail("{}: load_qwen2 reads dense weights (f32, bf16, f16); quantized formats are made from "
-         "them by the quantizers in quant/",
-         dir);
+    fail(
+        "{}: load_qwen2 reads dense weights (f32, bf16, f16); quantized formats are made from "
+        "them by the quantizers in quant/",
+        dir);
   }
   ModelConfig config = io::load_hf_config(dir);
   const io::TensorStore store = io::TensorStore::open_model_dir(dir);
@@ -201,7 +204,8 @@ Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
   const int64_t hidden = config.hidden_size;
 
   Qwen2Weights weights;
-  weights.embed_tokens = read.matrix("model.embed_tokens.weight", config.vocab_size, hidden, format);
+  weights.embed_tokens =
+      read.matrix("model.embed_tokens.weight", config.vocab_size, hidden, format);
   weights.final_norm = read.vector("model.norm.weight", hidden);
   // As in transformers, tie_word_embeddings decides: when tied, the output
   // projection is the embedding matrix even if a file also holds lm_head.

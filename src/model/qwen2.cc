@@ -72,8 +72,8 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   return run(tokens, cache, first_row, hidden_states);
 }
 
-std::vector<float> Qwen2Model::forward_logits_from(std::span<const int32_t> tokens,
-                                                   KvCache& cache, int64_t first_row) {
+std::vector<float> Qwen2Model::forward_logits_from(std::span<const int32_t> tokens, KvCache& cache,
+                                                   int64_t first_row) {
   if (first_row < 0 || first_row >= static_cast<int64_t>(tokens.size())) {
     fail("forward: logits row {} outside the {} tokens given", first_row, tokens.size());
   }
@@ -129,8 +129,8 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
     kernels::add_bias(k_.data(), layer.k_bias.data(), n, kv_dim);
     kernels::add_bias(v_.data(), layer.v_bias.data(), n, kv_dim);
     laps.lap(&ForwardProfile::qkv_projection);
-    kernels::rope_rotate_half(q_.data(), n, config_.num_heads, config_.head_dim,
-                              positions_.data(), config_.rope_theta);
+    kernels::rope_rotate_half(q_.data(), n, config_.num_heads, config_.head_dim, positions_.data(),
+                              config_.rope_theta);
     kernels::rope_rotate_half(k_.data(), n, config_.num_kv_heads, config_.head_dim,
                               positions_.data(), config_.rope_theta);
     laps.lap(&ForwardProfile::rope);
@@ -145,8 +145,8 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
     laps.lap(&ForwardProfile::elementwise);
 
     // SiLU-gated MLP block.
-    kernels::rms_norm(x_.data(), layer.post_attention_norm.data(), n, hidden,
-                      config_.rms_norm_eps, normed_.data());
+    kernels::rms_norm(x_.data(), layer.post_attention_norm.data(), n, hidden, config_.rms_norm_eps,
+                      normed_.data());
     laps.lap(&ForwardProfile::norms);
     observe(LinearKind::kGateUp, normed_, hidden);
     matmul(layer.gate_proj, normed_.data(), n, gate_.data());

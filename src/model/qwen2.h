@@ -19,8 +19,8 @@ using kernels::WeightFormat;
 using kernels::WeightMatrix;
 
 struct LayerWeights {
-  std::vector<float> input_norm;           // [hidden]
-  WeightMatrix q_proj, k_proj, v_proj;     // [q_dim | kv_dim, hidden]
+  std::vector<float> input_norm;        // [hidden]
+  WeightMatrix q_proj, k_proj, v_proj;  // [q_dim | kv_dim, hidden]
   std::vector<float> q_bias, k_bias, v_bias;
   WeightMatrix o_proj;                     // [hidden, q_dim]
   std::vector<float> post_attention_norm;  // [hidden]
@@ -29,9 +29,9 @@ struct LayerWeights {
 };
 
 struct Qwen2Weights {
-  WeightMatrix embed_tokens;             // [vocab, hidden]
-  std::optional<WeightMatrix> lm_head;   // absent when tied to embed_tokens
-  std::vector<float> final_norm;         // [hidden]
+  WeightMatrix embed_tokens;            // [vocab, hidden]
+  std::optional<WeightMatrix> lm_head;  // absent when tied to embed_tokens
+  std::vector<float> final_norm;        // [hidden]
   std::vector<LayerWeights> layers;
 };
 
@@ -75,7 +75,8 @@ class Qwen2Model {
   Qwen2Weights& mutable_weights() { return weights_; }
   // The format of the decoder Linears (methods may rewrite them after load).
   WeightFormat weight_format() const {
-    return weights_.layers.empty() ? weights_.embed_tokens.format : weights_.layers[0].q_proj.format;
+    return weights_.layers.empty() ? weights_.embed_tokens.format
+                                   : weights_.layers[0].q_proj.format;
   }
   const WeightMatrix& lm_head() const {
     return weights_.lm_head ? *weights_.lm_head : weights_.embed_tokens;

@@ -2,9 +2,9 @@
 
 namespace tc::quant {
 
-void for_each_linear(model::Qwen2Weights& weights,
-                     const std::function<void(int64_t, const std::string&,
-                                              kernels::WeightMatrix&)>& fn) {
+void for_each_linear(
+    model::Qwen2Weights& weights,
+    const std::function<void(int64_t, const std::string&, kernels::WeightMatrix&)>& fn) {
   for (size_t l = 0; l < weights.layers.size(); ++l) {
     model::LayerWeights& layer = weights.layers[l];
     const auto index = static_cast<int64_t>(l);

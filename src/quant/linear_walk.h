@@ -12,8 +12,8 @@
 namespace tc::quant {
 
 // fn(layer index, name such as "self_attn.q_proj", matrix).
-void for_each_linear(model::Qwen2Weights& weights,
-                     const std::function<void(int64_t, const std::string&,
-                                              kernels::WeightMatrix&)>& fn);
+void for_each_linear(
+    model::Qwen2Weights& weights,
+    const std::function<void(int64_t, const std::string&, kernels::WeightMatrix&)>& fn);
 
 }  // namespace tc::quant

@@ -19,7 +19,8 @@ PruneStats prune_by_magnitude(kernels::WeightMatrix& matrix, double target_spars
   PruneStats stats;
   stats.elements = matrix.rows * matrix.cols;
   float* w = reinterpret_cast<float*>(matrix.storage.data());
-  const auto k = static_cast<int64_t>(std::floor(target_sparsity * static_cast<double>(stats.elements)));
+  const auto k =
+      static_cast<int64_t>(std::floor(target_sparsity * static_cast<double>(stats.elements)));
   if (k > 0) {
     std::vector<float> magnitudes(static_cast<size_t>(stats.elements));
     for (int64_t i = 0; i < stats.elements; ++i) magnitudes[i] = std::fabs(w[i]);

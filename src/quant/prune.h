@@ -11,8 +11,8 @@ namespace tc::quant {
 
 struct PruneStats {
   int64_t elements = 0;
-  int64_t zeroed = 0;      // set to zero by this call
-  int64_t zeros = 0;       // zeros after the call (including ones already there)
+  int64_t zeroed = 0;  // set to zero by this call
+  int64_t zeros = 0;   // zeros after the call (including ones already there)
   double sparsity() const { return elements ? static_cast<double>(zeros) / elements : 0.0; }
 };
 

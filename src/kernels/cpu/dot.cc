@@ -73,7 +73,6 @@ TC_AVX2 inline __m256 load8(const uint16_t* w) {
 
 template <typename T, Half kind = Half::kBF16>
 TC_AVX2 inline float dot_avx2(const T* w, const float* x, int64_t n) {
-
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -83,7 +82,8 @@ TC_AVX2 inline float dot_avx2(const T* w, const float* x, int64_t n) {
     acc2 = _mm256_fmadd_ps(load8<kind>(w + i + 16), _mm256_loadu_ps(x + i + 16), acc2);
     acc3 = _mm256_fmadd_ps(load8<kind>(w + i + 24), _mm256_loadu_ps(x + i + 24), acc3);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load8<kind>(w + i), _mm256_loadu_ps(x + i), acc0);
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(load8<kind>(w + i), _mm256_loadu_ps(x + i), acc0);
   // The caller adds the tail from n / 8 * 8 on.
   return horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }
@@ -116,7 +116,7 @@ const DotKernels kAvx2{dot_f32_avx2, dot_bf16_avx2, dot_f16_avx2, "avx2+fma+f16c
 const DotKernels& scalar_dot_kernels() { return kScalar; }
 
 const DotKernels& dot_kernels() {
-  static const DotKernels& chosen = [] () -> const DotKernels& {
+  static const DotKernels& chosen = []() -> const DotKernels& {
     const CpuFeatures& f = cpu_features();
     return (f.avx2 && f.fma && f.f16c) ? kAvx2 : kScalar;
   }();

@@ -15,9 +15,9 @@ namespace tc::kernels {
 
 namespace {
 
-constexpr int kTileTokens = 4;   // RM: tokens per register tile
-constexpr int kTileRows = 6;     // RN: weight rows per register tile (24 accumulators)
-constexpr int64_t kBlockK = 512; // reduction block: X block of n·512 floats stays in L2
+constexpr int kTileTokens = 4;    // RM: tokens per register tile
+constexpr int kTileRows = 6;      // RN: weight rows per register tile (24 accumulators)
+constexpr int64_t kBlockK = 512;  // reduction block: X block of n·512 floats stays in L2
 
 // Sum of the 16 lanes. (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized.)
 inline float horizontal_sum(__m512 v) {
@@ -34,12 +34,12 @@ inline __m512 load_w(const void* base, int64_t offset) {
   if constexpr (F == DenseFormat::kF32) {
     return _mm512_loadu_ps(static_cast<const float*>(base) + offset);
   } else if constexpr (F == DenseFormat::kBF16) {
-    const __m256i raw =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + offset));
+    const __m256i raw = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + offset));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
   } else {
-    const __m256i raw =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + offset));
+    const __m256i raw = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + offset));
     return _mm512_cvtph_ps(raw);
   }
 }
@@ -60,8 +60,8 @@ inline __m512 load_w_masked(const void* base, int64_t offset, __mmask16 mask) {
 // acc[i][j] = Σ_k x[i][k] · w[j][k] over k in [k0, k1); adds into y when
 // `accumulate` (later reduction blocks), else overwrites.
 template <DenseFormat F, int RM, int RN>
-void tile(const float* x, int64_t x_stride, const void* w, int64_t w_row0, int64_t cols,
-          int64_t k0, int64_t k1, float* y, int64_t y_stride, bool accumulate) {
+void tile(const float* x, int64_t x_stride, const void* w, int64_t w_row0, int64_t cols, int64_t k0,
+          int64_t k1, float* y, int64_t y_stride, bool accumulate) {
   __m512 acc[RM][RN];
   for (int i = 0; i < RM; ++i)
     for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -139,7 +139,7 @@ void gemm_rows_format(const void* w, int64_t cols, const float* x, int64_t n, fl
 }  // namespace
 
 void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n,
-               float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
+                      float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
   switch (format) {
     case DenseFormat::kF32:
       return gemm_rows_format<DenseFormat::kF32>(w, cols, x, n, y, rows, row_begin, row_end);

@@ -24,16 +24,20 @@ void matmul_rows(const T* weight, int64_t cols, const float* x, int64_t n, float
       static_cast<size_t>(rows), kRowGrain, [&](size_t begin, size_t end) {
         for (size_t r = begin; r < end; ++r) {
           const T* row = weight + r * static_cast<size_t>(cols);
-          for (int64_t t = 0; t < n; ++t) y[t * rows + static_cast<int64_t>(r)] = dot(row, x + t * cols, cols);
+          for (int64_t t = 0; t < n; ++t)
+            y[t * rows + static_cast<int64_t>(r)] = dot(row, x + t * cols, cols);
         }
       });
 }
 
 DenseFormat dense_format(WeightFormat format) {
   switch (format) {
-    case WeightFormat::kBF16: return DenseFormat::kBF16;
-    case WeightFormat::kF16: return DenseFormat::kF16;
-    default: return DenseFormat::kF32;
+    case WeightFormat::kBF16:
+      return DenseFormat::kBF16;
+    case WeightFormat::kF16:
+      return DenseFormat::kF16;
+    default:
+      return DenseFormat::kF32;
   }
 }
 
@@ -51,10 +55,14 @@ bool cpu_has_avx512() {
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   switch (weight.format) {
-    case WeightFormat::kQ8Row: return matmul_q8_row(weight, x, n, y);
-    case WeightFormat::kQ8RowDynamic: return matmul_q8_dynamic(weight, x, n, y);
-    case WeightFormat::kQ4G128: return matmul_q4_g128(weight, x, n, y);
-    default: break;
+    case WeightFormat::kQ8Row:
+      return matmul_q8_row(weight, x, n, y);
+    case WeightFormat::kQ8RowDynamic:
+      return matmul_q8_dynamic(weight, x, n, y);
+    case WeightFormat::kQ4G128:
+      return matmul_q4_g128(weight, x, n, y);
+    default:
+      break;
   }
   // Several tokens: the register-tiled GEMM reuses each loaded weight vector
   // for up to four tokens. One token (decode): a dot product per row.
@@ -89,7 +97,8 @@ void matmul_reference(const WeightMatrix& weight, const float* x, int64_t n, flo
     weight.row_to_f32(r, row.data());
     for (int64_t t = 0; t < n; ++t) {
       double sum = 0.0;
-      for (int64_t c = 0; c < weight.cols; ++c) sum += double(row[c]) * double(x[t * weight.cols + c]);
+      for (int64_t c = 0; c < weight.cols; ++c)
+        sum += double(row[c]) * double(x[t * weight.cols + c]);
       y[t * weight.rows + r] = static_cast<float>(sum);
     }
   }

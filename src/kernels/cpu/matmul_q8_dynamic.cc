@@ -64,7 +64,8 @@ TC_AVX2 void quantize_token_avx2(const float* x, int64_t cols, int8_t* q, float*
   int64_t c = 0;
   // |x| first: maxps returns its second operand on NaN, so NaNs are skipped
   // like std::fmax skips them.
-  for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + c), abs_mask), vmax);
+  for (; c + 8 <= cols; c += 8)
+    vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + c), abs_mask), vmax);
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
   m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
@@ -85,7 +86,8 @@ TC_AVX2 void quantize_token_avx2(const float* x, int64_t cols, int8_t* q, float*
     v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
     const __m256i i32 = _mm256_cvtps_epi32(v);
-    const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+    const __m128i i16 =
+        _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(q + c), _mm_packs_epi16(i16, i16));
   }
   for (; c < cols; ++c) q[c] = quantize_value(x[c], sx);
@@ -176,13 +178,22 @@ TC_AVX2 void rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, con
     for (int64_t t0 = 0; t0 < n; t0 += 4) {
       const int64_t token_count = std::min<int64_t>(4, n - t0);
       const int8_t* x_rows[4];
-      for (int j = 0; j < 4; ++j) x_rows[j] = qx + (t0 + std::min<int64_t>(j, token_count - 1)) * x_stride;
+      for (int j = 0; j < 4; ++j)
+        x_rows[j] = qx + (t0 + std::min<int64_t>(j, token_count - 1)) * x_stride;
       int32_t sums[R][4];
       switch (token_count) {
-        case 4: dot_block_avx2<R, 4>(w_rows, x_rows, cols, sums); break;
-        case 3: dot_block_avx2<R, 3>(w_rows, x_rows, cols, sums); break;
-        case 2: dot_block_avx2<R, 2>(w_rows, x_rows, cols, sums); break;
-        default: dot_block_avx2<R, 1>(w_rows, x_rows, cols, sums); break;
+        case 4:
+          dot_block_avx2<R, 4>(w_rows, x_rows, cols, sums);
+          break;
+        case 3:
+          dot_block_avx2<R, 3>(w_rows, x_rows, cols, sums);
+          break;
+        case 2:
+          dot_block_avx2<R, 2>(w_rows, x_rows, cols, sums);
+          break;
+        default:
+          dot_block_avx2<R, 1>(w_rows, x_rows, cols, sums);
+          break;
       }
       for (int64_t i = 0; i < row_count; ++i) {
         for (int64_t j = 0; j < token_count; ++j) {
@@ -258,7 +269,8 @@ void q8_dynamic_rows_scalar(const int8_t* w, const float* w_scales, int64_t cols
 }
 
 void quantize_activations_q8(const float* x, int64_t n, int64_t cols, int8_t* q, float* scales) {
-  for (int64_t t = 0; t < n; ++t) quantize_token_scalar(x + t * cols, cols, q + t * cols, scales + t);
+  for (int64_t t = 0; t < n; ++t)
+    quantize_token_scalar(x + t * cols, cols, q + t * cols, scales + t);
 }
 
 void matmul_q8_dynamic_scalar(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
@@ -273,18 +285,24 @@ void matmul_q8_dynamic_scalar(const WeightMatrix& weight, const float* x, int64_
 
 std::string_view q8_dynamic_kernel_name(Q8DynamicKernel kernel) {
   switch (kernel) {
-    case Q8DynamicKernel::kScalar: return "scalar";
-    case Q8DynamicKernel::kAvx2: return "avx2";
-    case Q8DynamicKernel::kAvx512Vnni: return "avx512-vnni";
+    case Q8DynamicKernel::kScalar:
+      return "scalar";
+    case Q8DynamicKernel::kAvx2:
+      return "avx2";
+    case Q8DynamicKernel::kAvx512Vnni:
+      return "avx512-vnni";
   }
   return "?";
 }
 
 bool q8_dynamic_kernel_supported(Q8DynamicKernel kernel) {
   switch (kernel) {
-    case Q8DynamicKernel::kScalar: return true;
-    case Q8DynamicKernel::kAvx2: return cpu_has_avx2();
-    case Q8DynamicKernel::kAvx512Vnni: return cpu_has_avx512_vnni();
+    case Q8DynamicKernel::kScalar:
+      return true;
+    case Q8DynamicKernel::kAvx2:
+      return cpu_has_avx2();
+    case Q8DynamicKernel::kAvx512Vnni:
+      return cpu_has_avx512_vnni();
   }
   return false;
 }

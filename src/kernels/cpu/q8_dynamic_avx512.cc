@@ -87,13 +87,22 @@ void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t 
     for (int64_t t0 = 0; t0 < n; t0 += kTokens) {
       const int64_t token_count = min64(kTokens, n - t0);
       const int8_t* x_rows[kTokens];
-      for (int j = 0; j < kTokens; ++j) x_rows[j] = qx + (t0 + min64(j, token_count - 1)) * x_stride;
+      for (int j = 0; j < kTokens; ++j)
+        x_rows[j] = qx + (t0 + min64(j, token_count - 1)) * x_stride;
       int32_t sums[kRows][kTokens];
       switch (token_count) {
-        case 4: dot_block<4>(w_rows, x_rows, cols, sums); break;
-        case 3: dot_block<3>(w_rows, x_rows, cols, sums); break;
-        case 2: dot_block<2>(w_rows, x_rows, cols, sums); break;
-        default: dot_block<1>(w_rows, x_rows, cols, sums); break;
+        case 4:
+          dot_block<4>(w_rows, x_rows, cols, sums);
+          break;
+        case 3:
+          dot_block<3>(w_rows, x_rows, cols, sums);
+          break;
+        case 2:
+          dot_block<2>(w_rows, x_rows, cols, sums);
+          break;
+        default:
+          dot_block<1>(w_rows, x_rows, cols, sums);
+          break;
       }
       // The same two fp32 multiplications, in the same order, as every other
       // kernel: the outputs match bit for bit.

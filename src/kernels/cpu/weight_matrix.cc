@@ -8,24 +8,34 @@ namespace tc::kernels {
 
 std::string_view weight_format_name(WeightFormat format) {
   switch (format) {
-    case WeightFormat::kF32: return "f32";
-    case WeightFormat::kBF16: return "bf16";
-    case WeightFormat::kF16: return "f16";
-    case WeightFormat::kQ8Row: return "q8_row";
-    case WeightFormat::kQ8RowDynamic: return "q8_row_dynamic";
-    case WeightFormat::kQ4G128: return "q4_g128";
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kF16:
+      return "f16";
+    case WeightFormat::kQ8Row:
+      return "q8_row";
+    case WeightFormat::kQ8RowDynamic:
+      return "q8_row_dynamic";
+    case WeightFormat::kQ4G128:
+      return "q4_g128";
   }
   return "?";
 }
 
 size_t weight_format_size(WeightFormat format) {
   switch (format) {
-    case WeightFormat::kF32: return 4;
+    case WeightFormat::kF32:
+      return 4;
     case WeightFormat::kBF16:
-    case WeightFormat::kF16: return 2;
+    case WeightFormat::kF16:
+      return 2;
     case WeightFormat::kQ8Row:
-    case WeightFormat::kQ8RowDynamic: return 1;
-    case WeightFormat::kQ4G128: return 0;
+    case WeightFormat::kQ8RowDynamic:
+      return 1;
+    case WeightFormat::kQ4G128:
+      return 0;
   }
   return 0;
 }
