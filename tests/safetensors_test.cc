@@ -118,7 +118,9 @@ TEST(Safetensors, RoundTripsEveryDtypeEmptyAndScalarTensorsAndMetadata) {
     EXPECT_EQ(info.dtype, tensor.dtype) << tensor.name;
     EXPECT_EQ(info.shape, tensor.shape) << tensor.name;
     ASSERT_EQ(info.nbytes, tensor.bytes.size()) << tensor.name;
-    EXPECT_EQ(std::memcmp(info.data, tensor.bytes.data(), info.nbytes), 0) << tensor.name;
+    if (info.nbytes > 0) {  // memcmp must not see the null data of an empty span
+      EXPECT_EQ(std::memcmp(info.data, tensor.bytes.data(), info.nbytes), 0) << tensor.name;
+    }
     EXPECT_EQ(info.file, path);
   }
   EXPECT_EQ(file.tensors().at("scalar").numel(), 1);
