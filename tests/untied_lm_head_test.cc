@@ -165,9 +165,10 @@ TEST_F(UntiedLmHead, LogitsComeFromLmHeadNotTheEmbedding) {
     largest_change = std::max(largest_change, std::fabs(double(logits[i]) - tied_logits[i]));
   }
   EXPECT_GT(largest_change, 0.1) << "lm_head.weight seems to be ignored";
-  std::printf("untied logits: max |err| vs reference %.3g (largest |logit| %.3g); max change vs "
-              "tied %.3g\n",
-              worst, scale, largest_change);
+  std::printf(
+      "untied logits: max |err| vs reference %.3g (largest |logit| %.3g); max change vs "
+      "tied %.3g\n",
+      worst, scale, largest_change);
 }
 
 TEST_F(UntiedLmHead, TiedConfigIgnoresAStoredLmHead) {
