@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "error_of.h"
 #include "io/safetensors.h"
 #include "model/loader.h"
 #include "test_paths.h"
@@ -88,20 +89,7 @@ void edit_header(const std::string& path, const std::function<void(json&, size_t
   write_file(path, out + text + data);
 }
 
-// Runs `load` and returns the tc::Error message; fails the test when nothing
-// (or something other than tc::Error) is thrown.
-std::string error_of(const std::function<void()>& load) {
-  try {
-    load();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-tc::Error exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
+using test::error_of;
 
 // Loading `dir` fails with a one-line message holding every piece of `expected`.
 void expect_load_error(const std::string& dir, const std::vector<std::string>& expected) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "error_of.h"
 #include "io/hf_config.h"
 #include "test_paths.h"
 
@@ -26,18 +27,7 @@ model::ModelConfig parse(const json& config, const std::string& generation = "")
   return io::parse_hf_config(config.dump(), "/m/config.json", generation);
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-tc::Error exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
+using test::error_of;
 
 // Parsing the fixture config after `edit` fails naming config.json and `expected`.
 void expect_config_error(const std::function<void(json&)>& edit, const std::string& expected) {

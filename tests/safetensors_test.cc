@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "error_of.h"
 #include "io/safetensors.h"
 #include "test_paths.h"
 
@@ -56,18 +57,7 @@ std::string image(const std::string& header, const std::string& data = "", bool 
   return out + text + data;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-tc::Error exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
+using test::error_of;
 
 std::string parse_error(const std::string& bytes) {
   return error_of([&] { io::parse_safetensors_header(as_bytes(bytes), "case.safetensors"); });
