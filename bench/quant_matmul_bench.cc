@@ -55,8 +55,20 @@ const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols) {
       for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_bf16(values[i]);
       break;
     }
+    case WeightFormat::kF16: {
+      m.format = WeightFormat::kF16;
+      m.rows = rows;
+      m.cols = cols;
+      m.storage.resize(values.size() * 2);
+      auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
+      for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_f16(values[i]);
+      break;
+    }
     case WeightFormat::kQ8Row:
       m = tc::quant::quantize_q8_row(dense, false);
+      break;
+    case WeightFormat::kQ8RowDynamic:
+      m = tc::quant::quantize_q8_row(dense, true);
       break;
     case WeightFormat::kQ4G128:
       m = tc::quant::quantize_q4_g128(dense);
@@ -98,7 +110,9 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(run, f32, WeightFormat::kF32)->Apply(shapes);
 BENCHMARK_CAPTURE(run, bf16, WeightFormat::kBF16)->Apply(shapes);
+BENCHMARK_CAPTURE(run, f16, WeightFormat::kF16)->Apply(shapes);
 BENCHMARK_CAPTURE(run, q8_row, WeightFormat::kQ8Row)->Apply(shapes);
+BENCHMARK_CAPTURE(run, q8_dynamic, WeightFormat::kQ8RowDynamic)->Apply(shapes);
 BENCHMARK_CAPTURE(run, q4_g128, WeightFormat::kQ4G128)->Apply(shapes);
 
 }  // namespace

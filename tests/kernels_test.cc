@@ -8,6 +8,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
 
 namespace tc::kernels {
 namespace {
@@ -41,7 +42,7 @@ WeightMatrix make_matrix(WeightFormat format, int64_t rows, int64_t cols, uint32
 
 TEST(Matmul, MatchesReferenceOnAwkwardShapes) {
   for (const auto format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16}) {
-    for (const int64_t cols : {1, 7, 8, 31, 127, 129, 320}) {
+    for (const int64_t cols : {1, 7, 8, 31, 33, 127, 129, 320, 1000}) {
       for (const int64_t rows : {1, 3, 17, 64}) {
         for (const int64_t n : {1, 5}) {
           const WeightMatrix w =
@@ -124,6 +125,31 @@ TEST(Attention, CausalGqaMatchesReference) {
     attention_causal(q.data(), k.data(), v.data(), n, start, shape, out.data());
     const auto want = attention_reference(q, k, v, n, start, shape);
     for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 1e-5) << i;
+  }
+}
+
+}  // namespace
+}  // namespace tc::kernels
+
+namespace tc::kernels {
+namespace {
+
+// The vectorized SiLU·mul (fast exp) against the formula in double, over
+// lengths that leave every tail size and values that saturate the exp.
+TEST(SiluMul, MatchesFormula) {
+  for (const int64_t count : {1, 7, 8, 9, 37, 1000}) {
+    std::vector<float> gate(static_cast<size_t>(count)), up(gate.size());
+    for (int64_t i = 0; i < count; ++i) {
+      gate[i] = -110.0f + 220.0f * static_cast<float>(i) / static_cast<float>(count);
+      up[i] = 0.5f + 0.01f * static_cast<float>(i % 13);
+    }
+    std::vector<float> out = gate;
+    silu_mul(out.data(), up.data(), count);
+    for (int64_t i = 0; i < count; ++i) {
+      const double g = gate[i];
+      const double expected = g / (1.0 + std::exp(-g)) * up[i];
+      ASSERT_NEAR(out[i], expected, 1e-6 * (1.0 + std::fabs(expected))) << "g " << g;
+    }
   }
 }
 

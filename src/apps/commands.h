@@ -17,5 +17,6 @@ void register_info(CLI::App& app);
 void register_table(CLI::App& app);
 void register_audit(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace tc::apps

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   tc::apps::register_run(app);
   tc::apps::register_ppl(app);
   tc::apps::register_quantize(app);
+  tc::apps::register_bench(app);
   tc::apps::register_table(app);
   tc::apps::register_audit(app);
   tc::apps::register_generate(app);

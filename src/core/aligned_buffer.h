@@ -1,5 +1,13 @@
 // Owning, 64-byte aligned storage for activations and converted weights.
+//
+// Buffers of 2 MiB or more (weight matrices) are aligned to 2 MiB and marked
+// for transparent huge pages before they are first touched: decode streams
+// every weight once per token, and with 4 KiB pages the TLB misses cap the
+// read bandwidth well below what the memory delivers (measured here: ~49 vs
+// ~80 GB/s on two threads).
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdlib>
@@ -14,6 +22,7 @@ template <typename T>
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
+  static constexpr size_t kHugePage = size_t{2} << 20;
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t count) { resize(count); }
@@ -23,9 +32,13 @@ class AlignedBuffer {
     data_.reset();
     size_ = count;
     if (count == 0) return;
-    const size_t bytes = (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
-    void* memory = std::aligned_alloc(kAlignment, bytes);
+    const size_t wanted = count * sizeof(T);
+    const size_t alignment = wanted >= kHugePage ? kHugePage : kAlignment;
+    const size_t bytes = (wanted + alignment - 1) / alignment * alignment;
+    void* memory = std::aligned_alloc(alignment, bytes);
     if (memory == nullptr) throw std::bad_alloc();
+    // Advisory only: where THP is off the call fails and pages stay 4 KiB.
+    if (alignment == kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);
     std::memset(memory, 0, bytes);
     data_.reset(static_cast<T*>(memory));
   }

@@ -17,6 +17,12 @@ namespace tc::eval {
 struct PerplexityOptions {
   int64_t max_length = 256;
   int64_t stride = 128;
+  // Windows of equal length and scoring offset run together through one
+  // forward pass (every matmul sees all of them) of at most this many tokens;
+  // the logits of a batch are also capped at kMaxBatchLogitsBytes. 0 or a
+  // value below max_length runs one window at a time. The result does not
+  // depend on it beyond float summation order inside the kernels.
+  int64_t batch_tokens = 2048;
   // Called after each window with (windows done, windows in all).
   std::function<void(int64_t, int64_t)> progress;
 };

@@ -1,5 +1,7 @@
 #include "model/qwen2.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/timer.h"
 #include "kernels/cpu/attention.h"
@@ -69,7 +71,7 @@ std::vector<float> Qwen2Model::forward(std::span<const int32_t> tokens, KvCache&
   const int64_t first_row = which == LogitsFor::kNone        ? -1
                             : which == LogitsFor::kLastToken ? n - 1
                                                              : 0;
-  return run(tokens, cache, first_row, hidden_states);
+  return run(tokens, &cache, first_row, hidden_states);
 }
 
 std::vector<float> Qwen2Model::forward_logits_from(std::span<const int32_t> tokens, KvCache& cache,
@@ -77,14 +79,29 @@ std::vector<float> Qwen2Model::forward_logits_from(std::span<const int32_t> toke
   if (first_row < 0 || first_row >= static_cast<int64_t>(tokens.size())) {
     fail("forward: logits row {} outside the {} tokens given", first_row, tokens.size());
   }
-  return run(tokens, cache, first_row, nullptr);
+  return run(tokens, &cache, first_row, nullptr);
 }
 
-std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cache,
-                                   int64_t first_row, HiddenStates* hidden_states) {
+std::vector<float> Qwen2Model::forward_windows(std::span<const int32_t> tokens, int64_t windows,
+                                               int64_t first_row) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  if (windows < 1 || n % windows != 0) {
+    fail("forward_windows: {} tokens do not split into {} equal sequences", n, windows);
+  }
+  if (first_row < 0 || first_row >= n / windows) {
+    fail("forward_windows: logits row {} outside sequences of {} tokens", first_row, n / windows);
+  }
+  return run(tokens, nullptr, first_row, nullptr, windows);
+}
+
+std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache* cache,
+                                   int64_t first_row, HiddenStates* hidden_states,
+                                   int64_t windows) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) fail("forward: no tokens given");
-  const int64_t start = cache.length();
+  // Sequence length: all tokens, or one of the independent windows.
+  const int64_t length = cache ? n : n / windows;
+  const int64_t start = cache ? cache->length() : 0;
   const int64_t hidden = config_.hidden_size;
   const int64_t q_dim = config_.q_dim();
   const int64_t kv_dim = config_.kv_dim();
@@ -101,7 +118,7 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
            config_.vocab_size);
     }
     weights_.embed_tokens.row_to_f32(id, x_.data() + t * hidden);
-    positions_[static_cast<size_t>(t)] = start + t;
+    positions_[static_cast<size_t>(t)] = start + t % length;
   }
   const auto record = [&](const std::vector<float>& state) {
     if (hidden_states) hidden_states->emplace_back(state.begin(), state.begin() + n * hidden);
@@ -109,6 +126,9 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
   if (hidden_states) hidden_states->clear();
   record(x_);
   laps.lap(&ForwardProfile::embedding);
+
+  kernels::make_rope_table(positions_.data(), n, config_.head_dim, config_.rope_theta, rope_);
+  laps.lap(&ForwardProfile::rope);
 
   const kernels::AttentionShape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim};
   for (int64_t l = 0; l < config_.num_layers; ++l) {
@@ -129,14 +149,22 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
     kernels::add_bias(k_.data(), layer.k_bias.data(), n, kv_dim);
     kernels::add_bias(v_.data(), layer.v_bias.data(), n, kv_dim);
     laps.lap(&ForwardProfile::qkv_projection);
-    kernels::rope_rotate_half(q_.data(), n, config_.num_heads, config_.head_dim, positions_.data(),
-                              config_.rope_theta);
-    kernels::rope_rotate_half(k_.data(), n, config_.num_kv_heads, config_.head_dim,
-                              positions_.data(), config_.rope_theta);
+    kernels::rope_apply(q_.data(), n, config_.num_heads, config_.head_dim, rope_);
+    kernels::rope_apply(k_.data(), n, config_.num_kv_heads, config_.head_dim, rope_);
     laps.lap(&ForwardProfile::rope);
-    cache.write(l, start, n, k_.data(), v_.data());
-    const KvCache::View kv = cache.read(l, start + n);
-    kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape, attention_.data());
+    if (cache) {
+      cache->write(l, start, n, k_.data(), v_.data());
+      const KvCache::View kv = cache->read(l, start + n);
+      kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape, attention_.data());
+    } else {
+      // Independent windows: each attends to its own keys only.
+      for (int64_t w = 0; w < windows; ++w) {
+        const int64_t row = w * length;
+        kernels::attention_causal(q_.data() + row * q_dim, k_.data() + row * kv_dim,
+                                  v_.data() + row * kv_dim, length, 0, shape,
+                                  attention_.data() + row * q_dim);
+      }
+    }
     laps.lap(&ForwardProfile::attention);
     observe(LinearKind::kO, attention_, q_dim);
     matmul(layer.o_proj, attention_.data(), n, projected_.data());
@@ -162,7 +190,7 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
 
     if (l + 1 < config_.num_layers) record(x_);
   }
-  cache.commit(n);
+  if (cache) cache->commit(n);
 
   kernels::rms_norm(x_.data(), weights_.final_norm.data(), n, hidden, config_.rms_norm_eps,
                     normed_.data());
@@ -171,9 +199,19 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache& cac
 
   std::vector<float> logits;
   if (first_row < 0) return logits;
-  const int64_t rows = n - first_row;
+  const int64_t rows_per_window = length - first_row;
+  const int64_t rows = rows_per_window * windows;
+  const float* head_input = normed_.data() + first_row * hidden;
+  if (windows > 1) {
+    // Gather the asked-for rows of every window (x_ is free by now).
+    for (int64_t w = 0; w < windows; ++w) {
+      std::copy_n(normed_.data() + (w * length + first_row) * hidden, rows_per_window * hidden,
+                  x_.data() + w * rows_per_window * hidden);
+    }
+    head_input = x_.data();
+  }
   logits.resize(static_cast<size_t>(rows * config_.vocab_size));
-  matmul(lm_head(), normed_.data() + first_row * hidden, rows, logits.data());
+  matmul(lm_head(), head_input, rows, logits.data());
   laps.lap(&ForwardProfile::lm_head);
   return logits;
 }

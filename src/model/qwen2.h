@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/ops.h"
 #include "kernels/cpu/weight_matrix.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
@@ -96,6 +97,15 @@ class Qwen2Model {
   std::vector<float> forward_logits_from(std::span<const int32_t> tokens, KvCache& cache,
                                          int64_t first_row);
 
+  // Perplexity's batched path: `tokens` holds `windows` independent sequences
+  // of equal length, back to back, each run from position 0 with no cache
+  // (attention stays inside each sequence), so every matmul sees all of them
+  // at once. Returns logits for rows first_row .. length-1 of every sequence,
+  // [windows · (length - first_row), vocab]. Gives the same logits as one
+  // forward_logits_from per sequence on an empty cache.
+  std::vector<float> forward_windows(std::span<const int32_t> tokens, int64_t windows,
+                                     int64_t first_row);
+
   // Attach a profile to accumulate per-part timings into (nullptr detaches).
   void set_profile(ForwardProfile* profile) { profile_ = profile; }
 
@@ -110,9 +120,10 @@ class Qwen2Model {
 
  private:
   void ensure_scratch(int64_t n);
-  // first_row < 0: no logits.
-  std::vector<float> run(std::span<const int32_t> tokens, KvCache& cache, int64_t first_row,
-                         HiddenStates* hidden_states);
+  // first_row < 0: no logits. With cache == nullptr, tokens are `windows`
+  // independent sequences (forward_windows) and first_row is per sequence.
+  std::vector<float> run(std::span<const int32_t> tokens, KvCache* cache, int64_t first_row,
+                         HiddenStates* hidden_states, int64_t windows = 1);
 
   ModelConfig config_;
   Qwen2Weights weights_;
@@ -123,6 +134,7 @@ class Qwen2Model {
   int64_t scratch_tokens_ = 0;
   std::vector<float> x_, normed_, q_, k_, v_, attention_, projected_, gate_, up_;
   std::vector<int64_t> positions_;
+  kernels::RopeTable rope_;  // the angles of this call's positions
 };
 
 }  // namespace tc::model

@@ -1,15 +1,41 @@
+// Causal grouped-query attention: the scalar reference and the AVX2+FMA fast
+// path.
+//
+// Prefill (n > 1) is flash attention. A task is a block of query positions
+// times the GQA group of query heads that share one kv head ("rows"), so each
+// K/V block is loaded once for all of them. The task streams over blocks of
+// kKeyBlock keys: S = Q·Kᵀ as a register-tiled matmul against a transposed K
+// block, an online-softmax step per row (running max m and denominator l; the
+// fp32 accumulator O is rescaled by e^(m_old - m_new) when the max grows),
+// then O += P·V. Only blocks reaching past the first row's position need the
+// causal mask; blocks past the last row's position are never visited.
+//
+// Decode (n == 1) has only a group's handful of rows, too few to pay for a
+// transpose, so scores are dot products, 8 keys at a time, and every query
+// head of the group runs over a key block while it is in L1. Long contexts,
+// or fewer kv heads than threads, are split into key ranges on different
+// threads whose partial (m, l, O) are merged at the end (flash-decoding).
 #include "kernels/cpu/attention.h"
 
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
+#include "kernels/cpu/fast_exp.h"
 
 namespace tc::kernels {
 
-void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
-                      int64_t start, const AttentionShape& shape, float* out) {
+void attention_causal_reference(const float* q, const float* keys, const float* values, int64_t n,
+                                int64_t start, const AttentionShape& shape, float* out) {
   const int64_t hd = shape.head_dim;
   const int64_t group = shape.heads / shape.kv_heads;
   const int64_t kv_stride = shape.kv_heads * hd;
@@ -44,6 +70,598 @@ void attention_causal(const float* q, const float* keys, const float* values, in
       }
     }
   });
+}
+
+namespace {
+
+// ---- setup shared by both paths ----------------------------------------------
+
+constexpr int64_t kKeyBlock = 64;  // prefill keys per block: a 64 × head_dim K or V block fits L1
+// Decode keys per block. K and V rows are interleaved with the other kv
+// heads', so a block fills only part of L1's sets; at 32 keys K and V stay
+// there for every head of the group (64 measured ~20% slower at head_dim 64).
+constexpr int64_t kDecodeKeys = 32;
+constexpr int kTileRows = 6;            // rows of a register tile (6 × 16 floats: 12 accumulators)
+constexpr int64_t kTargetRows = 64;     // prefill rows (positions × group heads) per task
+constexpr int64_t kMinSplitKeys = 128;  // decode: the shortest key range worth a thread
+constexpr int64_t kLongContext = 512;   // decode: from here on, split even with enough kv heads
+
+struct Problem {
+  const float* q;
+  const float* keys;
+  const float* values;
+  float* out;
+  int64_t n, start;
+  int64_t heads, kv_heads, dim;
+  int64_t group;       // query heads per kv head
+  int64_t kv_stride;   // floats from one position's keys to the next
+  int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
+  float scale;         // 1/sqrt(dim), folded into the copied queries
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Per-thread scratch, 64-byte aligned, grown on demand and kept for the next
+// call so that a decode step does not allocate. Callers lay out their
+// regions in it with region() sizes, so each starts on a cache line.
+class Scratch {
+ public:
+  void reserve(size_t floats) {
+    if (floats <= capacity_) return;
+    const size_t bytes = round_up(static_cast<int64_t>(floats * sizeof(float)), 64);
+    data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+    if (!data_) throw std::bad_alloc();
+    capacity_ = bytes / sizeof(float);
+  }
+  float* data() { return data_.get(); }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+  size_t capacity_ = 0;
+};
+
+// Region sizes rounded to whole cache lines (16 floats).
+int64_t region(int64_t floats) { return round_up(floats, 16); }
+
+// The kernels' scratch (every pool thread has one) and the decode partial
+// results (owned by the calling thread, which also runs kernel tasks).
+Scratch& kernel_scratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+Scratch& partial_scratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+// ---- AVX2 + FMA building blocks ------------------------------------------------
+
+#define TC_AVX2 __attribute__((target("avx2,fma")))
+// Register tiles are arrays of vectors indexed by constant-trip loops; GCC keeps
+// them in registers only when those loops are fully unrolled early.
+#define TC_UNROLL _Pragma("GCC unroll 16")
+
+TC_AVX2 inline float horizontal_sum(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+
+TC_AVX2 inline float horizontal_max(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+
+// All-ones in lanes i < count (count may be <= 0 or >= 8).
+TC_AVX2 inline __m256 lane_mask(int64_t count) {
+  const int lanes = static_cast<int>(std::clamp<int64_t>(count, 0, 8));
+  return _mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+}
+
+// The 8 sums of a[0..8) in one vector: lane i = Σ lanes of a[i].
+TC_AVX2 inline __m256 reduce8(const __m256* a) {
+  const __m256 s01 = _mm256_hadd_ps(a[0], a[1]);
+  const __m256 s23 = _mm256_hadd_ps(a[2], a[3]);
+  const __m256 s45 = _mm256_hadd_ps(a[4], a[5]);
+  const __m256 s67 = _mm256_hadd_ps(a[6], a[7]);
+  const __m256 s0123 = _mm256_hadd_ps(s01, s23);  // [0 1 2 3 | 0 1 2 3] half sums
+  const __m256 s4567 = _mm256_hadd_ps(s45, s67);  // [4 5 6 7 | 4 5 6 7]
+  return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
+                       _mm256_permute2f128_ps(s0123, s4567, 0x31));
+}
+
+// dst[c·ldd + r] = src[r·lds + c] for an 8×8 tile.
+TC_AVX2 inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  TC_UNROLL
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  TC_UNROLL
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // r[0..3]: columns 0..3 (and 4..7 in the high halves) of rows 0..3; r[4..7] rows 4..7.
+  TC_UNROLL
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  TC_UNROLL
+  for (int c = 0; c < 4; ++c) {
+    _mm256_storeu_ps(dst + c * ldd, _mm256_permute2f128_ps(r[c], r[c + 4], 0x20));
+    _mm256_storeu_ps(dst + (c + 4) * ldd, _mm256_permute2f128_ps(r[c], r[c + 4], 0x31));
+  }
+}
+
+// One row's online-softmax step over a key block. On entry s[0, width) holds
+// the row's scaled scores, of which the first `visible` count (width is a
+// multiple of 8). On exit s holds p = e^(score - m) with the new max m (0 past
+// `visible`), l is updated, and the row's accumulator o[0, padded_dim) is
+// rescaled to the new max.
+TC_AVX2 void softmax_step(float* s, int64_t visible, int64_t width, float& m, float& l, float* o,
+                          int64_t padded_dim) {
+  if (visible <= 0) {  // a row before this block's first key (prefill diagonal only)
+    for (int64_t j = 0; j < width; j += 8) _mm256_storeu_ps(s + j, _mm256_setzero_ps());
+    return;
+  }
+  __m256 block_max = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= visible; j += 8) block_max = _mm256_max_ps(block_max, _mm256_loadu_ps(s + j));
+  if (j < visible) {
+    const __m256 tail =
+        _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_loadu_ps(s + j), lane_mask(visible - j));
+    block_max = _mm256_max_ps(block_max, tail);
+  }
+  const float new_max = std::max(m, horizontal_max(block_max));
+  const __m256 shift = _mm256_set1_ps(new_max);
+  __m256 sum = _mm256_setzero_ps();
+  for (j = 0; j < width; j += 8) {
+    __m256 p = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), shift));
+    // Masked lanes may hold anything (even NaN); the AND makes them +0.
+    if (j + 8 > visible) p = _mm256_and_ps(p, lane_mask(visible - j));
+    _mm256_storeu_ps(s + j, p);
+    sum = _mm256_add_ps(sum, p);
+  }
+  // One libm exp per row and block, not per score; e^-inf = 0 on the first block.
+  const float alpha = std::exp(m - new_max);
+  l = l * alpha + horizontal_sum(sum);
+  m = new_max;
+  if (alpha != 1.0f) {
+    const __m256 a = _mm256_set1_ps(alpha);
+    for (int64_t d = 0; d < padded_dim; d += 8)
+      _mm256_storeu_ps(o + d, _mm256_mul_ps(a, _mm256_loadu_ps(o + d)));
+  }
+}
+
+// o[i·ldo + c·8 ..] += Σ_{j<count} p[i·ldp + j] · v[j·ldv + c·8 ..]: M rows of
+// P times V, for NV vectors of 8 output dims held in registers.
+template <int M, int NV>
+TC_AVX2 inline void pv_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t count,
+                            float* o, int64_t ldo) {
+  __m256 acc[M][NV];
+  TC_UNROLL
+  for (int i = 0; i < M; ++i) {
+    TC_UNROLL
+    for (int c = 0; c < NV; ++c) acc[i][c] = _mm256_loadu_ps(o + i * ldo + c * 8);
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    __m256 vj[NV];
+    TC_UNROLL
+    for (int c = 0; c < NV; ++c) vj[c] = _mm256_loadu_ps(v + j * ldv + c * 8);
+    TC_UNROLL
+    for (int i = 0; i < M; ++i) {
+      const __m256 w = _mm256_broadcast_ss(p + i * ldp + j);
+      TC_UNROLL
+      for (int c = 0; c < NV; ++c) acc[i][c] = _mm256_fmadd_ps(w, vj[c], acc[i][c]);
+    }
+  }
+  TC_UNROLL
+  for (int i = 0; i < M; ++i) {
+    TC_UNROLL
+    for (int c = 0; c < NV; ++c) _mm256_storeu_ps(o + i * ldo + c * 8, acc[i][c]);
+  }
+}
+
+// Copies a block of `count` rows of `dim` floats (row stride ld) into dst with
+// rows of padded_dim floats, zero-padded, so the kernels never need a masked tail.
+void copy_padded(const float* src, int64_t ld, int64_t count, int64_t dim, int64_t padded_dim,
+                 float* dst) {
+  for (int64_t j = 0; j < count; ++j) {
+    std::copy(src + j * ld, src + j * ld + dim, dst + j * padded_dim);
+    std::fill(dst + j * padded_dim + dim, dst + (j + 1) * padded_dim, 0.0f);
+  }
+}
+
+// ---- prefill ------------------------------------------------------------------
+
+// s[i·kKeyBlock + 0..16) = Σ_d q[i·ldq + d] · kt[d·kKeyBlock + 0..16) for M
+// rows: an M×16 register tile of Q·Kᵀ over a transposed key block.
+template <int M>
+TC_AVX2 inline void score_tile(const float* q, int64_t ldq, const float* kt, int64_t dim,
+                               float* s) {
+  __m256 acc[M][2];
+  TC_UNROLL
+  for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t d = 0; d < dim; ++d) {
+    const __m256 k0 = _mm256_loadu_ps(kt + d * kKeyBlock);
+    const __m256 k1 = _mm256_loadu_ps(kt + d * kKeyBlock + 8);
+    TC_UNROLL
+    for (int i = 0; i < M; ++i) {
+      const __m256 w = _mm256_broadcast_ss(q + i * ldq + d);
+      acc[i][0] = _mm256_fmadd_ps(w, k0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(w, k1, acc[i][1]);
+    }
+  }
+  TC_UNROLL
+  for (int i = 0; i < M; ++i) {
+    _mm256_storeu_ps(s + i * kKeyBlock, acc[i][0]);
+    _mm256_storeu_ps(s + i * kKeyBlock + 8, acc[i][1]);
+  }
+}
+
+template <int M>
+TC_AVX2 void score_rows(const float* q, int64_t dim, const float* kt, int64_t width, float* s) {
+  for (int64_t j = 0; j < width; j += 16) score_tile<M>(q, dim, kt + j, dim, s + j);
+}
+
+// S[rows][kKeyBlock] = Q[rows][dim] · Kt[dim][kKeyBlock], columns [0, width).
+TC_AVX2 void score_block(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t width,
+                         float* s) {
+  for (int64_t r = 0; r < rows; r += kTileRows) {
+    const float* qr = q + r * dim;
+    float* sr = s + r * kKeyBlock;
+    switch (std::min<int64_t>(kTileRows, rows - r)) {
+      case 6:
+        score_rows<6>(qr, dim, kt, width, sr);
+        break;
+      case 5:
+        score_rows<5>(qr, dim, kt, width, sr);
+        break;
+      case 4:
+        score_rows<4>(qr, dim, kt, width, sr);
+        break;
+      case 3:
+        score_rows<3>(qr, dim, kt, width, sr);
+        break;
+      case 2:
+        score_rows<2>(qr, dim, kt, width, sr);
+        break;
+      default:
+        score_rows<1>(qr, dim, kt, width, sr);
+        break;
+    }
+  }
+}
+
+// O[M rows][padded_dim] += P · V in tiles of 16 dims (8 for an odd last one).
+template <int M>
+TC_AVX2 void pv_rows(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
+                     int64_t padded_dim) {
+  int64_t c = 0;
+  for (; c + 16 <= padded_dim; c += 16)
+    pv_tile<M, 2>(p, kKeyBlock, v + c, ldv, count, o + c, padded_dim);
+  if (c < padded_dim) pv_tile<M, 1>(p, kKeyBlock, v + c, ldv, count, o + c, padded_dim);
+}
+
+TC_AVX2 void pv_block(const float* p, int64_t rows, const float* v, int64_t ldv, int64_t count,
+                      float* o, int64_t padded_dim) {
+  for (int64_t r = 0; r < rows; r += kTileRows) {
+    const float* pr = p + r * kKeyBlock;
+    float* orow = o + r * padded_dim;
+    switch (std::min<int64_t>(kTileRows, rows - r)) {
+      case 6:
+        pv_rows<6>(pr, v, ldv, count, orow, padded_dim);
+        break;
+      case 5:
+        pv_rows<5>(pr, v, ldv, count, orow, padded_dim);
+        break;
+      case 4:
+        pv_rows<4>(pr, v, ldv, count, orow, padded_dim);
+        break;
+      case 3:
+        pv_rows<3>(pr, v, ldv, count, orow, padded_dim);
+        break;
+      case 2:
+        pv_rows<2>(pr, v, ldv, count, orow, padded_dim);
+        break;
+      default:
+        pv_rows<1>(pr, v, ldv, count, orow, padded_dim);
+        break;
+    }
+  }
+}
+
+// kt[d·kKeyBlock + j] = k[j·ldk + d] for j < count, d < dim; columns
+// count .. round_up(count, 16) are zeroed (the score tiles are 16 wide).
+TC_AVX2 void transpose_keys(const float* k, int64_t ldk, int64_t count, int64_t dim, float* kt) {
+  const int64_t count8 = count / 8 * 8, dim8 = dim / 8 * 8;
+  for (int64_t j = 0; j < count8; j += 8) {
+    for (int64_t d = 0; d < dim8; d += 8)
+      transpose8x8(k + j * ldk + d, ldk, kt + d * kKeyBlock + j, kKeyBlock);
+    for (int64_t d = dim8; d < dim; ++d)
+      for (int64_t i = j; i < j + 8; ++i) kt[d * kKeyBlock + i] = k[i * ldk + d];
+  }
+  for (int64_t d = 0; d < dim; ++d) {
+    for (int64_t i = count8; i < count; ++i) kt[d * kKeyBlock + i] = k[i * ldk + d];
+    for (int64_t i = count; i < round_up(count, 16); ++i) kt[d * kKeyBlock + i] = 0.0f;
+  }
+}
+
+// Query positions [t_begin, t_end) × the query heads of kv head `kv`.
+// Row r is position t_begin + r / group, head kv·group + r % group.
+TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end) {
+  const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
+  const int64_t rows = (t_end - t_begin) * group;
+  const bool pad_values = padded != dim;
+  Scratch& scratch = kernel_scratch();
+  scratch.reserve(region(rows * dim) + region(dim * kKeyBlock) + region(rows * kKeyBlock) +
+                  region(rows * padded) + 2 * region(rows) +
+                  (pad_values ? region(kKeyBlock * padded) : 0));
+  float* qs = scratch.data();               // [rows][dim], scaled
+  float* kt = qs + region(rows * dim);      // [dim][kKeyBlock]
+  float* s = kt + region(dim * kKeyBlock);  // [rows][kKeyBlock], scores then p
+  float* o = s + region(rows * kKeyBlock);  // [rows][padded], unnormalized output
+  float* m = o + region(rows * padded);     // [rows] running max
+  float* l = m + region(rows);              // [rows] running denominator
+  float* vpad = l + region(rows);           // [kKeyBlock][padded] if dim is odd
+
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = pb.q + ((t_begin + r / group) * pb.heads + kv * group + r % group) * dim;
+    for (int64_t d = 0; d < dim; ++d) qs[r * dim + d] = src[d] * pb.scale;
+    std::fill(o + r * padded, o + (r + 1) * padded, 0.0f);
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+  }
+
+  const int64_t first_pos = pb.start + t_begin, last_pos = pb.start + t_end - 1;
+  const float* kbase = pb.keys + kv * dim;
+  const float* vbase = pb.values + kv * dim;
+  for (int64_t k0 = 0; k0 <= last_pos; k0 += kKeyBlock) {
+    const int64_t count = std::min(kKeyBlock, last_pos + 1 - k0);
+    transpose_keys(kbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, kt);
+    score_block(qs, rows, dim, kt, round_up(count, 16), s);
+    // Only a block reaching past the first row's position needs the mask.
+    const bool diagonal = k0 + count - 1 > first_pos;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t visible =
+          diagonal ? std::clamp(first_pos + r / group + 1 - k0, int64_t{0}, count) : count;
+      softmax_step(s + r * kKeyBlock, visible, round_up(count, 8), m[r], l[r], o + r * padded,
+                   padded);
+    }
+    const float* v = vbase + k0 * pb.kv_stride;
+    int64_t ldv = pb.kv_stride;
+    if (pad_values) {
+      copy_padded(v, ldv, count, dim, padded, vpad);
+      v = vpad;
+      ldv = padded;
+    }
+    pv_block(s, rows, v, ldv, count, o, padded);
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    float* dst = pb.out + ((t_begin + r / group) * pb.heads + kv * group + r % group) * dim;
+    const float inv = 1.0f / l[r];
+    for (int64_t d = 0; d < dim; ++d) dst[d] = o[r * padded + d] * inv;
+  }
+}
+
+void prefill(const Problem& pb) {
+  ThreadPool& pool = ThreadPool::global();
+  const auto threads = static_cast<int64_t>(pool.size());
+  // About kTargetRows rows per task amortize the K transpose and the V loads;
+  // fewer positions when that would leave threads without work.
+  const int64_t block = std::max<int64_t>(
+      1, std::min(ceil_div(kTargetRows, pb.group), ceil_div(pb.n * pb.kv_heads, 2 * threads)));
+  const int64_t query_blocks = ceil_div(pb.n, block);
+  const int64_t tasks = query_blocks * pb.kv_heads;
+  // Causal tasks differ in cost (later positions see more keys), so threads
+  // take tasks from a shared counter, most expensive first, instead of
+  // parallel_for's equal contiguous chunks.
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(static_cast<size_t>(std::min(threads, tasks)), 1, [&](size_t, size_t) {
+    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) {
+      const int64_t qb = query_blocks - 1 - i / pb.kv_heads;
+      prefill_task(pb, i % pb.kv_heads, qb * block, std::min(pb.n, (qb + 1) * block));
+    }
+  });
+}
+
+// ---- decode -------------------------------------------------------------------
+
+// s[j] = q · k[j·ldk ..] over padded_dim floats (a multiple of 8), for j < count.
+TC_AVX2 void dot_keys(const float* q, const float* k, int64_t ldk, int64_t count,
+                      int64_t padded_dim, float* s) {
+  int64_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    __m256 acc[8];
+    TC_UNROLL
+    for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < padded_dim; d += 8) {
+      const __m256 qd = _mm256_loadu_ps(q + d);
+      TC_UNROLL
+      for (int i = 0; i < 8; ++i)
+        acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(k + (j + i) * ldk + d), qd, acc[i]);
+    }
+    _mm256_storeu_ps(s + j, reduce8(acc));
+  }
+  for (; j < count; ++j) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t d = 0; d < padded_dim; d += 8)
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(k + j * ldk + d), _mm256_loadu_ps(q + d), acc);
+    s[j] = horizontal_sum(acc);
+  }
+}
+
+// o[0, padded_dim) += Σ_{j<count} p[j] · v[j·ldv ..], up to 64 dims per pass.
+TC_AVX2 void pv_row(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
+                    int64_t padded_dim) {
+  for (int64_t c = 0; c < padded_dim; c += 64) {
+    switch (std::min<int64_t>(8, (padded_dim - c) / 8)) {
+      case 8:
+        pv_tile<1, 8>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 7:
+        pv_tile<1, 7>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 6:
+        pv_tile<1, 6>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 5:
+        pv_tile<1, 5>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 4:
+        pv_tile<1, 4>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 3:
+        pv_tile<1, 3>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      case 2:
+        pv_tile<1, 2>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+      default:
+        pv_tile<1, 1>(p, 0, v + c, ldv, count, o + c, 0);
+        break;
+    }
+  }
+}
+
+// The query heads of kv head `kv` over keys [k_begin, k_end): the partial
+// results o [group][padded_dim] (unnormalized), m and l [group].
+TC_AVX2 void decode_task(const Problem& pb, int64_t kv, int64_t k_begin, int64_t k_end, float* o,
+                         float* m, float* l) {
+  const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
+  const bool pad = padded != dim;
+  Scratch& scratch = kernel_scratch();
+  scratch.reserve(region(group * padded) + region(kDecodeKeys) +
+                  (pad ? 2 * region(kDecodeKeys * padded) : 0));
+  float* qs = scratch.data();              // [group][padded], scaled, zero-padded
+  float* s = qs + region(group * padded);  // [kDecodeKeys] scores, then p
+  float* kpad = s + region(kDecodeKeys);   // [kDecodeKeys][padded] if dim is odd
+  float* vpad = kpad + region(kDecodeKeys * padded);
+
+  for (int64_t r = 0; r < group; ++r) {
+    const float* src = pb.q + (kv * group + r) * dim;
+    for (int64_t d = 0; d < padded; ++d) qs[r * padded + d] = d < dim ? src[d] * pb.scale : 0.0f;
+    std::fill(o + r * padded, o + (r + 1) * padded, 0.0f);
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+  }
+  for (int64_t k0 = k_begin; k0 < k_end; k0 += kDecodeKeys) {
+    const int64_t count = std::min(kDecodeKeys, k_end - k0);
+    const float* k = pb.keys + k0 * pb.kv_stride + kv * dim;
+    const float* v = pb.values + k0 * pb.kv_stride + kv * dim;
+    int64_t ld = pb.kv_stride;
+    if (pad) {
+      copy_padded(k, ld, count, dim, padded, kpad);
+      copy_padded(v, ld, count, dim, padded, vpad);
+      k = kpad;
+      v = vpad;
+      ld = padded;
+    }
+    // Every head of the group over this block while it is in L1.
+    for (int64_t r = 0; r < group; ++r) {
+      dot_keys(qs + r * padded, k, ld, count, padded, s);
+      softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
+      pv_row(s, v, ld, count, o + r * padded, padded);
+    }
+  }
+}
+
+void decode(const Problem& pb) {
+  ThreadPool& pool = ThreadPool::global();
+  const auto threads = static_cast<int64_t>(pool.size());
+  const int64_t context = pb.start + 1;
+  // Split the keys when the kv heads alone cannot keep the threads busy, or
+  // (twice as many tasks) for a long context, but never below kMinSplitKeys.
+  const int64_t wanted = context > kLongContext ? 2 * threads : threads;
+  int64_t splits = 1;
+  if (pb.kv_heads < wanted)
+    splits = std::min(ceil_div(wanted, pb.kv_heads), ceil_div(context, kMinSplitKeys));
+  const int64_t split_keys = round_up(ceil_div(context, splits), kDecodeKeys);
+  splits = ceil_div(context, split_keys);  // every split non-empty
+  const int64_t tasks = pb.kv_heads * splits;
+
+  // Partial results per task: o [group][padded_dim], then m and l [group].
+  const int64_t stride = region(pb.group * pb.padded_dim) + 2 * region(pb.group);
+  Scratch& partials = partial_scratch();
+  partials.reserve(static_cast<size_t>(tasks * stride));
+  float* base = partials.data();
+  pool.parallel_for(static_cast<size_t>(tasks), 1, [&](size_t begin, size_t end) {
+    for (auto task = static_cast<int64_t>(begin); task < static_cast<int64_t>(end); ++task) {
+      float* o = base + task * stride;
+      float* m = o + region(pb.group * pb.padded_dim);
+      const int64_t k_begin = task % splits * split_keys;
+      decode_task(pb, task / splits, k_begin, std::min(context, k_begin + split_keys), o, m,
+                  m + region(pb.group));
+    }
+  });
+
+  // Merge the splits of each head: out = Σ_s e^(m_s - M) o_s / Σ_s e^(m_s - M) l_s.
+  for (int64_t kv = 0; kv < pb.kv_heads; ++kv) {
+    for (int64_t r = 0; r < pb.group; ++r) {
+      const auto part = [&](int64_t split) { return base + (kv * splits + split) * stride; };
+      const auto m_of = [&](int64_t split) {
+        return part(split)[region(pb.group * pb.padded_dim) + r];
+      };
+      const auto l_of = [&](int64_t split) {
+        return part(split)[region(pb.group * pb.padded_dim) + region(pb.group) + r];
+      };
+      float max = -INFINITY;
+      for (int64_t sp = 0; sp < splits; ++sp) max = std::max(max, m_of(sp));
+      float* dst = pb.out + (kv * pb.group + r) * pb.dim;
+      std::fill(dst, dst + pb.dim, 0.0f);
+      float denominator = 0.0f;
+      for (int64_t sp = 0; sp < splits; ++sp) {
+        const float w = std::exp(m_of(sp) - max);
+        denominator += w * l_of(sp);
+        const float* o = part(sp) + r * pb.padded_dim;
+        for (int64_t d = 0; d < pb.dim; ++d) dst[d] += w * o[d];
+      }
+      const float inv = 1.0f / denominator;
+      for (int64_t d = 0; d < pb.dim; ++d) dst[d] *= inv;
+    }
+  }
+}
+
+#undef TC_UNROLL
+#undef TC_AVX2
+
+}  // namespace
+
+void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
+                      int64_t start, const AttentionShape& shape, float* out) {
+  if (n <= 0) return;
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx2 && f.fma)) return attention_causal_reference(q, keys, values, n, start, shape, out);
+  const int64_t dim = shape.head_dim;
+  const Problem pb{q,
+                   keys,
+                   values,
+                   out,
+                   n,
+                   start,
+                   shape.heads,
+                   shape.kv_heads,
+                   dim,
+                   shape.heads / shape.kv_heads,
+                   shape.kv_heads * dim,
+                   round_up(dim, 8),
+                   1.0f / std::sqrt(static_cast<float>(dim))};
+  if (n == 1) {
+    decode(pb);
+  } else {
+    prefill(pb);
+  }
 }
 
 }  // namespace tc::kernels

@@ -16,7 +16,19 @@ struct AttentionShape {
 // out: [n, heads, head_dim]. Query head h reads key/value head
 // h / (heads / kv_heads). Query at position p sees keys 0..p.
 // Scores are scaled by 1/sqrt(head_dim); softmax in fp32 with max subtraction.
+//
+// The fast path, chosen at run time by CPU features (AVX2+FMA, else the
+// reference below). Prefill (n > 1) is a tiled online-softmax ("flash")
+// kernel; decode (n == 1) streams the cache once per GQA group and splits
+// long contexts across threads. Scratch memory is O(block sizes), per thread.
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
+
+// The scalar reference twin of attention_causal (same contract): one task
+// per (position, head), all scores of a query materialized, then softmax and
+// the weighted sum of values. Used by tests and benchmarks as the baseline,
+// and as the fallback on CPUs without AVX2.
+void attention_causal_reference(const float* q, const float* keys, const float* values, int64_t n,
+                                int64_t start, const AttentionShape& shape, float* out);
 
 }  // namespace tc::kernels

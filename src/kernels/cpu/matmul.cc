@@ -1,11 +1,13 @@
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul_quant.h"
 
 namespace tc::kernels {
@@ -46,6 +48,62 @@ bool is_dense(WeightFormat format) {
          format == WeightFormat::kF16;
 }
 
+// Rows per thread chunk of a decode matmul: a multiple of the kernels' row
+// block, small enough that two threads split even q/k/v evenly.
+constexpr size_t kGemvRowGrain = 16;
+constexpr size_t kGemvPieces = 32;
+
+GemvLayout gemv_layout(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kBF16:
+      return GemvLayout::kBf16EvenOdd;
+    case WeightFormat::kQ4G128:
+      return GemvLayout::kQ4Group;
+    default:
+      return GemvLayout::kPlain;
+  }
+}
+
+bool has_avx512_gemv(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
+
+// One token through the AVX-512 decode kernels, rows split across threads in
+// contiguous chunks (each thread streams its own part of the matrix).
+void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
+  const GemvLayout layout = gemv_layout(weight.format);
+  const float* xp = x;
+  if (layout != GemvLayout::kPlain) {
+    thread_local AlignedBuffer<float> prepared;
+    const auto size = static_cast<size_t>(gemv_prepared_size(layout, weight.cols));
+    if (prepared.size() < size) prepared.resize(size);
+    gemv_prepare_x(layout, x, weight.cols, prepared.data());
+    xp = prepared.data();
+  }
+  const int64_t cols = weight.cols;
+  // About kGemvPieces pieces per matmul, claimed dynamically: the threads
+  // share memory bandwidth unevenly, and a static half each leaves one
+  // waiting at the end of every matmul (~170 per decode step).
+  const auto rows = static_cast<size_t>(weight.rows);
+  const size_t grain = std::max(
+      kGemvRowGrain, (rows / kGemvPieces + kGemvRowGrain - 1) / kGemvRowGrain * kGemvRowGrain);
+  ThreadPool::global().parallel_for_dynamic(rows, grain, [&](size_t begin, size_t end) {
+    const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
+    switch (weight.format) {
+      case WeightFormat::kF32:
+        return gemv_f32_avx512(weight.f32(), cols, xp, y, b, e);
+      case WeightFormat::kBF16:
+        return gemv_bf16_avx512(weight.u16(), cols, xp, y, b, e);
+      case WeightFormat::kF16:
+        return gemv_f16_avx512(weight.u16(), cols, xp, y, b, e);
+      case WeightFormat::kQ8Row:
+        return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, xp, y, b, e);
+      case WeightFormat::kQ4G128:
+        return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, xp, y, b, e);
+      case WeightFormat::kQ8RowDynamic:
+        return;
+    }
+  });
+}
+
 }  // namespace
 
 bool cpu_has_avx512() {
@@ -54,6 +112,9 @@ bool cpu_has_avx512() {
 }
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {
+    return gemv_avx512(weight, x, y);
+  }
   switch (weight.format) {
     case WeightFormat::kQ8Row:
       return matmul_q8_row(weight, x, n, y);

@@ -108,7 +108,17 @@ void tile(const float* x, int64_t x_stride, const float* w, int64_t kw, float* y
   __m512 acc[RM][RN];
   for (int i = 0; i < RM; ++i)
     for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kw; k += 16) {
+  // Whole vectors unmasked (masked loads cost more), then one masked step.
+  int64_t k = 0;
+  for (; k + 16 <= kw; k += 16) {
+    __m512 xv[RM];
+    for (int i = 0; i < RM; ++i) xv[i] = _mm512_loadu_ps(x + i * x_stride + k);
+    for (int j = 0; j < RN; ++j) {
+      const __m512 wv = _mm512_load_ps(w + j * kBlockK + k);
+      for (int i = 0; i < RM; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+  if (k < kw) {
     const __mmask16 mask = mask16(kw - k);
     __m512 xv[RM];
     for (int i = 0; i < RM; ++i) xv[i] = _mm512_maskz_loadu_ps(mask, x + i * x_stride + k);

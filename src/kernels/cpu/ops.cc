@@ -3,6 +3,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu_features.h"
+#include "kernels/cpu/fast_exp.h"
+
 namespace tc::kernels {
 
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out) {
@@ -17,29 +20,68 @@ void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double 
   }
 }
 
-void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
-                      const int64_t* positions, double theta) {
+void make_rope_table(const int64_t* positions, int64_t n, int64_t head_dim, double theta,
+                     RopeTable& table) {
   const int64_t half = head_dim / 2;
-  std::vector<float> cos_table(static_cast<size_t>(half)), sin_table(static_cast<size_t>(half));
+  table.half = half;
+  table.cos.resize(static_cast<size_t>(n * half));
+  table.sin.resize(static_cast<size_t>(n * half));
+  std::vector<double> inv_freq(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    inv_freq[i] = 1.0 / std::pow(theta, double(2 * i) / double(head_dim));
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t i = 0; i < half; ++i) {
-      const double inv_freq = 1.0 / std::pow(theta, double(2 * i) / double(head_dim));
-      const double angle = double(positions[t]) * inv_freq;
-      cos_table[i] = static_cast<float>(std::cos(angle));
-      sin_table[i] = static_cast<float>(std::sin(angle));
+      const double angle = double(positions[t]) * inv_freq[i];
+      table.cos[t * half + i] = static_cast<float>(std::cos(angle));
+      table.sin[t * half + i] = static_cast<float>(std::sin(angle));
     }
+  }
+}
+
+void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const RopeTable& table) {
+  const int64_t half = head_dim / 2;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* cos_row = table.cos.data() + t * half;
+    const float* sin_row = table.sin.data() + t * half;
     for (int64_t h = 0; h < heads; ++h) {
       float* v = x + (t * heads + h) * head_dim;
       for (int64_t i = 0; i < half; ++i) {
         const float a = v[i], b = v[i + half];
-        v[i] = a * cos_table[i] - b * sin_table[i];
-        v[i + half] = b * cos_table[i] + a * sin_table[i];
+        v[i] = a * cos_row[i] - b * sin_row[i];
+        v[i + half] = b * cos_row[i] + a * sin_row[i];
       }
     }
   }
 }
 
+void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
+                      const int64_t* positions, double theta) {
+  RopeTable table;
+  make_rope_table(positions, n, head_dim, theta, table);
+  rope_apply(x, n, heads, head_dim, table);
+}
+
+namespace {
+
+__attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float* up,
+                                                       int64_t count) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = exp_avx2(_mm256_xor_ps(g, sign));  // e^-g
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace
+
 void silu_mul(float* gate, const float* up, int64_t count) {
+  static const bool vector = cpu_features().avx2 && cpu_features().fma;
+  if (vector) return silu_mul_avx2(gate, up, count);
   for (int64_t i = 0; i < count; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace tc::kernels {
 
@@ -14,6 +15,16 @@ void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double 
 // positions[t].
 void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
                       const int64_t* positions, double theta);
+
+// The angles of rope_rotate_half for n positions, computed once per forward
+// pass and applied to q and k of every layer: cos and sin, [n, head_dim/2].
+struct RopeTable {
+  int64_t half = 0;
+  std::vector<float> cos, sin;
+};
+void make_rope_table(const int64_t* positions, int64_t n, int64_t head_dim, double theta,
+                     RopeTable& table);
+void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const RopeTable& table);
 
 // gate[i] = silu(gate[i]) * up[i] for n rows of width d (in place in gate).
 void silu_mul(float* gate, const float* up, int64_t count);

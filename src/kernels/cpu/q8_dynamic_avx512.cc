@@ -29,46 +29,55 @@ inline int32_t horizontal_sum(__m512i v) {
 }
 
 // sums[i][j] = Σ_c w_rows[i][c] · x_rows[j][c] for kRows rows × T tokens.
-// vpdpbusd multiplies unsigned by signed bytes (no saturation, sums of four
-// into int32), so the sign trick applies: the weight goes in as |w|
-// (unsigned; |-128| = 128 still fits) and the activation is negated where the
-// weight is negative (AVX-512 has no vpsignb: a masked subtract from zero;
-// |qx| <= 127 so negation never overflows). One loop body with masked loads
-// covers the tail (the weight rows end exactly at cols, no padding). The
+// vpdpbusd multiplies unsigned by signed bytes (sums of four into int32, no
+// saturation), so the activation goes in shifted to unsigned, qx + 128 (an
+// XOR with 0x80), and the weight stays signed: Σ (qx + 128)·w = Σ qx·w +
+// 128·Σ w, and Σ w comes from one more vpdpbusd per row with a vector of
+// ones. That is one instruction per 64 products plus one per row, where
+// moving the sign onto the activation would cost three more per product
+// vector. The int32 sums may wrap for very long rows, but the difference
+// below is taken modulo 2^32 and the true result fits in int32, so it is
+// exact. One loop body with masked loads covers the tail (masked weight
+// lanes are zero, so whatever the activation holds there adds nothing). The
 // unroll pragmas make GCC unroll early enough to keep the arrays in registers.
 template <int T>
 inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, int64_t cols,
                       int32_t (*sums)[kTokens]) {
   const __m512i zero = _mm512_setzero_si512();
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i ones = _mm512_set1_epi8(1);
   __m512i acc[kRows][T];
+  __m512i weight_sum[kRows];
 #pragma GCC unroll 4
-  for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < kRows; ++i) {
+    weight_sum[i] = zero;
 #pragma GCC unroll 4
     for (int j = 0; j < T; ++j) acc[i][j] = zero;
+  }
   for (int64_t k = 0; k < cols; k += 64) {
     const __mmask64 mask = cols - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (cols - k)) - 1;
-    __m512i wabs[kRows];
-    __mmask64 negative[kRows];
+    __m512i wv[kRows];
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
-      const __m512i wv = _mm512_maskz_loadu_epi8(mask, w_rows[i] + k);
-      wabs[i] = _mm512_abs_epi8(wv);
-      negative[i] = _mm512_movepi8_mask(wv);
+      _mm_prefetch(reinterpret_cast<const char*>(w_rows[i] + k + kRows * cols), _MM_HINT_T0);
+      wv[i] = _mm512_maskz_loadu_epi8(mask, w_rows[i] + k);
+      weight_sum[i] = _mm512_dpbusd_epi32(weight_sum[i], ones, wv[i]);
     }
 #pragma GCC unroll 4
     for (int j = 0; j < T; ++j) {
-      const __m512i xv = _mm512_maskz_loadu_epi8(mask, x_rows[j] + k);
+      const __m512i xu = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, x_rows[j] + k), flip);
 #pragma GCC unroll 4
-      for (int i = 0; i < kRows; ++i) {
-        const __m512i signed_x = _mm512_mask_sub_epi8(xv, negative[i], zero, xv);
-        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], wabs[i], signed_x);
-      }
+      for (int i = 0; i < kRows; ++i) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xu, wv[i]);
     }
   }
 #pragma GCC unroll 4
-  for (int i = 0; i < kRows; ++i)
+  for (int i = 0; i < kRows; ++i) {
+    const uint32_t shift = 128u * static_cast<uint32_t>(horizontal_sum(weight_sum[i]));
 #pragma GCC unroll 4
-    for (int j = 0; j < T; ++j) sums[i][j] = horizontal_sum(acc[i][j]);
+    for (int j = 0; j < T; ++j) {
+      sums[i][j] = static_cast<int32_t>(static_cast<uint32_t>(horizontal_sum(acc[i][j])) - shift);
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+// Causal GQA attention at the Qwen2.5-0.5B head shape (14 query heads, 2 kv
+// heads, head_dim 64): the scalar reference (attention_causal_reference)
+// against the fast path (attention_causal), for a prefill of n tokens from
+// position 0 and for one decode token after a context of ctx - 1 tokens.
+// Both run on the global thread pool (all hardware threads), so times are
+// wall-clock (UseRealTime).
+// Counters: tokens/s (query positions per second) and FLOP/s, counting
+// 4·heads·head_dim FLOPs per visible (query, key) pair (2 for the score dot
+// product, 2 for the weighted sum of values; softmax not counted). The pairs
+// are exact: Σ_t (start + t + 1), i.e. n(n+1)/2 for a prefill from 0 and ctx
+// for a decode step.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "core/cpu_features.h"
+#include "kernels/cpu/attention.h"
+
+namespace {
+
+using tc::kernels::AttentionShape;
+
+constexpr AttentionShape kQwen05B{14, 2, 64};
+
+std::vector<float> random_vector(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> out(n);
+  for (float& v : out) v = normal(rng);
+  return out;
+}
+
+// Implementation argument: 0 reference, 1 fast.
+void run(benchmark::State& state, int64_t n, int64_t start) {
+  const bool fast = state.range(1) != 0;
+  const AttentionShape& s = kQwen05B;
+  const auto q = random_vector(static_cast<size_t>(n * s.heads * s.head_dim), 1);
+  const auto k = random_vector(static_cast<size_t>((start + n) * s.kv_heads * s.head_dim), 2);
+  const auto v = random_vector(k.size(), 3);
+  std::vector<float> out(q.size());
+  const auto attention =
+      fast ? tc::kernels::attention_causal : tc::kernels::attention_causal_reference;
+  const tc::CpuFeatures& f = tc::cpu_features();
+  // The fast path falls back to the reference without AVX2+FMA; say so.
+  state.SetLabel(!fast               ? "reference"
+                 : (f.avx2 && f.fma) ? "fast avx2+fma"
+                                     : "fast (no AVX2: runs the reference)");
+  for (auto _ : state) {
+    attention(q.data(), k.data(), v.data(), n, start, s, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double pairs = static_cast<double>(n * start + n * (n + 1) / 2);
+  const double flops = 4.0 * static_cast<double>(s.heads * s.head_dim) * pairs;
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["tokens"] =
+      benchmark::Counter(static_cast<double>(n) * iterations, benchmark::Counter::kIsRate);
+  state.counters["FLOP"] = benchmark::Counter(flops * iterations, benchmark::Counter::kIsRate);
+}
+
+// Arguments: tokens n, implementation.
+void BM_AttentionPrefill(benchmark::State& state) { run(state, state.range(0), 0); }
+
+// Arguments: context (keys seen, the new token's included), implementation.
+void BM_AttentionDecode(benchmark::State& state) { run(state, 1, state.range(0) - 1); }
+
+BENCHMARK(BM_AttentionPrefill)
+    ->ArgNames({"n", "fast"})
+    ->ArgsProduct({{128, 512, 2048}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+BENCHMARK(BM_AttentionDecode)
+    ->ArgNames({"ctx", "fast"})
+    ->ArgsProduct({{128, 512, 2048}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+}  // namespace

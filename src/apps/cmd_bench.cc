@@ -1,0 +1,349 @@
+// tinycompress bench: the machine's limits (read bandwidth, fp32 FMA peak) and
+// how close a model, after a method, gets to them in prefill and decode.
+//
+// Decode of one token streams every weight once, so its speed is bounded by
+// memory bandwidth: bytes per token x tok/s against the measured read
+// bandwidth. Prefill of many tokens is matmul-bound: FLOPs per second against
+// the measured FMA peak. Both limits are measured in the same run with the
+// same threads (before and after the model, keeping the best), so the
+// fractions compare like with like.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/cpu/weight_matrix.h"
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "core/timer.h"
+#include "eval/dataset.h"
+#include "eval/latency.h"
+#include "eval/model_cost.h"
+#include "harness/methods.h"
+#include "io/hf_hub.h"
+#include "profile/machine_limits.h"
+
+namespace tc::apps {
+
+namespace {
+
+using nlohmann::json;
+
+// Decode steps run and discarded before the timed ones (caches, branch
+// predictors, the KV cache's first growth).
+constexpr int64_t kDecodeWarmup = 2;
+// Where calibrating methods (GPTQ) find data when --calib-file is not given.
+constexpr const char* kDefaultCalibration = "data/kdoc";
+
+struct BenchOptions {
+  bool machine = false;
+  std::string model;
+  std::string method = "fp32_cpu";
+  std::string calib_file;
+  int64_t prompt_len = 128;
+  int64_t gen = 32;
+  int64_t repeats = 3;
+  int64_t bandwidth_mib = 1024;
+  size_t threads = 0;
+  bool json = false;
+};
+
+json rate_json(const profile::RateSamples& rate) {
+  return {{"best", rate.best}, {"median", rate.median}, {"samples", rate.samples}};
+}
+
+json machine_json(const profile::MachineLimits& limits) {
+  return {{"threads", limits.threads},
+          {"isa", limits.isa},
+          {"read_bandwidth_gbs", limits.read_bandwidth_gbs},
+          {"fma_peak_gflops", limits.fma_peak_gflops},
+          {"bandwidth_buffer_bytes", limits.bandwidth_bytes},
+          {"read_bandwidth", rate_json(limits.read_bandwidth)},
+          {"fma_peak", rate_json(limits.fma_peak)}};
+}
+
+void print_machine(const profile::MachineLimits& limits, const char* when = "") {
+  std::printf("machine (%zu threads, %s%s)\n", limits.threads, limits.isa.c_str(), when);
+  std::printf("  read bandwidth   %8.1f GB/s     (median %.1f; %zu passes over %.2f GB)\n",
+              limits.read_bandwidth_gbs, limits.read_bandwidth.median,
+              limits.read_bandwidth.samples.size(),
+              static_cast<double>(limits.bandwidth_bytes) / 1e9);
+  std::printf("  fp32 FMA peak    %8.1f GFLOP/s  (median %.1f; %zu repeats)\n",
+              limits.fma_peak_gflops, limits.fma_peak.median, limits.fma_peak.samples.size());
+}
+
+profile::MachineLimits measure_limits(const BenchOptions& options, const char* when = "") {
+  if (!options.json) {
+    std::fprintf(stderr, "bench: measuring read bandwidth and FMA peak%s...\n", when);
+  }
+  return profile::measure_machine_limits(options.threads, static_cast<size_t>(options.bandwidth_mib)
+                                                              << 20);
+}
+
+// Deterministic pseudo-random ids in [0, vocab) (SplitMix64, fixed seed), so
+// every run and every method sees the same prompt.
+std::vector<int32_t> bench_prompt(int64_t length, int64_t vocab) {
+  uint64_t state = 0x5eed;
+  std::vector<int32_t> ids;
+  for (int64_t i = 0; i < length; ++i) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    ids.push_back(static_cast<int32_t>(z % static_cast<uint64_t>(vocab)));
+  }
+  return ids;
+}
+
+int32_t argmax(const std::vector<float>& logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+std::string calibration_source(const BenchOptions& options) {
+  if (!options.calib_file.empty()) return options.calib_file;
+  if (std::filesystem::exists(kDefaultCalibration)) {
+    return eval::choose_eval_dataset({kDefaultCalibration});
+  }
+  return "";  // methods that need data say so
+}
+
+struct Timings {
+  std::vector<double> prefill_warmup_s;
+  std::vector<double> prefill_s;  // timed prefills
+  std::vector<double> decode_warmup_s;
+  std::vector<double> decode_step_s;  // timed decode steps
+};
+
+// Warm-up and timed prefills, each into a fresh KV cache; then decode steps
+// after the last prefill, feeding back the argmax (not timed).
+Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
+                   const BenchOptions& options) {
+  Timings timings;
+  std::unique_ptr<model::KvCache> cache;
+  std::vector<float> logits;
+  for (int64_t r = 0; r <= options.repeats; ++r) {
+    cache = model.new_cache();
+    Stopwatch clock;
+    logits = model.forward(prompt, *cache);
+    (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
+  }
+  for (int64_t step = 0; step < kDecodeWarmup + options.gen; ++step) {
+    const int32_t next = argmax(logits);
+    Stopwatch clock;
+    logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
+    (step < kDecodeWarmup ? timings.decode_warmup_s : timings.decode_step_s)
+        .push_back(clock.seconds());
+  }
+  return timings;
+}
+
+double sum(const std::vector<double>& values) {
+  double total = 0;
+  for (double value : values) total += value;
+  return total;
+}
+
+void run_model_bench(const BenchOptions& options) {
+  // Fail fast on a bad method or model before the measurements.
+  const harness::Method& method = harness::find_method(options.method);
+  const std::string dir = io::resolve_model_dir(options.model);
+  const std::string calibration = calibration_source(options);
+
+  const profile::MachineLimits before = measure_limits(options);
+  if (!options.json) {
+    std::fprintf(stderr, "bench: preparing %s with %s...\n", dir.c_str(), method.name.c_str());
+  }
+  Stopwatch prepare_clock;
+  harness::PreparedModel prepared = method.prepare({dir, calibration});
+  const double prepare_seconds = prepare_clock.seconds();
+  model::Qwen2Model& model = *prepared.model;
+  const model::ModelConfig& config = model.config();
+  const int64_t positions = options.prompt_len + kDecodeWarmup + options.gen;
+  if (config.max_position_embeddings > 0 && positions > config.max_position_embeddings) {
+    fail(
+        "--prompt-len {} + --gen {} + {} warm-up steps = {} positions, more than the model's "
+        "max_position_embeddings {}",
+        options.prompt_len, options.gen, kDecodeWarmup, positions, config.max_position_embeddings);
+  }
+
+  if (!options.json) {
+    std::fprintf(stderr, "bench: %ld-token prefill x %ld (+1 warm-up), %ld decode steps...\n",
+                 static_cast<long>(options.prompt_len), static_cast<long>(options.repeats),
+                 static_cast<long>(options.gen));
+  }
+  const std::vector<int32_t> prompt = bench_prompt(options.prompt_len, config.vocab_size);
+  const Timings timings = time_model(model, prompt, options);
+  // Measured again after the model and pooled with the first: a neighbour
+  // that held a core through one measurement rarely holds it through both.
+  const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
+
+  // Prefill: best (least disturbed) repeat, and the median.
+  const double prefill_best_s =
+      *std::min_element(timings.prefill_s.begin(), timings.prefill_s.end());
+  const double prefill_median_s = eval::percentile(timings.prefill_s, 50);
+  const double tokens = static_cast<double>(options.prompt_len);
+  const double prefill_tok_s = tokens / prefill_best_s;
+  const eval::ForwardFlops flops = eval::forward_flops(config, options.prompt_len);
+  const double prefill_gflops = static_cast<double>(flops.total()) / prefill_best_s / 1e9;
+  const double prefill_flops_fraction = prefill_gflops / limits.fma_peak_gflops;
+
+  // Decode: all timed steps together (positions grow, so steps are not repeats).
+  const double decode_s = sum(timings.decode_step_s);
+  const double decode_tok_s = static_cast<double>(options.gen) / decode_s;
+  const double decode_median_step_s = eval::percentile(timings.decode_step_s, 50);
+  const size_t bytes_per_token = eval::decode_weight_bytes_per_token(model);
+  const double decode_gbs = static_cast<double>(bytes_per_token) * decode_tok_s / 1e9;
+  const double decode_bandwidth_fraction = decode_gbs / limits.read_bandwidth_gbs;
+  const std::string weight_format(kernels::weight_format_name(model.weight_format()));
+  // Above 1 is no contradiction for decode when the weights fit in the CPU
+  // caches (tiny models); otherwise other load disturbed a limit measurement.
+  if (decode_bandwidth_fraction > 1) {
+    std::fprintf(stderr,
+                 "bench: note: decode read %.1f MB of weights per token faster than the measured "
+                 "memory bandwidth: they fit in the CPU caches, or other load disturbed the "
+                 "bandwidth measurement\n",
+                 static_cast<double>(bytes_per_token) / 1e6);
+  }
+  if (prefill_flops_fraction > 1) {
+    std::fprintf(stderr,
+                 "bench: warning: prefill ran above the measured FMA peak: other load disturbed "
+                 "the peak measurement; rerun on a quiet machine\n");
+  }
+
+  if (options.json) {
+    const json out = {
+        {"model", dir},
+        {"method", method.name},
+        {"weight_format", weight_format},
+        {"threads", limits.threads},
+        {"isa", limits.isa},
+        {"prompt_len", options.prompt_len},
+        {"gen", options.gen},
+        {"repeats", options.repeats},
+        {"prepare_seconds", prepare_seconds},
+        {"weight_bytes", model.weight_bytes()},
+        {"read_bandwidth_gbs", limits.read_bandwidth_gbs},
+        {"fma_peak_gflops", limits.fma_peak_gflops},
+        {"machine", machine_json(limits)},
+        {"prefill_tok_s", prefill_tok_s},
+        {"prefill_tok_s_median", tokens / prefill_median_s},
+        {"prefill_flops",
+         {{"matmul", flops.matmul}, {"attention", flops.attention}, {"total", flops.total()}}},
+        {"prefill_gflops", prefill_gflops},
+        {"prefill_flops_fraction", prefill_flops_fraction},
+        {"decode_tok_s", decode_tok_s},
+        {"decode_tok_s_median_step", 1.0 / decode_median_step_s},
+        {"decode_bytes_per_token", bytes_per_token},
+        {"decode_gbs", decode_gbs},
+        {"decode_bandwidth_fraction", decode_bandwidth_fraction},
+        {"samples",
+         {{"prefill_warmup_seconds", timings.prefill_warmup_s},
+          {"prefill_seconds", timings.prefill_s},
+          {"decode_warmup_seconds", timings.decode_warmup_s},
+          {"decode_step_seconds", timings.decode_step_s}}},
+        {"data_used", prepared.data_used}};
+    std::printf("%s\n", out.dump().c_str());
+    return;
+  }
+  print_machine(limits, "; best of before and after the model");
+  std::printf("model %s\n", dir.c_str());
+  std::printf("  method           %s (weights %s, %.1f MB held, prepared in %.1f s)\n",
+              method.name.c_str(), weight_format.c_str(),
+              static_cast<double>(model.weight_bytes()) / 1e6, prepare_seconds);
+  std::printf("prefill (%ld tokens, best of %ld; median in brackets)\n",
+              static_cast<long>(options.prompt_len), static_cast<long>(options.repeats));
+  std::printf("  speed            %8.1f tok/s    (%.1f)\n", prefill_tok_s,
+              tokens / prefill_median_s);
+  std::printf("  work             %8.2f GFLOP    (matmul %.2f, attention %.3f)\n",
+              static_cast<double>(flops.total()) / 1e9, static_cast<double>(flops.matmul) / 1e9,
+              static_cast<double>(flops.attention) / 1e9);
+  std::printf("  compute          %8.1f GFLOP/s  = %.1f%% of the FMA peak\n", prefill_gflops,
+              100.0 * prefill_flops_fraction);
+  std::printf("decode (%ld tokens after the prompt and %ld warm-up steps)\n",
+              static_cast<long>(options.gen), static_cast<long>(kDecodeWarmup));
+  std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", decode_tok_s,
+              decode_median_step_s * 1e3);
+  std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
+  std::printf("  bandwidth        %8.1f GB/s     = %.1f%% of the read bandwidth\n", decode_gbs,
+              100.0 * decode_bandwidth_fraction);
+}
+
+void run_bench(const BenchOptions& options) {
+  ThreadPool::set_global_threads(options.threads);
+  if (!options.model.empty()) {
+    run_model_bench(options);
+    return;
+  }
+  if (!options.machine) fail("bench: give --machine, or --model M to benchmark a model");
+  const profile::MachineLimits limits = measure_limits(options);
+  if (options.json) {
+    std::printf("%s\n", machine_json(limits).dump().c_str());
+  } else {
+    print_machine(limits);
+  }
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* command = app.add_subcommand(
+      "bench",
+      "Measure the machine's limits (memory read bandwidth, fp32 FMA peak) and, with --model, "
+      "prefill and decode speed of a model after a method, as fractions of those limits");
+  CLI::Option* machine =
+      command->add_flag("--machine", options->machine,
+                        "Measure only the machine: multi-threaded streaming read bandwidth (GB/s) "
+                        "and fp32 FMA peak (GFLOP/s)");
+  command
+      ->add_option("--model", options->model,
+                   "Model folder (Hugging Face layout) or a Hugging Face id in the local cache; "
+                   "measures the machine too, then prefill and decode")
+      ->excludes(machine);
+  command
+      ->add_option("--method", options->method,
+                   "Method from the registry that prepares the model (see docs/METHODS.md)")
+      ->capture_default_str();
+  command->add_option("--calib-file", options->calib_file,
+                      "Data set folder or train-split file for methods that calibrate (GPTQ); "
+                      "default: data/kdoc when it exists");
+  command
+      ->add_option("--prompt-len", options->prompt_len,
+                   "Prompt tokens per prefill (pseudo-random ids with a fixed seed)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--gen", options->gen,
+                   "Timed decode steps after a prefill (2 more warm-up steps are discarded)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--repeats", options->repeats,
+                   "Timed prefills after one warm-up prefill; the best and the median are reported")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}))
+      ->capture_default_str();
+  command
+      ->add_option("--bandwidth-mib", options->bandwidth_mib,
+                   "Size of the buffer the bandwidth test reads, MiB (keep far above the "
+                   "last-level cache)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--threads", options->threads,
+                   "Threads for the measurements and the kernels (0 = one per hardware thread)")
+      ->capture_default_str();
+  command->add_flag("--json", options->json,
+                    "Print one JSON object (rates, fractions, per-repeat samples) instead of a "
+                    "readable block; no progress lines");
+  command->callback([options] { run_bench(*options); });
+}
+
+}  // namespace tc::apps

@@ -1,0 +1,187 @@
+// The fast attention kernels against their scalar reference twin, and the
+// vectorized exp they use against std::exp.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/fast_exp.h"
+
+namespace tc::kernels {
+namespace {
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> out(n);
+  for (float& v : out) v = normal(rng);
+  return out;
+}
+
+struct Inputs {
+  std::vector<float> q, k, v;
+};
+
+// Queries scaled up a little so some softmax rows are peaked, not flat.
+Inputs random_inputs(int64_t n, int64_t start, const AttentionShape& s, uint32_t seed) {
+  return {random_vector(static_cast<size_t>(n * s.heads * s.head_dim), seed, 2.0f),
+          random_vector(static_cast<size_t>((start + n) * s.kv_heads * s.head_dim), seed + 1),
+          random_vector(static_cast<size_t>((start + n) * s.kv_heads * s.head_dim), seed + 2)};
+}
+
+std::vector<float> run(bool fast, const Inputs& in, int64_t n, int64_t start,
+                       const AttentionShape& s) {
+  std::vector<float> out(in.q.size(), std::numeric_limits<float>::quiet_NaN());
+  (fast ? attention_causal : attention_causal_reference)(in.q.data(), in.k.data(), in.v.data(), n,
+                                                         start, s, out.data());
+  return out;
+}
+
+// Fails unless max |got - want| <= 1e-5 · (1 + max |want|) (and nothing is NaN).
+void expect_close(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  float max_want = 0.0f, max_error = 0.0f;
+  size_t worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "at " << i;
+    max_want = std::max(max_want, std::fabs(want[i]));
+    const float error = std::fabs(got[i] - want[i]);
+    if (error > max_error) max_error = error, worst = i;
+  }
+  EXPECT_LE(max_error, 1e-5f * (1.0f + max_want))
+      << "worst at " << worst << ": " << got[worst] << " vs " << want[worst];
+}
+
+// ((heads, kv_heads), head_dim)
+using Heads = std::pair<int64_t, int64_t>;
+using ShapeParam = std::tuple<Heads, int64_t>;
+
+class AttentionFast : public ::testing::TestWithParam<ShapeParam> {};
+
+TEST_P(AttentionFast, MatchesReferenceOnAwkwardLengths) {
+  const auto [heads, head_dim] = GetParam();
+  const AttentionShape shape{heads.first, heads.second, head_dim};
+  for (const int64_t start : {0, 1, 300}) {
+    for (const int64_t n : {1, 2, 7, 63, 64, 65, 129}) {
+      SCOPED_TRACE(::testing::Message() << "n " << n << " start " << start);
+      const Inputs in = random_inputs(n, start, shape, static_cast<uint32_t>(n * 1000 + start));
+      expect_close(run(true, in, n, start, shape), run(false, in, n, start, shape));
+    }
+  }
+}
+
+std::string shape_name(const ::testing::TestParamInfo<ShapeParam>& info) {
+  const Heads heads = std::get<0>(info.param);
+  return "h" + std::to_string(heads.first) + "kv" + std::to_string(heads.second) + "d" +
+         std::to_string(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionFast,
+    ::testing::Combine(::testing::Values(Heads{4, 2}, Heads{5, 1}, Heads{14, 2}, Heads{3, 3}),
+                       ::testing::Values(int64_t{20}, int64_t{32}, int64_t{64}, int64_t{128})),
+    shape_name);
+
+TEST(AttentionFast, LongContextDecodeMatchesReference) {
+  // Qwen2.5-0.5B heads and a single kv head: split-K over 2048 keys both ways.
+  for (const AttentionShape shape : {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128}}) {
+    const Inputs in = random_inputs(1, 2047, shape, 7);
+    expect_close(run(true, in, 1, 2047, shape), run(false, in, 1, 2047, shape));
+  }
+}
+
+TEST(AttentionFast, QueriesSeeOnlyEarlierKeys) {
+  const AttentionShape shape{4, 2, 20};
+  const int64_t n = 129, start = 3, changed = 70;  // position 70 lies inside a diagonal block
+  Inputs in = random_inputs(n, start, shape, 11);
+  const std::vector<float> before = run(true, in, n, start, shape);
+  for (int64_t i = 0; i < shape.kv_heads * shape.head_dim; ++i) {
+    in.k[changed * shape.kv_heads * shape.head_dim + i] = 1000.0f;
+    in.v[changed * shape.kv_heads * shape.head_dim + i] = -1000.0f;
+  }
+  const std::vector<float> after = run(true, in, n, start, shape);
+  const int64_t row = shape.heads * shape.head_dim;
+  for (int64_t t = 0; t < n; ++t) {
+    const bool sees = start + t >= changed;
+    bool differs = false;
+    for (int64_t i = t * row; i < (t + 1) * row; ++i) {
+      differs |= before[i] != after[i];
+    }
+    EXPECT_EQ(differs, sees) << "position " << start + t;
+  }
+}
+
+TEST(AttentionFast, ReadsNothingPastTheLastPosition) {
+  // Keys and values past start + n are NaN; any read of them would show up.
+  const AttentionShape shape{5, 1, 32};
+  for (const auto& [n, start] : {std::pair<int64_t, int64_t>{1, 100}, {65, 35}}) {
+    Inputs in = random_inputs(n, start, shape, 13);
+    const std::vector<float> want = run(false, in, n, start, shape);
+    in.k.resize(in.k.size() + 200, std::numeric_limits<float>::quiet_NaN());
+    in.v.resize(in.v.size() + 200, std::numeric_limits<float>::quiet_NaN());
+    expect_close(run(true, in, n, start, shape), want);
+  }
+}
+
+// Distance in representable floats between two finite non-negative floats.
+int64_t ulps(float a, float b) {
+  return std::abs(int64_t{std::bit_cast<int32_t>(a)} - int64_t{std::bit_cast<int32_t>(b)});
+}
+
+TEST(FastExp, WithinTwoUlpOfStdExp) {
+  std::vector<float> x;
+  for (float v = -88.0f; v <= 88.0f; v += 0.0007f) x.push_back(v);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> small(-1.0f, 1.0f);
+  for (int i = 0; i < 10000; ++i) x.push_back(small(rng));
+  std::vector<float> y(x.size());
+  exp_f32(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  int64_t worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = std::exp(x[i]);
+    if (want < std::numeric_limits<float>::min()) continue;  // subnormals: next test
+    const int64_t u = ulps(y[i], want);
+    ASSERT_LE(u, 2) << "exp(" << x[i] << ") = " << y[i] << ", want " << want;
+    worst = std::max(worst, u);
+  }
+  RecordProperty("worst_ulps", static_cast<int>(worst));
+}
+
+TEST(FastExp, SubnormalsAndEdges) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x;
+  for (float v = -104.5f; v <= -87.0f; v += 0.001f) x.push_back(v);
+  std::vector<float> y(x.size());
+  exp_f32(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    // Subnormals have an absolute spacing of 2^-149; allow two of them.
+    const float want = std::exp(x[i]);
+    ASSERT_LE(std::fabs(y[i] - want), std::max(2 * std::ldexp(1.0f, -149), 2.5e-7f * want))
+        << "exp(" << x[i] << ")";
+  }
+  const std::vector<float> edges = {-inf,  -1000.0f, 0.0f, 88.5f,
+                                    89.0f, 1000.0f,  inf,  std::numeric_limits<float>::quiet_NaN(),
+                                    1.0f};
+  std::vector<float> out(edges.size());
+  exp_f32(edges.data(), out.data(), static_cast<int64_t>(edges.size()));  // 8 + a tail of 1
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_EQ(out[2], 1.0f);
+  EXPECT_NEAR(out[3], std::exp(88.5f), 2.5e-7f * std::exp(88.5f));
+  EXPECT_EQ(out[4], inf);
+  EXPECT_EQ(out[5], inf);
+  EXPECT_EQ(out[6], inf);
+  EXPECT_TRUE(std::isnan(out[7]));
+  EXPECT_NEAR(out[8], std::exp(1.0f), 2.5e-7f * std::exp(1.0f));
+}
+
+}  // namespace
+}  // namespace tc::kernels
