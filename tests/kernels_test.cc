@@ -44,7 +44,7 @@ TEST(Matmul, MatchesReferenceOnAwkwardShapes) {
   for (const auto format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16}) {
     for (const int64_t cols : {1, 7, 8, 31, 33, 127, 129, 320, 1000}) {
       for (const int64_t rows : {1, 3, 17, 64}) {
-        for (const int64_t n : {1, 5}) {
+        for (const int64_t n : {1, 5, 13, 40}) {
           const WeightMatrix w =
               make_matrix(format, rows, cols, static_cast<uint32_t>(cols * rows));
           const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);

@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul_quant.h"
 
@@ -104,6 +105,47 @@ void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
   });
 }
 
+// From this many tokens on, prefill goes through packed panels: packing a
+// panel costs about as much as a few tokens' worth of FMAs on it.
+constexpr int64_t kPackedMinTokens = 8;
+
+bool has_packed_gemm(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
+
+PackedFormat packed_format(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kBF16:
+      return PackedFormat::kBF16;
+    case WeightFormat::kF16:
+      return PackedFormat::kF16;
+    case WeightFormat::kQ8Row:
+      return PackedFormat::kQ8Row;
+    case WeightFormat::kQ4G128:
+      return PackedFormat::kQ4G128;
+    default:
+      return PackedFormat::kF32;
+  }
+}
+
+// Several tokens through the packed-panel GEMM. Tasks are (panel of 64 rows,
+// block of up to 256 tokens) pairs, claimed dynamically, so even a matrix of
+// one or two panels keeps every thread busy when there are many tokens.
+void gemm_packed(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
+  const PackedSource source{packed_format(weight.format), weight.storage.data(),
+                            weight.scales.data(), weight.rows, weight.cols};
+  const int64_t panels = (weight.rows + kPanelRows - 1) / kPanelRows;
+  const int64_t blocks = (n + kTokenBlock - 1) / kTokenBlock;
+  ThreadPool::global().parallel_for_dynamic(
+      static_cast<size_t>(panels * blocks), 1, [&](size_t begin, size_t end) {
+        for (size_t task = begin; task < end; ++task) {
+          const int64_t panel = static_cast<int64_t>(task) / blocks;
+          const int64_t block = static_cast<int64_t>(task) % blocks;
+          gemm_packed_avx512(source, x, y, panel * kPanelRows,
+                             std::min(weight.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
+                             std::min(n, (block + 1) * kTokenBlock));
+        }
+      });
+}
+
 }  // namespace
 
 bool cpu_has_avx512() {
@@ -114,6 +156,9 @@ bool cpu_has_avx512() {
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {
     return gemv_avx512(weight, x, y);
+  }
+  if (n >= kPackedMinTokens && cpu_has_avx512() && has_packed_gemm(weight.format)) {
+    return gemm_packed(weight, x, n, y);
   }
   switch (weight.format) {
     case WeightFormat::kQ8Row:
