@@ -8,8 +8,6 @@ namespace tc::kernels {
 
 int64_t gemv_prepared_size(GemvLayout layout, int64_t cols) {
   switch (layout) {
-    case GemvLayout::kBf16EvenOdd:
-      return (cols + 31) / 32 * 32;
     case GemvLayout::kQ4Group:
       return (cols + 127) / 128 * 128;
     case GemvLayout::kPlain:
@@ -24,13 +22,6 @@ void gemv_prepare_x(GemvLayout layout, const float* x, int64_t cols, float* prep
   switch (layout) {
     case GemvLayout::kPlain:
       std::copy(x, x + cols, prepared);
-      return;
-    case GemvLayout::kBf16EvenOdd:
-      // Block of 32: [x0, x2, ..., x30, x1, x3, ..., x31].
-      for (int64_t c = 0; c < cols; ++c) {
-        const int64_t block = c / 32 * 32, within = c % 32;
-        prepared[block + (within % 2) * 16 + within / 2] = x[c];
-      }
       return;
     case GemvLayout::kQ4Group:
       // Group of 128: element 8·i + j at [j·16 + i].

@@ -4,11 +4,8 @@
 // built to keep up with memory: four rows share each load of x, and the
 // per-element unpacking is a couple of instructions.
 //
-// Some formats read x in a permuted order, prepared once per matmul by
+// int4 reads x in a permuted order, prepared once per matmul by
 // gemv_prepare_x (O(cols), shared by all threads):
-//  - bf16: per block of 32 inputs, the 16 even inputs then the 16 odd ones,
-//    so one 64-byte load of 32 bf16 weights widens to two fp32 vectors with a
-//    shift and a mask (no cross-lane shuffle).
 //  - int4 g128: per group of 128 inputs, element 8·i + j at [j·16 + i], so a
 //    64-byte load of the group's nibbles (16 dwords of 8 nibbles) yields input
 //    j of every dword lane after a shift by 4·j; the nibble is then looked up
@@ -23,7 +20,7 @@
 
 namespace tc::kernels {
 
-enum class GemvLayout : uint8_t { kPlain, kBf16EvenOdd, kQ4Group };
+enum class GemvLayout : uint8_t { kPlain, kQ4Group };
 
 // Floats of prepared x for `cols` inputs in `layout` (a multiple of 16).
 int64_t gemv_prepared_size(GemvLayout layout, int64_t cols);
@@ -37,7 +34,7 @@ void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int
 void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
                      int64_t row_end);  // kPlain
 void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                      int64_t row_end);  // kBf16EvenOdd
+                      int64_t row_end);  // kPlain
 // kQ8Row: q int8 [rows, cols], scales fp32 [rows]. kPlain.
 void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
                         float* y, int64_t row_begin, int64_t row_end);

@@ -31,52 +31,66 @@ inline __mmask16 mask16(int64_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1u);
 }
 
-inline __mmask32 mask32(int64_t count) {
-  return count >= 32 ? static_cast<__mmask32>(0xffffffffu)
-                     : static_cast<__mmask32>((1u << count) - 1u);
-}
-
 inline __mmask64 mask64(int64_t count) {
   return count >= 64 ? static_cast<__mmask64>(~0ull) : static_cast<__mmask64>((1ull << count) - 1);
 }
 
 // ---- formats read in plain order: 16 weights at a time --------------------------
 
-// Loads 16 weights from `w` (element offset c) as fp32; `mask` limits the
-// read at the end of a row (zero lanes past it).
-// Each kernel also prefetches the weights a few row blocks down (`ahead`
-// elements further on, the same columns): four rows interleaved are four
-// streams, which the hardware prefetchers alone keep only a fraction of the
-// memory bandwidth busy for (measured: 8 → 32 GB/s on one thread for int8
-// rows of 896).
+// Each kernel also prefetches every row's stream kStreamLead bytes ahead:
+// four rows interleaved are four streams, which the hardware prefetchers
+// alone keep only a fraction of the memory bandwidth busy for (measured: 8 →
+// 32 GB/s on one thread for int8 rows of 896). Past the end of a row the
+// stream continues in the same row of the next block, kRowBlock rows down,
+// which is where this kernel reads next. A lead of 1 KiB per stream (4 KiB
+// per thread) covers the memory latency and stays in L1; prefetching whole
+// blocks ahead instead ran past L1 on long rows (down_proj of 1.5B: 17.5 KiB
+// per bf16 row).
+constexpr int64_t kStreamLead = 1024;
+
 inline void prefetch_line(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 
-// How far ahead to prefetch: far enough to cover the memory latency at the
-// bandwidth one thread draws, short enough to stay in L1 (on this machine
-// 4 KiB beat 16 and 32 KiB for bf16 rows of 896).
-constexpr int64_t kPrefetchBytes = 4096;
+// Where a row's prefetches point, as a byte offset from the element being
+// read: kStreamLead ahead in the same row while that is inside the row, then
+// the same spot one row block down (the stream's continuation). The loops
+// split at `same_row_end` so the offset is a constant in each part. Rows
+// shorter than the lead are prefetched one block ahead at the same offset (a
+// longer lead would skip the first lines of each row).
+struct PrefetchPlan {
+  int64_t same_row_end;  // elements [0, same_row_end) use same_row
+  int64_t same_row;      // bytes ahead within the row
+  int64_t next_block;    // bytes ahead into the next row block
+};
 
-// Rows ahead, in whole row blocks, that put the prefetch ~kPrefetchBytes ahead.
-inline int64_t rows_ahead(int64_t row_bytes) {
-  const int64_t blocks = kPrefetchBytes / (kRowBlock * (row_bytes > 0 ? row_bytes : 1));
-  return (blocks < 1 ? 1 : blocks) * kRowBlock;
+inline PrefetchPlan prefetch_plan(int64_t row_bytes, int64_t element_bytes_x2, int64_t step) {
+  const int64_t lead = row_bytes < kStreamLead ? row_bytes : kStreamLead;
+  // element_bytes_x2: bytes of two elements (int4 packs two per byte).
+  int64_t end = (row_bytes - lead) * 2 / element_bytes_x2;
+  end = end / step * step;
+  return {end, lead, lead + (kRowBlock - 1) * row_bytes};
 }
 
+// A loader reads 16 weights of its row from element c as fp32 (`part`: only
+// the lanes in `mask`, the rest zero) and prefetches 32 elements' worth of
+// the row's stream `ahead` bytes on.
 struct F32Loader {
+  static constexpr int64_t kBytesX2 = 8;
   const float* w;
-  int64_t ahead;
-  void prefetch32(int64_t c) const {
-    prefetch_line(w + c + ahead);
-    prefetch_line(w + c + ahead + 16);
+  void prefetch32(int64_t c, int64_t ahead) const {
+    const char* p = reinterpret_cast<const char*>(w + c) + ahead;
+    prefetch_line(p);
+    prefetch_line(p + 64);
   }
   __m512 full(int64_t c) const { return _mm512_loadu_ps(w + c); }
   __m512 part(int64_t c, __mmask16 mask) const { return _mm512_maskz_loadu_ps(mask, w + c); }
 };
 
 struct F16Loader {
+  static constexpr int64_t kBytesX2 = 4;
   const uint16_t* w;
-  int64_t ahead;
-  void prefetch32(int64_t c) const { prefetch_line(w + c + ahead); }
+  void prefetch32(int64_t c, int64_t ahead) const {
+    prefetch_line(reinterpret_cast<const char*>(w + c) + ahead);
+  }
   __m512 full(int64_t c) const {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c)));
   }
@@ -85,11 +99,28 @@ struct F16Loader {
   }
 };
 
+struct BF16Loader {
+  static constexpr int64_t kBytesX2 = 4;
+  const uint16_t* w;
+  void prefetch32(int64_t c, int64_t ahead) const {
+    prefetch_line(reinterpret_cast<const char*>(w + c) + ahead);
+  }
+  static __m512 widen(__m256i raw) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+  }
+  __m512 full(int64_t c) const {
+    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c)));
+  }
+  __m512 part(int64_t c, __mmask16 mask) const {
+    return widen(_mm256_maskz_loadu_epi16(mask, w + c));
+  }
+};
+
 struct Q8Loader {
+  static constexpr int64_t kBytesX2 = 2;
   const int8_t* w;
-  int64_t ahead;
-  void prefetch32(int64_t c) const {
-    if (c % 64 == 0) prefetch_line(w + c + ahead);
+  void prefetch32(int64_t c, int64_t ahead) const {
+    if (c % 64 == 0) prefetch_line(reinterpret_cast<const char*>(w + c) + ahead);
   }
   __m512 full(int64_t c) const {
     return _mm512_cvtepi32_ps(
@@ -105,16 +136,19 @@ template <int R, typename Loader>
 inline void plain_rows(const Loader (&rows)[R], int64_t cols, const float* x, float* sums) {
   __m512 acc[R][2];
   for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  int64_t c = 0;
-  for (; c + 32 <= cols; c += 32) {
+  const PrefetchPlan plan = prefetch_plan(cols * Loader::kBytesX2 / 2, Loader::kBytesX2, 32);
+  const auto step = [&](int64_t c, int64_t ahead) {
     const __m512 x0 = _mm512_loadu_ps(x + c);
     const __m512 x1 = _mm512_loadu_ps(x + c + 16);
     for (int i = 0; i < R; ++i) {
-      rows[i].prefetch32(c);
+      rows[i].prefetch32(c, ahead);
       acc[i][0] = _mm512_fmadd_ps(rows[i].full(c), x0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(rows[i].full(c + 16), x1, acc[i][1]);
     }
-  }
+  };
+  int64_t c = 0;
+  for (; c < plan.same_row_end; c += 32) step(c, plan.same_row);
+  for (; c + 32 <= cols; c += 32) step(c, plan.next_block);
   for (; c < cols; c += 16) {
     const __mmask16 mask = mask16(cols - c);
     const __m512 xv = _mm512_maskz_loadu_ps(mask, x + c);
@@ -142,45 +176,19 @@ inline void plain_gemv(int64_t cols, const float* x, int64_t row_begin, int64_t 
   }
 }
 
-// ---- bf16, x in even/odd order --------------------------------------------------
-
-template <int R>
-inline void bf16_rows(const uint16_t* const (&w)[R], int64_t cols, const float* x, float* sums) {
-  const int64_t ahead = rows_ahead(cols * 2) * cols;
-  const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
-  __m512 acc[R][2];
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < cols; c += 32) {
-    const __m512 x_even = _mm512_load_ps(x + c);
-    const __m512 x_odd = _mm512_load_ps(x + c + 16);
-    const bool whole = c + 32 <= cols;
-    const __mmask32 mask = mask32(cols - c);
-    for (int i = 0; i < R; ++i) {
-      prefetch_line(w[i] + c + ahead);
-      // Dword k holds element 2k in its low half and 2k+1 in its high half.
-      const __m512i raw =
-          whole ? _mm512_loadu_si512(w[i] + c) : _mm512_maskz_loadu_epi16(mask, w[i] + c);
-      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(raw, 16));
-      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(raw, high_half));
-      acc[i][0] = _mm512_fmadd_ps(even, x_even, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(odd, x_odd, acc[i][1]);
-    }
-  }
-  for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(_mm512_add_ps(acc[i][0], acc[i][1]));
-}
-
 // ---- int4 g128, x in group order --------------------------------------------------
 
 template <int R>
 inline void q4_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales)[R], int64_t cols,
                     const float* x, float* sums) {
   // Nibble n stores q = n - 8.
-  const int64_t ahead = rows_ahead((cols + 1) / 2) * ((cols + 1) / 2);
   const __m512 centred = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
   const int64_t row_bytes = (cols + 1) / 2;
   __m512 acc[R][2];
   for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t g = 0, byte = 0; byte < row_bytes; ++g, byte += 64) {
+  const PrefetchPlan plan = prefetch_plan(row_bytes, 1, 128);
+  const auto group = [&](int64_t g, int64_t ahead) {
+    const int64_t byte = g * 64;
     const float* xg = x + g * 128;
     __m512 xj[8];
     for (int j = 0; j < 8; ++j) xj[j] = _mm512_load_ps(xg + j * 16);
@@ -199,7 +207,11 @@ inline void q4_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales
         acc[i][1] = _mm512_fmadd_ps(w1, xj[j + 1], acc[i][1]);
       }
     }
-  }
+  };
+  const int64_t groups = (cols + 127) / 128;
+  int64_t g = 0;
+  for (; g * 128 < plan.same_row_end; ++g) group(g, plan.same_row);
+  for (; g < groups; ++g) group(g, plan.next_block);
   for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(_mm512_add_ps(acc[i][0], acc[i][1]));
 }
 
@@ -208,45 +220,29 @@ inline void q4_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales
 void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
                      int64_t row_end) {
   plain_gemv<F32Loader>(
-      cols, x, row_begin, row_end,
-      [&](int64_t r) {
-        return F32Loader{w + r * cols, rows_ahead(cols * 4) * cols};
-      },
+      cols, x, row_begin, row_end, [&](int64_t r) { return F32Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
                      int64_t row_end) {
   plain_gemv<F16Loader>(
-      cols, x, row_begin, row_end,
-      [&](int64_t r) {
-        return F16Loader{w + r * cols, rows_ahead(cols * 2) * cols};
-      },
+      cols, x, row_begin, row_end, [&](int64_t r) { return F16Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
                         float* y, int64_t row_begin, int64_t row_end) {
   plain_gemv<Q8Loader>(
-      cols, x, row_begin, row_end,
-      [&](int64_t r) {
-        return Q8Loader{q + r * cols, rows_ahead(cols) * cols};
-      },
+      cols, x, row_begin, row_end, [&](int64_t r) { return Q8Loader{q + r * cols}; },
       [&](int64_t r, float sum) { y[r] = scales[r] * sum; });
 }
 
 void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
                       int64_t row_end) {
-  int64_t r = row_begin;
-  for (; r + kRowBlock <= row_end; r += kRowBlock) {
-    const uint16_t* const rows[kRowBlock] = {w + r * cols, w + (r + 1) * cols, w + (r + 2) * cols,
-                                             w + (r + 3) * cols};
-    bf16_rows<kRowBlock>(rows, cols, x, y + r);
-  }
-  for (; r < row_end; ++r) {
-    const uint16_t* const rows[1] = {w + r * cols};
-    bf16_rows<1>(rows, cols, x, y + r);
-  }
+  plain_gemv<BF16Loader>(
+      cols, x, row_begin, row_end, [&](int64_t r) { return BF16Loader{w + r * cols}; },
+      [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,

@@ -56,8 +56,6 @@ constexpr size_t kGemvPieces = 32;
 
 GemvLayout gemv_layout(WeightFormat format) {
   switch (format) {
-    case WeightFormat::kBF16:
-      return GemvLayout::kBf16EvenOdd;
     case WeightFormat::kQ4G128:
       return GemvLayout::kQ4Group;
     default:

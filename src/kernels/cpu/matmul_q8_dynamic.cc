@@ -352,14 +352,19 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   const int64_t tile = std::max<int64_t>(4, kTokenTileBytes / stride / 4 * 4);
   const int8_t* w = weight.i8();
   const float* w_scales = weight.row_scales();
-  ThreadPool::global().parallel_for(
-      static_cast<size_t>(rows), kRowGrain, [&](size_t begin, size_t end) {
-        for (int64_t t0 = 0; t0 < n; t0 += tile) {
-          rows_fn(w, w_scales, cols, qx.data() + t0 * stride, x_scales.data() + t0, stride,
-                  std::min(tile, n - t0), y + t0 * rows, rows, static_cast<int64_t>(begin),
-                  static_cast<int64_t>(end));
-        }
-      });
+  // Rows are claimed in pieces (about 32 per matmul) rather than split in
+  // fixed halves: on a shared machine one thread often runs slower, and with
+  // fixed halves the other waits for it at the end of every matmul.
+  const auto row_count = static_cast<size_t>(rows);
+  const size_t grain =
+      std::max(kRowGrain, (row_count / 32 + kRowGrain - 1) / kRowGrain * kRowGrain);
+  ThreadPool::global().parallel_for_dynamic(row_count, grain, [&](size_t begin, size_t end) {
+    for (int64_t t0 = 0; t0 < n; t0 += tile) {
+      rows_fn(w, w_scales, cols, qx.data() + t0 * stride, x_scales.data() + t0, stride,
+              std::min(tile, n - t0), y + t0 * rows, rows, static_cast<int64_t>(begin),
+              static_cast<int64_t>(end));
+    }
+  });
 }
 
 void matmul_q8_dynamic(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
