@@ -245,9 +245,11 @@ json cpu_section() {
       {"sockets", or_null(topology.sockets)},
       {"caches", read_caches()},
       {"isa_flags", read_isa_flags(cpuinfo)},
-      // Decode (one token) runs the dot kernels; prefill (several tokens) runs
-      // the AVX-512 tiled GEMM where the CPU has it, else the same dot kernels.
-      {"kernel_isa", tc::kernels::dot_kernels().isa},
+      // Where the CPU has AVX-512, decode (one token) runs the AVX-512 GEMV
+      // kernels and prefill the packed-panel GEMM; otherwise both run the
+      // dot kernels named here (AVX2 or scalar).
+      {"kernel_isa",
+       tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
       {"prefill_gemm_isa",
        tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
       {"hypervisor", or_null(hypervisor(cpuinfo))},
