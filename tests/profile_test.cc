@@ -24,6 +24,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/dot.h"
+#include "kernels/cpu/gemm.h"
 #include "profile/hardware.h"
 #include "profile/rss_sampler.h"
 #include "test_paths.h"
@@ -212,7 +213,9 @@ TEST_F(HardwareSnapshot, CpuAndMemory) {
   }
   EXPECT_FALSE(at("/cpu/model_name").get<std::string>().empty());
   EXPECT_GT(at("/memory/total_bytes").get<uint64_t>(), 0u);
-  EXPECT_EQ(at("/cpu/kernel_isa").get<std::string>(), tc::kernels::dot_kernels().isa);
+  EXPECT_EQ(at("/cpu/kernel_isa").get<std::string>(),
+            tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c"
+                                          : std::string(tc::kernels::dot_kernels().isa));
   for (const std::string& flag : tracked_isa_flags()) {
     const json& value = at("/cpu/isa_flags/" + flag);
     EXPECT_TRUE(value.is_boolean() || value.is_null()) << flag;
