@@ -155,3 +155,32 @@ TEST(SiluMul, MatchesFormula) {
 
 }  // namespace
 }  // namespace tc::kernels
+
+namespace tc::kernels {
+namespace {
+
+// The vectorized RMSNorm against the formula in double on widths that leave
+// every tail size.
+TEST(RmsNorm, MatchesFormula) {
+  for (const int64_t d : {1, 7, 8, 9, 128, 897}) {
+    const int64_t n = 3;
+    std::vector<float> x(static_cast<size_t>(n * d)), weight(static_cast<size_t>(d));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 3.0f;
+    for (size_t i = 0; i < weight.size(); ++i) weight[i] = 0.5f + 0.01f * static_cast<float>(i % 7);
+    std::vector<float> out(x.size());
+    rms_norm(x.data(), weight.data(), n, d, 1e-6, out.data());
+    for (int64_t t = 0; t < n; ++t) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < d; ++i) sum += double(x[t * d + i]) * double(x[t * d + i]);
+      const double inv = 1.0 / std::sqrt(sum / double(d) + 1e-6);
+      for (int64_t i = 0; i < d; ++i) {
+        const double expected = double(weight[i]) * double(x[t * d + i]) * inv;
+        ASSERT_NEAR(out[t * d + i], expected, 1e-6 * (1.0 + std::fabs(expected)))
+            << "d " << d << " t " << t << " i " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tc::kernels
