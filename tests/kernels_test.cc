@@ -9,6 +9,8 @@
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
+#include "quant/int4_group.h"
+#include "quant/int8_rowwise.h"
 
 namespace tc::kernels {
 namespace {
@@ -78,6 +80,37 @@ TEST(Dot, VectorAndScalarKernelsAgree) {
     EXPECT_NEAR(fast.bf16(bf16.data(), x.data(), n), scalar.bf16(bf16.data(), x.data(), n),
                 tolerance);
     EXPECT_NEAR(fast.f16(f16.data(), x.data(), n), scalar.f16(f16.data(), x.data(), n), tolerance);
+  }
+}
+
+// The int8 and int4 dot products (the kernels of CPUs without AVX-512)
+// against the dequantized row, on lengths that leave every tail and a short
+// last int4 group.
+TEST(Dot, QuantizedKernelsMatchTheDequantizedRow) {
+  for (const DotKernels* kernels : {&dot_kernels(), &scalar_dot_kernels()}) {
+    for (const int64_t cols : {1, 7, 16, 33, 127, 129, 320, 1000}) {
+      const std::vector<float> values = random_vector(static_cast<size_t>(2 * cols), 3);
+      const WeightMatrix dense = make_f32_matrix(2, cols, values.data());
+      const std::vector<float> x = random_vector(static_cast<size_t>(cols), 4);
+      const WeightMatrix q8 = quant::quantize_q8_row(dense, false);
+      const WeightMatrix q4 = quant::quantize_q4_g128(dense);
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < 2; ++r) {
+        double expected8 = 0.0, expected4 = 0.0;
+        q8.row_to_f32(r, row.data());
+        for (int64_t c = 0; c < cols; ++c) expected8 += double(row[c]) * double(x[c]);
+        q4.row_to_f32(r, row.data());
+        for (int64_t c = 0; c < cols; ++c) expected4 += double(row[c]) * double(x[c]);
+        const double tolerance = 2e-6 * std::sqrt(double(cols)) + 1e-6;
+        const float got8 = q8.row_scales()[r] * kernels->q8(q8.i8() + r * cols, x.data(), cols);
+        const float got4 = kernels->q4(q4.storage.data() + r * q4.row_bytes(),
+                                       q4.group_scales() + r * q4.groups_per_row(), x.data(), cols);
+        EXPECT_NEAR(got8, expected8, tolerance * (1.0 + std::fabs(expected8)))
+            << kernels->isa << " cols " << cols;
+        EXPECT_NEAR(got4, expected4, tolerance * (1.0 + std::fabs(expected4)))
+            << kernels->isa << " cols " << cols;
+      }
+    }
   }
 }
 

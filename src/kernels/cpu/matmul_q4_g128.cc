@@ -3,9 +3,8 @@
 // small per-thread fp32 tile reused across all tokens (prefill); the scalar
 // fallback unpacks one row at a time and reuses it across tokens. Neither
 // makes a dequantized copy of the matrix.
-#include <vector>
-
 #include "core/thread_pool.h"
+#include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/matmul_quant_avx512.h"
@@ -17,17 +16,16 @@ namespace {
 // Rows per thread chunk; a multiple of the 6-row prefill tile.
 constexpr size_t kRowGrain = 48;
 
-void q4_g128_scalar(const WeightMatrix& weight, const float* x, int64_t n, float* y,
-                    int64_t row_begin, int64_t row_end) {
-  std::vector<float> row(static_cast<size_t>(weight.cols));
+// Without AVX-512: a dot product per (row, token) with the best dot kernel
+// this CPU has (AVX2 or scalar, dot.h), group scales applied per group.
+void q4_g128_dots(const WeightMatrix& weight, const float* x, int64_t n, float* y,
+                  int64_t row_begin, int64_t row_end) {
+  const DotQ4 dot = dot_kernels().q4;
+  const int64_t cols = weight.cols;
   for (int64_t r = row_begin; r < row_end; ++r) {
-    weight.row_to_f32(r, row.data());
-    for (int64_t t = 0; t < n; ++t) {
-      const float* xt = x + t * weight.cols;
-      float sum = 0.0f;
-      for (int64_t c = 0; c < weight.cols; ++c) sum += row[static_cast<size_t>(c)] * xt[c];
-      y[t * weight.rows + r] = sum;
-    }
+    const uint8_t* row = weight.storage.data() + r * weight.row_bytes();
+    const uint16_t* scales = weight.group_scales() + r * weight.groups_per_row();
+    for (int64_t t = 0; t < n; ++t) y[t * weight.rows + r] = dot(row, scales, x + t * cols, cols);
   }
 }
 
@@ -40,7 +38,7 @@ void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float
   ThreadPool::global().parallel_for(
       static_cast<size_t>(weight.rows), kRowGrain, [&](size_t begin, size_t end) {
         const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
-        if (!avx512) return q4_g128_scalar(weight, x, n, y, b, e);
+        if (!avx512) return q4_g128_dots(weight, x, n, y, b, e);
         if (n == 1) return q4_g128_gemv_avx512(packed, scales, weight.cols, x, y, b, e);
         q4_g128_gemm_avx512(packed, scales, weight.cols, x, n, y, weight.rows, b, e);
       });

@@ -2,9 +2,8 @@
 // dequantize in registers (decode) or into a small per-thread fp32 tile
 // reused across all tokens (prefill); the scalar fallback unpacks one row at
 // a time and reuses it across tokens. Neither makes a dequantized copy of the matrix.
-#include <vector>
-
 #include "core/thread_pool.h"
+#include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/matmul_quant_avx512.h"
@@ -16,20 +15,16 @@ namespace {
 // Rows per thread chunk; a multiple of the 6-row prefill tile.
 constexpr size_t kRowGrain = 48;
 
-void q8_row_scalar(const WeightMatrix& weight, const float* x, int64_t n, float* y,
-                   int64_t row_begin, int64_t row_end) {
+// Without AVX-512: a dot product per (row, token) with the best dot kernel
+// this CPU has (AVX2 or scalar, dot.h), then the row scale.
+void q8_row_dots(const WeightMatrix& weight, const float* x, int64_t n, float* y, int64_t row_begin,
+                 int64_t row_end) {
+  const DotQ8 dot = dot_kernels().q8;
   const int64_t cols = weight.cols;
-  std::vector<float> row(static_cast<size_t>(cols));
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int8_t* q = weight.i8() + r * cols;
-    for (int64_t c = 0; c < cols; ++c) row[static_cast<size_t>(c)] = static_cast<float>(q[c]);
     const float scale = weight.row_scales()[r];
-    for (int64_t t = 0; t < n; ++t) {
-      const float* xt = x + t * cols;
-      float sum = 0.0f;
-      for (int64_t c = 0; c < cols; ++c) sum += row[static_cast<size_t>(c)] * xt[c];
-      y[t * weight.rows + r] = scale * sum;
-    }
+    for (int64_t t = 0; t < n; ++t) y[t * weight.rows + r] = scale * dot(q, x + t * cols, cols);
   }
 }
 
@@ -40,7 +35,7 @@ void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float*
   ThreadPool::global().parallel_for(
       static_cast<size_t>(weight.rows), kRowGrain, [&](size_t begin, size_t end) {
         const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
-        if (!avx512) return q8_row_scalar(weight, x, n, y, b, e);
+        if (!avx512) return q8_row_dots(weight, x, n, y, b, e);
         if (n == 1)
           return q8_row_gemv_avx512(weight.i8(), weight.row_scales(), weight.cols, x, y, b, e);
         q8_row_gemm_avx512(weight.i8(), weight.row_scales(), weight.cols, x, n, y, weight.rows, b,
