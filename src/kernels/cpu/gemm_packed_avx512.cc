@@ -6,11 +6,14 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemm_packed.h"
 
 namespace tc::kernels {
 
 namespace {
+
+using avx512::mask16;
 
 constexpr int kTileTokens = 6;    // tokens per register tile: 6 × 4 = 24 accumulators
 constexpr int64_t kPanelK = 128;  // inputs per panel: 64 × 128 fp32 = 32 KiB, stays in L1;
@@ -18,12 +21,6 @@ constexpr int64_t kPanelK = 128;  // inputs per panel: 64 × 128 fp32 = 32 KiB, 
 static_assert(kPanelRows == 64, "the tile holds four 16-lane vectors of rows");
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-inline __mmask16 mask16(int64_t count) {
-  return count >= 16  ? static_cast<__mmask16>(0xffff)
-         : count <= 0 ? static_cast<__mmask16>(0)
-                      : static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // Weights [k, k + count) of row r (count <= 16; k a multiple of 16) as fp32,
 // dequantized; lanes past count are zero.

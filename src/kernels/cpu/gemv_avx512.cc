@@ -10,26 +10,17 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv.h"
 
 namespace tc::kernels {
 
 namespace {
 
+using avx512::horizontal_sum;
+using avx512::mask16;
+
 constexpr int kRowBlock = 4;
-
-inline float horizontal_sum(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xb1));
-  __m128 q = _mm512_castps512_ps128(v);
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-  return _mm_cvtss_f32(q);
-}
-
-inline __mmask16 mask16(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1u);
-}
 
 inline __mmask64 mask64(int64_t count) {
   return count >= 64 ? static_cast<__mmask64>(~0ull) : static_cast<__mmask64>((1ull << count) - 1);

@@ -11,29 +11,22 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/cpu/matmul_quant_avx512.h"
 
+#include "kernels/cpu/avx512_common.h"
+
 #include <immintrin.h>
 
 namespace tc::kernels {
 
 namespace {
 
+using avx512::horizontal_sum;
+using avx512::mask16;
+using avx512::store_tile;
+
 constexpr int kTileTokens = 4;    // tokens per register tile
 constexpr int kTileRows = 6;      // weight rows per register tile (24 accumulators)
 constexpr int64_t kBlockK = 512;  // inputs per scratch block (a multiple of the int4 group)
 static_assert(kBlockK % 128 == 0, "an int4 group must not straddle scratch blocks");
-
-inline float horizontal_sum(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xb1));
-  __m128 q = _mm512_castps512_ps128(v);
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-  return _mm_cvtss_f32(q);
-}
-
-inline __mmask16 mask16(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1u);
-}
 
 // ---- int8 --------------------------------------------------------------------
 
@@ -101,37 +94,6 @@ inline float q4_dot(const uint8_t* row, const uint16_t* scales, const float* x, 
 
 // ---- prefill micro-kernel --------------------------------------------------------
 
-// [Σa, Σb, Σc, Σd] in 13 instructions (four separate reductions take 28):
-// pairs interleave within 128-bit lanes, then the four lanes fold.
-inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
-  __m512 v = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
-                           _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xb1));
-  return _mm512_castps512_ps128(v);
-}
-
-// Writes (or adds) the lane sums of an RM × RN accumulator tile to y.
-template <int RM, int RN>
-inline void store_tile(const __m512 (&acc)[RM][RN], float* y, int64_t y_stride, bool accumulate) {
-  for (int i = 0; i < RM; ++i) {
-    float* out = y + i * y_stride;
-    int j = 0;
-    for (; j + 4 <= RN; j += 4) {
-      __m128 sums = sum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
-      if (accumulate) sums = _mm_add_ps(sums, _mm_loadu_ps(out + j));
-      _mm_storeu_ps(out + j, sums);
-    }
-    for (; j < RN; ++j) {
-      const float sum = horizontal_sum(acc[i][j]);
-      out[j] = accumulate ? out[j] + sum : sum;
-    }
-  }
-}
-
-// y[i][j] (+)= Σ_{k<kw} x[i][k] · w[j][k]; w is the fp32 scratch (row stride kBlockK).
 template <int RM, int RN>
 void tile(const float* x, int64_t x_stride, const float* w, int64_t kw, float* y, int64_t y_stride,
           bool accumulate) {

@@ -1,0 +1,64 @@
+// Small AVX-512 helpers shared by the kernel files compiled with AVX-512
+// flags (gemm_avx512.cc, matmul_quant_avx512.cc, gemv_avx512.cc,
+// gemm_packed_avx512.cc). Include it only from those files: every includer is
+// built with the same flags, so these inline definitions are all the same
+// AVX-512 code and none of it reaches a file that may run on an older CPU.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace tc::kernels::avx512 {
+
+// Sum of the 16 lanes. (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized.)
+inline float horizontal_sum(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));  // fold 256-bit halves
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xb1));  // fold 128-bit quarters
+  __m128 q = _mm512_castps512_ps128(v);
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
+  return _mm_cvtss_f32(q);
+}
+
+// The first `count` of 16 lanes (none for count <= 0).
+inline __mmask16 mask16(int64_t count) {
+  return count >= 16  ? static_cast<__mmask16>(0xffff)
+         : count <= 0 ? static_cast<__mmask16>(0)
+                      : static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// [Σa, Σb, Σc, Σd] in 13 instructions (four separate reductions take 28):
+// pairs interleave within 128-bit lanes, then the four lanes fold.
+inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+  // Per lane: [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d.
+  __m512 v = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                           _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4e));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xb1));
+  return _mm512_castps512_ps128(v);
+}
+
+// Writes (or adds) the lane sums of an RM × RN accumulator tile of a
+// dot-product GEMM to y (token i, row j at y[i * y_stride + j]): four rows of
+// a token at a time through sum4, the rest one by one.
+template <int RM, int RN>
+inline void store_tile(const __m512 (&acc)[RM][RN], float* y, int64_t y_stride, bool accumulate) {
+  for (int i = 0; i < RM; ++i) {
+    float* out = y + i * y_stride;
+    int j = 0;
+    for (; j + 4 <= RN; j += 4) {
+      __m128 sums = sum4(acc[i][j], acc[i][j + 1], acc[i][j + 2], acc[i][j + 3]);
+      if (accumulate) sums = _mm_add_ps(sums, _mm_loadu_ps(out + j));
+      _mm_storeu_ps(out + j, sums);
+    }
+    for (; j < RN; ++j) {
+      const float sum = horizontal_sum(acc[i][j]);
+      out[j] = accumulate ? out[j] + sum : sum;
+    }
+  }
+}
+
+}  // namespace tc::kernels::avx512
