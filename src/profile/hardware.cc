@@ -246,10 +246,12 @@ json cpu_section() {
       {"caches", read_caches()},
       {"isa_flags", read_isa_flags(cpuinfo)},
       // Where the CPU has AVX-512, decode (one token) runs the AVX-512 GEMV
-      // kernels and prefill the packed-panel GEMM; otherwise both run the
-      // dot kernels named here (AVX2 or scalar).
-      {"kernel_isa",
-       tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
+      // kernels (int4 and int8 on VNNI integer dot products where it has
+      // VNNI) and prefill the packed-panel GEMM; otherwise both run the dot
+      // kernels named here (AVX2 or scalar).
+      {"kernel_isa", tc::kernels::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
+                     : tc::kernels::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"
+                                                        : tc::kernels::dot_kernels().isa},
       {"prefill_gemm_isa",
        tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
       {"hypervisor", or_null(hypervisor(cpuinfo))},

@@ -24,5 +24,7 @@ void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const flo
 
 // AVX-512 F, BW and VL plus FMA and F16C, checked once.
 bool cpu_has_avx512();
+// cpu_has_avx512() and AVX-512 VNNI (the integer dot-product kernels).
+bool cpu_has_avx512_vnni();
 
 }  // namespace tc::kernels

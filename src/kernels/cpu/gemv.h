@@ -42,4 +42,70 @@ void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, cons
 void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
                          const float* x, float* y, int64_t row_begin, int64_t row_end);
 
+// ---- int4 g128 and int8 rows with integer dot products (AVX-512 VNNI) -----------
+// Widening int4 or int8 weights to fp32 costs about three vector instructions
+// per 16 weights, which makes the kernels above compute-bound below the
+// memory bandwidth (int4 at about half of it). vpdpbusd multiplies 64
+// unsigned bytes by 64 signed bytes and sums them in fours into int32 in one
+// instruction, so these kernels feed it the weights as unsigned bytes and x
+// as integers:
+//  - x is quantized per group of 128 inputs to 16 bits, q = round(x / s) with
+//    s = max|x| / 32512, and carried as two int8 halves q = 256·hi + lo (hi
+//    in [-127, 127], lo in [-128, 127]). Every product is then exact in int32
+//    and the only difference from fp32 is x's rounding, at most s/2 per input
+//    (1.5e-5 of the group's largest |x|): far below the weights' own
+//    rounding, and unlike an 8-bit x (llama.cpp's Q4_0 × Q8_0) it leaves the
+//    methods weight-only in effect.
+//  - The unsigned weight is w + zero (int4: the stored nibble, zero 8; int8:
+//    w XOR 0x80, zero 128), so each group's sum is Σ (w + zero)·q - zero·Σ q.
+//    The second term is precomputed per int32 lane (`corrections`) and
+//    starts the accumulator, so it costs nothing per row.
+//  - Per group of 128 and row: int4 does one load and three ops to split the
+//    nibbles, int8 two loads and two XORs; then four vpdpbusd and four ops to
+//    scale the group into an fp32 accumulator (about 12 instructions, where
+//    the fp32 widening takes 24).
+constexpr int64_t kSplitGroup = 128;       // inputs per x group (= the int4 weights' group)
+constexpr int64_t kSplitGroupBytes = 256;  // x bytes per group: four vectors of 64
+constexpr int kSplitLanes = 16;            // int32 lanes of one vpdpbusd
+
+// Where input c of a group sits in its 128-byte half, following the weights:
+//  - kNibblePairs (int4): byte b holds inputs 2b (low nibble) and 2b + 1
+//    (high), so input c is at c / 2 of the first vector (even c) or of the
+//    second (odd c);
+//  - kBytes (int8): input c at byte c.
+// Either way lane l of a vector covers its bytes 4l .. 4l + 3.
+enum class SplitLayout : uint8_t { kNibblePairs, kBytes };
+
+// x in the form the VNNI kernels read, for ceil(cols / 128) groups.
+struct SplitX {
+  // Per group: hi of the 128 inputs in the layout's order (two vectors of
+  // 64), then lo in the same order.
+  const int8_t* parts;
+  const float* scales;         // per group: s (NaN if the group holds a NaN or inf)
+  const int32_t* corrections;  // per group and lane: -zero · Σ q over the lane's inputs
+};
+
+// Quantizes and splits x[0..cols) into the three arrays (sizes: groups ·
+// kSplitGroupBytes, groups, groups · kSplitLanes). Inputs past cols are 0.
+// The reference definition; split_x_vnni writes the same bytes faster.
+void split_x(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
+             int32_t* corrections);
+
+// The scalar twins: the same integer sums, for checking the AVX-512 kernels.
+//   int4: y[r] = Σ_g (w_scale[r][g] · s_g) · Σ_{c in g} (n_c - 8) · q_c
+//   int8: y[r] = w_scale[r] · Σ_g s_g · Σ_{c in g} w_c · q_c
+void gemv_q4_g128_split_scalar(const uint8_t* packed, const uint16_t* scales, int64_t cols,
+                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end);
+void gemv_q8_row_split_scalar(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
+                              float* y, int64_t row_begin, int64_t row_end);
+
+// gemv_vnni_avx512.cc; call only when cpu_has_avx512_vnni(). x in
+// kNibblePairs for int4, kBytes for int8.
+void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
+                  int32_t* corrections);
+void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols, const SplitX& x,
+                       float* y, int64_t row_begin, int64_t row_end);
+void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x, float* y,
+                      int64_t row_begin, int64_t row_end);
+
 }  // namespace tc::kernels

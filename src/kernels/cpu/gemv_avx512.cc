@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv.h"
+#include "kernels/cpu/gemv_prefetch.h"
 
 namespace tc::kernels {
 
@@ -19,47 +20,13 @@ namespace {
 
 using avx512::horizontal_sum;
 using avx512::mask16;
-
-constexpr int kRowBlock = 4;
-
-inline __mmask64 mask64(int64_t count) {
-  return count >= 64 ? static_cast<__mmask64>(~0ull) : static_cast<__mmask64>((1ull << count) - 1);
-}
+using gemv_prefetch::kRowBlock;
+using gemv_prefetch::mask64;
+using gemv_prefetch::prefetch_line;
+using gemv_prefetch::prefetch_plan;
+using gemv_prefetch::PrefetchPlan;
 
 // ---- formats read in plain order: 16 weights at a time --------------------------
-
-// Each kernel also prefetches every row's stream kStreamLead bytes ahead:
-// four rows interleaved are four streams, which the hardware prefetchers
-// alone keep only a fraction of the memory bandwidth busy for (measured: 8 →
-// 32 GB/s on one thread for int8 rows of 896). Past the end of a row the
-// stream continues in the same row of the next block, kRowBlock rows down,
-// which is where this kernel reads next. A lead of 1 KiB per stream (4 KiB
-// per thread) covers the memory latency and stays in L1; prefetching whole
-// blocks ahead instead ran past L1 on long rows (down_proj of 1.5B: 17.5 KiB
-// per bf16 row).
-constexpr int64_t kStreamLead = 1024;
-
-inline void prefetch_line(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
-
-// Where a row's prefetches point, as a byte offset from the element being
-// read: kStreamLead ahead in the same row while that is inside the row, then
-// the same spot one row block down (the stream's continuation). The loops
-// split at `same_row_end` so the offset is a constant in each part. Rows
-// shorter than the lead are prefetched one block ahead at the same offset (a
-// longer lead would skip the first lines of each row).
-struct PrefetchPlan {
-  int64_t same_row_end;  // elements [0, same_row_end) use same_row
-  int64_t same_row;      // bytes ahead within the row
-  int64_t next_block;    // bytes ahead into the next row block
-};
-
-inline PrefetchPlan prefetch_plan(int64_t row_bytes, int64_t element_bytes_x2, int64_t step) {
-  const int64_t lead = row_bytes < kStreamLead ? row_bytes : kStreamLead;
-  // element_bytes_x2: bytes of two elements (int4 packs two per byte).
-  int64_t end = (row_bytes - lead) * 2 / element_bytes_x2;
-  end = end / step * step;
-  return {end, lead, lead + (kRowBlock - 1) * row_bytes};
-}
 
 // A loader reads 16 weights of its row from element c as fp32 (`part`: only
 // the lanes in `mask`, the rest zero) and prefetches 32 elements' worth of

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
@@ -65,9 +66,50 @@ GemvLayout gemv_layout(WeightFormat format) {
 
 bool has_avx512_gemv(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
 
+// About kGemvPieces pieces per matmul, claimed dynamically: the threads
+// share memory bandwidth unevenly, and a static half each leaves one waiting
+// at the end of every matmul (~170 per decode step).
+size_t gemv_grain(int64_t rows) {
+  const auto count = static_cast<size_t>(rows);
+  return std::max(kGemvRowGrain,
+                  (count / kGemvPieces + kGemvRowGrain - 1) / kGemvRowGrain * kGemvRowGrain);
+}
+
+// One int4 or int8 token through the VNNI kernels: x quantized and split
+// once (on the caller's thread; ~10 ns per group of 128), then rows in pieces.
+void gemv_vnni(const WeightMatrix& weight, const float* x, float* y) {
+  const bool int4 = weight.format == WeightFormat::kQ4G128;
+  const auto groups = static_cast<size_t>((weight.cols + kSplitGroup - 1) / kSplitGroup);
+  thread_local AlignedBuffer<int8_t> parts;
+  thread_local AlignedBuffer<float> x_scales;
+  thread_local AlignedBuffer<int32_t> corrections;
+  if (x_scales.size() < groups) {
+    parts.resize(groups * kSplitGroupBytes);
+    x_scales.resize(groups);
+    corrections.resize(groups * kSplitLanes);
+  }
+  split_x_vnni(int4 ? SplitLayout::kNibblePairs : SplitLayout::kBytes, x, weight.cols, parts.data(),
+               x_scales.data(), corrections.data());
+  const SplitX split{parts.data(), x_scales.data(), corrections.data()};
+  ThreadPool::global().parallel_for_dynamic(
+      static_cast<size_t>(weight.rows), gemv_grain(weight.rows), [&](size_t begin, size_t end) {
+        const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
+        if (int4) {
+          gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), weight.cols, split, y, b,
+                            e);
+        } else {
+          gemv_q8_row_vnni(weight.i8(), weight.row_scales(), weight.cols, split, y, b, e);
+        }
+      });
+}
+
 // One token through the AVX-512 decode kernels, rows split across threads in
-// contiguous chunks (each thread streams its own part of the matrix).
+// pieces (each thread streams its own parts of the matrix).
 void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
+  if ((weight.format == WeightFormat::kQ4G128 || weight.format == WeightFormat::kQ8Row) &&
+      cpu_has_avx512_vnni()) {
+    return gemv_vnni(weight, x, y);
+  }
   const GemvLayout layout = gemv_layout(weight.format);
   const float* xp = x;
   if (layout != GemvLayout::kPlain) {
@@ -78,29 +120,25 @@ void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
     xp = prepared.data();
   }
   const int64_t cols = weight.cols;
-  // About kGemvPieces pieces per matmul, claimed dynamically: the threads
-  // share memory bandwidth unevenly, and a static half each leaves one
-  // waiting at the end of every matmul (~170 per decode step).
-  const auto rows = static_cast<size_t>(weight.rows);
-  const size_t grain = std::max(
-      kGemvRowGrain, (rows / kGemvPieces + kGemvRowGrain - 1) / kGemvRowGrain * kGemvRowGrain);
-  ThreadPool::global().parallel_for_dynamic(rows, grain, [&](size_t begin, size_t end) {
-    const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
-    switch (weight.format) {
-      case WeightFormat::kF32:
-        return gemv_f32_avx512(weight.f32(), cols, xp, y, b, e);
-      case WeightFormat::kBF16:
-        return gemv_bf16_avx512(weight.u16(), cols, xp, y, b, e);
-      case WeightFormat::kF16:
-        return gemv_f16_avx512(weight.u16(), cols, xp, y, b, e);
-      case WeightFormat::kQ8Row:
-        return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, xp, y, b, e);
-      case WeightFormat::kQ4G128:
-        return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, xp, y, b, e);
-      case WeightFormat::kQ8RowDynamic:
-        return;
-    }
-  });
+  ThreadPool::global().parallel_for_dynamic(
+      static_cast<size_t>(weight.rows), gemv_grain(weight.rows), [&](size_t begin, size_t end) {
+        const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
+        switch (weight.format) {
+          case WeightFormat::kF32:
+            return gemv_f32_avx512(weight.f32(), cols, xp, y, b, e);
+          case WeightFormat::kBF16:
+            return gemv_bf16_avx512(weight.u16(), cols, xp, y, b, e);
+          case WeightFormat::kF16:
+            return gemv_f16_avx512(weight.u16(), cols, xp, y, b, e);
+          case WeightFormat::kQ8Row:
+            return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, xp, y, b, e);
+          case WeightFormat::kQ4G128:
+            return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, xp, y, b,
+                                       e);
+          case WeightFormat::kQ8RowDynamic:
+            return;
+        }
+      });
 }
 
 // From this many tokens on, prefill goes through packed panels: packing a
@@ -150,6 +188,8 @@ bool cpu_has_avx512() {
   const CpuFeatures& f = cpu_features();
   return f.avx512f && f.avx512bw && f.avx512vl && f.fma && f.f16c;
 }
+
+bool cpu_has_avx512_vnni() { return cpu_has_avx512() && cpu_features().avx512_vnni; }
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {

@@ -15,6 +15,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/q8_dynamic.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"
@@ -228,11 +229,6 @@ void check_weight(const WeightMatrix& weight) {
 }
 
 bool cpu_has_avx2() { return cpu_features().avx2; }
-
-bool cpu_has_avx512_vnni() {
-  const CpuFeatures& f = cpu_features();
-  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
-}
 
 void rows_avx2_dispatch(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
                         const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,

@@ -47,10 +47,12 @@ inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, 
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i ones = _mm512_set1_epi8(1);
   // Each row's stream is prefetched 1 KiB ahead, continuing past the row's
-  // end into the same row of the next block (see gemv_avx512.cc): the four
+  // end into the same row of the next block (see gemv_prefetch.h): the four
   // rows are four interleaved streams the hardware prefetchers alone do not
-  // keep ahead of.
+  // keep ahead of. Rows shorter than that are prefetched at the same offset
+  // as many blocks ahead as make up 1 KiB of their stream.
   constexpr int64_t kLead = 1024;
+  const int64_t short_row_ahead = (kLead + cols - 1) / cols * kRows * cols;
   __m512i acc[kRows][T];
   __m512i weight_sum[kRows];
 #pragma GCC unroll 4
@@ -64,11 +66,12 @@ inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, 
     __m512i wv[kRows];
 #pragma GCC unroll 4
     for (int i = 0; i < kRows; ++i) {
-      const int64_t target = k + (cols < kLead ? cols : kLead);
-      _mm_prefetch(
-          reinterpret_cast<const char*>(target < cols ? w_rows[i] + target
-                                                      : w_rows[i] + kRows * cols + (target - cols)),
-          _MM_HINT_T0);
+      const int64_t target = k + kLead;
+      _mm_prefetch(reinterpret_cast<const char*>(cols < kLead ? w_rows[i] + k + short_row_ahead
+                                                 : target < cols
+                                                     ? w_rows[i] + target
+                                                     : w_rows[i] + kRows * cols + (target - cols)),
+                   _MM_HINT_T0);
       wv[i] = _mm512_maskz_loadu_epi8(mask, w_rows[i] + k);
       weight_sum[i] = _mm512_dpbusd_epi32(weight_sum[i], ones, wv[i]);
     }

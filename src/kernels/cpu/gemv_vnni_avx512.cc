@@ -1,0 +1,229 @@
+// The int4 g128 and int8-row decode kernels on integer dot products (see
+// gemv.h, "int4 g128 and int8 rows with integer dot products"). Built with the same AVX-512 flags
+// as gemv_avx512.cc; the functions that use VNNI instructions add the feature with a target
+// attribute, so the shared inline helpers compile to the same code as in the other AVX-512 files.
+// Entered only after a run-time check for AVX-512 VNNI. No lambdas in the VNNI functions: GCC does
+// not pass the target attribute on to them. GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug
+// 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "kernels/cpu/avx512_common.h"
+#include "kernels/cpu/gemv.h"
+#include "kernels/cpu/gemv_prefetch.h"
+
+#define TC_VNNI __attribute__((target("avx512vnni")))
+
+namespace tc::kernels {
+
+namespace {
+
+using avx512::horizontal_sum;
+using avx512::mask16;
+using gemv_prefetch::kRowBlock;
+using gemv_prefetch::mask64;
+using gemv_prefetch::prefetch_line;
+using gemv_prefetch::prefetch_plan;
+using gemv_prefetch::PrefetchPlan;
+
+constexpr int32_t kSplitMax = 127 * 256;  // as in gemv.cc
+
+// Clamps to ±kSplitMax and stores q's halves, 16 inputs that sit at bytes
+// [0, 16) of their vectors: hi to `hi_out`, lo to `lo_out`.
+inline void store_halves(__m512i q, int8_t* hi_out, int8_t* lo_out) {
+  q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(-kSplitMax)),
+                       _mm512_set1_epi32(kSplitMax));
+  const __m512i hi = _mm512_srai_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(128)), 8);
+  const __m512i lo = _mm512_sub_epi32(q, _mm512_slli_epi32(hi, 8));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(hi_out), _mm512_cvtepi32_epi8(hi));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(lo_out), _mm512_cvtepi32_epi8(lo));
+}
+
+// sums[i] = Σ_g (scale_i[g] · s_g) · Σ_{c in g} (n_c - 8) · q_c for R rows.
+template <int R>
+TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales)[R],
+                                  int64_t cols, const SplitX& x, float* sums) {
+  const int64_t row_bytes = (cols + 1) / 2;
+  const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  const __m512i low_nibble = _mm512_set1_epi8(0x0f);
+  __m512 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  const PrefetchPlan plan = prefetch_plan(row_bytes, 1, kSplitGroup);
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
+    const int8_t* xg = x.parts + g * kSplitGroupBytes;
+    const __m512i hi_even = _mm512_load_si512(xg);
+    const __m512i hi_odd = _mm512_load_si512(xg + 64);
+    const __m512i lo_even = _mm512_load_si512(xg + 128);
+    const __m512i lo_odd = _mm512_load_si512(xg + 192);
+    const __m512i correction = _mm512_loadu_si512(x.corrections + g * kSplitLanes);
+    const float x_scale = x.scales[g];
+    const int64_t byte = g * 64;
+    const __mmask64 mask = mask64(row_bytes - byte);
+    for (int i = 0; i < R; ++i) {
+      prefetch_line(w[i] + byte + ahead);
+      // Always masked: choosing between a plain and a masked load per row
+      // measured 10-15% slower from memory (GCC branches on it).
+      const __m512i packed = _mm512_maskz_loadu_epi8(mask, w[i] + byte);
+      const __m512i even = _mm512_and_si512(packed, low_nibble);
+      const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
+      __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, hi_even);
+      hi = _mm512_dpbusd_epi32(hi, odd, hi_odd);
+      __m512i lo = _mm512_dpbusd_epi32(correction, even, lo_even);
+      lo = _mm512_dpbusd_epi32(lo, odd, lo_odd);
+      // Per lane |Σ (n - 8)·q| <= 8 · 8 · 32512 < 2^24: exact in fp32.
+      const __m512 group_sum = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
+      acc[i] =
+          _mm512_fmadd_ps(group_sum, _mm512_set1_ps(_cvtsh_ss(scales[i][g]) * x_scale), acc[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(acc[i]);
+}
+
+// sums[i] = Σ_g s_g · Σ_{c in g} w_i[c] · q_c for R rows (the row scale is
+// applied by the caller).
+template <int R>
+TC_VNNI inline void q8_split_rows(const int8_t* const (&w)[R], int64_t cols, const SplitX& x,
+                                  float* sums) {
+  const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
+  const PrefetchPlan plan = prefetch_plan(cols, 2, kSplitGroup);
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
+    const int8_t* xg = x.parts + g * kSplitGroupBytes;
+    const __m512i hi0 = _mm512_load_si512(xg);
+    const __m512i hi1 = _mm512_load_si512(xg + 64);
+    const __m512i lo0 = _mm512_load_si512(xg + 128);
+    const __m512i lo1 = _mm512_load_si512(xg + 192);
+    const __m512i correction = _mm512_loadu_si512(x.corrections + g * kSplitLanes);
+    const __m512 x_scale = _mm512_set1_ps(x.scales[g]);
+    const int64_t c = g * kSplitGroup;
+    const __mmask64 mask0 = mask64(cols - c), mask1 = mask64(cols - c - 64);
+    for (int i = 0; i < R; ++i) {
+      prefetch_line(w[i] + c + ahead);
+      prefetch_line(w[i] + c + 64 + ahead);
+      // Masked-off bytes load as 0 and flip to 128, against x's zero padding.
+      const __m512i w0 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask0, w[i] + c), flip);
+      const __m512i w1 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask1, w[i] + c + 64), flip);
+      __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, hi0);
+      hi = _mm512_dpbusd_epi32(hi, w1, hi1);
+      __m512i lo = _mm512_dpbusd_epi32(correction, w0, lo0);
+      lo = _mm512_dpbusd_epi32(lo, w1, lo1);
+      // Per lane |Σ w·q| <= 8 · 128 · 32512; int32 holds it, and fp32 rounds
+      // it (if at all) by a relative 6e-8.
+      const __m512 group_sum = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
+      acc[i] = _mm512_fmadd_ps(group_sum, x_scale, acc[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(acc[i]);
+}
+
+}  // namespace
+
+TC_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts,
+                          float* scales, int32_t* corrections) {
+  const int zero_shift = layout == SplitLayout::kNibblePairs ? 3 : 7;  // zero = 8 or 128
+  const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
+  const __m512i inf_bits = _mm512_set1_epi32(0x7f800000);
+  // Even inputs of a pair of vectors (a: 0..15, b: 16..31), then odd ones.
+  const __m512i even_index =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd_index = _mm512_add_epi32(even_index, _mm512_set1_epi32(1));
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* xg = x + g * kSplitGroup;
+    const int64_t count = cols - g * kSplitGroup;
+    int8_t* out = parts + g * kSplitGroupBytes;
+    int32_t* correction = corrections + g * kSplitLanes;
+    __m512 v[8];
+    __m512i max_bits = _mm512_setzero_si512();
+    for (int k = 0; k < 8; ++k) {
+      v[k] = _mm512_maskz_loadu_ps(mask16(count - 16 * k), xg + 16 * k);
+      // For non-negative floats the bit patterns order like the values, and
+      // any NaN or inf has bits >= those of inf.
+      max_bits = _mm512_max_epu32(max_bits, _mm512_and_si512(_mm512_castps_si512(v[k]), abs_bits));
+    }
+    const bool finite = _mm512_cmpge_epu32_mask(max_bits, inf_bits) == 0;
+    const float max_abs = _mm512_reduce_max_ps(_mm512_castsi512_ps(max_bits));
+    if (!finite || max_abs == 0.0f) {
+      scales[g] = finite ? 0.0f : __builtin_nanf("");
+      for (int k = 0; k < 4; ++k) _mm512_storeu_si512(out + 64 * k, _mm512_setzero_si512());
+      _mm512_storeu_si512(correction, _mm512_setzero_si512());
+      continue;
+    }
+    scales[g] = max_abs / static_cast<float>(kSplitMax);
+    const __m512 inverse = _mm512_set1_ps(static_cast<float>(kSplitMax) / max_abs);
+    if (layout == SplitLayout::kBytes) {
+      for (int k = 0; k < 8; ++k) {
+        store_halves(_mm512_cvtps_epi32(_mm512_mul_ps(v[k], inverse)), out + 16 * k,
+                     out + 128 + 16 * k);
+      }
+    } else {
+      for (int k = 0; k < 4; ++k) {
+        const __m512i a = _mm512_cvtps_epi32(_mm512_mul_ps(v[2 * k], inverse));
+        const __m512i b = _mm512_cvtps_epi32(_mm512_mul_ps(v[2 * k + 1], inverse));
+        store_halves(_mm512_permutex2var_epi32(a, even_index, b), out + 16 * k, out + 128 + 16 * k);
+        store_halves(_mm512_permutex2var_epi32(a, odd_index, b), out + 64 + 16 * k,
+                     out + 192 + 16 * k);
+      }
+    }
+    // Lane l's inputs are bytes 4l .. 4l + 3 of each vector: sum them with
+    // the same instruction the kernel multiplies them with.
+    __m512i hi_sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(out));
+    hi_sum = _mm512_dpbusd_epi32(hi_sum, ones, _mm512_loadu_si512(out + 64));
+    __m512i lo_sum =
+        _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(out + 128));
+    lo_sum = _mm512_dpbusd_epi32(lo_sum, ones, _mm512_loadu_si512(out + 192));
+    // -zero · Σ q = -zero · (256 · Σ hi + Σ lo)
+    const __m512i q_sum = _mm512_add_epi32(_mm512_slli_epi32(hi_sum, 8), lo_sum);
+    _mm512_storeu_si512(
+        correction, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(q_sum, zero_shift)));
+  }
+}
+
+TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
+                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end) {
+  const int64_t row_bytes = (cols + 1) / 2;
+  const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  int64_t r = row_begin;
+  for (; r + kRowBlock <= row_end; r += kRowBlock) {
+    const uint8_t* const rows[kRowBlock] = {packed + r * row_bytes, packed + (r + 1) * row_bytes,
+                                            packed + (r + 2) * row_bytes,
+                                            packed + (r + 3) * row_bytes};
+    const uint16_t* const row_scales[kRowBlock] = {scales + r * groups, scales + (r + 1) * groups,
+                                                   scales + (r + 2) * groups,
+                                                   scales + (r + 3) * groups};
+    q4_split_rows<kRowBlock>(rows, row_scales, cols, x, y + r);
+  }
+  for (; r < row_end; ++r) {
+    const uint8_t* const rows[1] = {packed + r * row_bytes};
+    const uint16_t* const row_scales[1] = {scales + r * groups};
+    q4_split_rows<1>(rows, row_scales, cols, x, y + r);
+  }
+}
+
+TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
+                              float* y, int64_t row_begin, int64_t row_end) {
+  int64_t r = row_begin;
+  for (; r + kRowBlock <= row_end; r += kRowBlock) {
+    const int8_t* const rows[kRowBlock] = {q + r * cols, q + (r + 1) * cols, q + (r + 2) * cols,
+                                           q + (r + 3) * cols};
+    float sums[kRowBlock];
+    q8_split_rows<kRowBlock>(rows, cols, x, sums);
+    for (int i = 0; i < kRowBlock; ++i) y[r + i] = scales[r + i] * sums[i];
+  }
+  for (; r < row_end; ++r) {
+    const int8_t* const rows[1] = {q + r * cols};
+    float sum;
+    q8_split_rows<1>(rows, cols, x, &sum);
+    y[r] = scales[r] * sum;
+  }
+}
+
+}  // namespace tc::kernels
+
+#undef TC_VNNI
