@@ -2,8 +2,8 @@
 // heads, head_dim 64): the scalar reference (attention_causal_reference)
 // against the fast path (attention_causal), for a prefill of n tokens from
 // position 0 and for one decode token after a context of ctx - 1 tokens.
-// Both run on the global thread pool (all hardware threads), so times are
-// wall-clock (UseRealTime).
+// Both run on the global thread pool (all hardware threads, or TC_THREADS),
+// so times are wall-clock (UseRealTime).
 // Counters: tokens/s (query positions per second) and FLOP/s, counting
 // 4·heads·head_dim FLOPs per visible (query, key) pair (2 for the score dot
 // product, 2 for the weighted sum of values; softmax not counted). The pairs
@@ -15,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_threads.h"
 #include "core/cpu_features.h"
 #include "kernels/cpu/attention.h"
 
@@ -34,6 +35,7 @@ std::vector<float> random_vector(size_t n, uint32_t seed) {
 
 // Implementation argument: 0 reference, 1 fast.
 void run(benchmark::State& state, int64_t n, int64_t start) {
+  tc::bench::init_threads_from_env();
   const bool fast = state.range(1) != 0;
   const AttentionShape& s = kQwen05B;
   const auto q = random_vector(static_cast<size_t>(n * s.heads * s.head_dim), 1);
@@ -66,6 +68,7 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 // the one-layer benchmark above (cache-resident after the first iteration)
 // does not show. Counter: KV bytes read per second. Argument: context.
 void BM_AttentionDecodeLayers(benchmark::State& state) {
+  tc::bench::init_threads_from_env();
   constexpr int kLayers = 24;
   const AttentionShape& s = kQwen05B;
   const int64_t context = state.range(0);

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_threads.h"
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/matmul.h"
@@ -19,16 +20,6 @@ namespace {
 
 using tc::kernels::WeightFormat;
 using tc::kernels::WeightMatrix;
-
-void init_threads() {
-  static const bool done = [] {
-    if (const char* env = std::getenv("TC_THREADS")) {
-      tc::ThreadPool::set_global_threads(static_cast<size_t>(std::atoi(env)));
-    }
-    return true;
-  }();
-  (void)done;
-}
 
 // Matrices are built once per (format, shape) and kept: the largest f32 one is 545 MB.
 const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols) {
@@ -80,7 +71,7 @@ const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols) {
 }
 
 void run(benchmark::State& state, WeightFormat format) {
-  init_threads();
+  tc::bench::init_threads_from_env();
   const int64_t rows = state.range(0), cols = state.range(1), n = state.range(2);
   const WeightMatrix& w = matrix(format, rows, cols);
   std::vector<float> x(static_cast<size_t>(n * cols), 0.5f), y(static_cast<size_t>(n * rows));

@@ -19,8 +19,9 @@ struct AttentionShape {
 //
 // The fast path, chosen at run time by CPU features (AVX2+FMA, else the
 // reference below). Prefill (n > 1) is a tiled online-softmax ("flash")
-// kernel; decode (n == 1) streams the cache once per GQA group and splits
-// long contexts across threads. Scratch memory is O(block sizes), per thread.
+// kernel; decode (n == 1) streams the cache once (AVX-512 where the CPU has
+// it) and splits long contexts across threads. Scratch memory is O(block
+// sizes), per thread.
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 

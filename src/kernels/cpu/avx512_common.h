@@ -1,8 +1,8 @@
 // Small AVX-512 helpers shared by the kernel files compiled with AVX-512
 // flags (gemm_avx512.cc, matmul_quant_avx512.cc, gemv_avx512.cc,
-// gemm_packed_avx512.cc). Include it only from those files: every includer is
-// built with the same flags, so these inline definitions are all the same
-// AVX-512 code and none of it reaches a file that may run on an older CPU.
+// gemv_vnni_avx512.cc, gemm_packed_avx512.cc, attention_decode_avx512.cc). Include it only from
+// those files: every includer is built with the same flags, so these inline definitions are all the
+// same AVX-512 code and none of it reaches a file that may run on an older CPU.
 #pragma once
 
 #include <immintrin.h>

@@ -1,0 +1,25 @@
+// The AVX-512 step of decode attention (attention_decode_avx512.cc): one key
+// block for all query heads of a GQA group. attention.cc keeps the rest of
+// decode (the split of long contexts across threads and the merge); this
+// step replaces its AVX2 per-head loop where the CPU has AVX-512. Raw
+// pointers only: the implementation is compiled with AVX-512 flags.
+#pragma once
+
+#include <cstdint>
+
+namespace tc::kernels {
+
+// Most keys in one block (the s scratch holds this many per head).
+constexpr int64_t kDecodeBlockKeys = 32;
+
+// For query rows h < group over `count` (1..32) keys k[j·ld ..], v[j·ld ..]:
+//   s[h][j] = qs[h] · k[j] (qs already scaled by 1/sqrt(dim)), then the
+//   online-softmax step: m[h] = max(m[h], max_j s[h][j]); p = e^(s - m[h]);
+//   l[h] = l[h]·e^(m_old - m[h]) + Σ p; o[h] = o[h]·e^(m_old - m[h]) + Σ_j p[j]·v[j].
+// qs, o: [group][dim]; s: scratch [group][kDecodeBlockKeys]. dim must be a
+// multiple of 16. Call only when cpu_has_avx512().
+void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
+                         const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
+                         float* l);
+
+}  // namespace tc::kernels
