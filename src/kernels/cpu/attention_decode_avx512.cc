@@ -173,8 +173,9 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
     const __m512 p1 = _mm512_maskz_mov_ps(valid1, exp_avx512(_mm512_sub_ps(s1, shift)));
     _mm512_storeu_ps(sh, p0);
     _mm512_storeu_ps(sh + 16, p1);
-    // One libm exp per row and block; e^-inf = 0 on the first block.
-    const float alpha = __builtin_expf(old_max - new_max);
+    // e^-inf = 0 on the first block; the vector exp in lane 0 avoids a libm
+    // call per row and block.
+    const float alpha = _mm512_cvtss_f32(exp_avx512(_mm512_set1_ps(old_max - new_max)));
     l[h] = l[h] * alpha + horizontal_sum(_mm512_add_ps(p0, p1));
     m[h] = new_max;
     if (alpha != 1.0f) {
