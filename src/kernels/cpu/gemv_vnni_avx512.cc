@@ -1,10 +1,16 @@
 // The int4 g128 and int8-row decode kernels on integer dot products (see
-// gemv.h, "int4 g128 and int8 rows with integer dot products"). Built with the same AVX-512 flags
-// as gemv_avx512.cc; the functions that use VNNI instructions add the feature with a target
-// attribute, so the shared inline helpers compile to the same code as in the other AVX-512 files.
-// Entered only after a run-time check for AVX-512 VNNI. No lambdas in the VNNI functions: GCC does
-// not pass the target attribute on to them. GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug
-// 105593).
+// gemv.h, "int4 g128 and int8 rows with integer dot products").
+//
+// Built with the same AVX-512 flags as gemv_avx512.cc; the functions that use
+// VNNI instructions add the feature with a target attribute, so the shared
+// inline helpers compile to the same code as in the other AVX-512 files.
+// Entered only after a run-time check for AVX-512 VNNI. No lambdas in the
+// VNNI functions: GCC does not pass the target attribute on to them.
+//
+// Weight loads are always masked (whole vectors get a full mask): choosing
+// between a plain and a masked load per row made GCC branch on it, and the
+// kernels ran 10-15% slower from memory.
+// GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -63,8 +69,6 @@ TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* 
     const __mmask64 mask = mask64(row_bytes - byte);
     for (int i = 0; i < R; ++i) {
       prefetch_line(w[i] + byte + ahead);
-      // Always masked: choosing between a plain and a masked load per row
-      // measured 10-15% slower from memory (GCC branches on it).
       const __m512i packed = _mm512_maskz_loadu_epi8(mask, w[i] + byte);
       const __m512i even = _mm512_and_si512(packed, low_nibble);
       const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
