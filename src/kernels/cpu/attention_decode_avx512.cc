@@ -26,6 +26,9 @@ namespace tc::kernels {
 
 namespace {
 
+// The step works on two vectors of 16 scores per head.
+static_assert(kDecodeBlockKeys == 32, "decode_block_avx512 handles blocks of 32 keys");
+
 using avx512::horizontal_sum;
 using avx512::mask16;
 
