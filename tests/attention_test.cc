@@ -14,17 +14,12 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/fast_exp.h"
+#include "random_data.h"
 
 namespace tc::kernels {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = normal(rng);
-  return out;
-}
+using test_data::random_vector;
 
 struct Inputs {
   std::vector<float> q, k, v;

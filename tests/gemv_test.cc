@@ -19,19 +19,14 @@
 #include "kernels/cpu/matmul.h"
 #include "quant/int4_group.h"
 #include "quant/int8_rowwise.h"
+#include "random_data.h"
 
 namespace tc::kernels {
 namespace {
 
 constexpr int64_t kAwkwardCols[] = {1, 7, 127, 128, 129, 255, 320, 896, 4864};
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = normal(rng);
-  return out;
-}
+using test_data::random_vector;
 
 WeightMatrix random_q4(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);

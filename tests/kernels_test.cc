@@ -11,17 +11,12 @@
 #include "kernels/cpu/ops.h"
 #include "quant/int4_group.h"
 #include "quant/int8_rowwise.h"
+#include "random_data.h"
 
 namespace tc::kernels {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = normal(rng);
-  return out;
-}
+using test_data::random_vector;
 
 WeightMatrix make_matrix(WeightFormat format, int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> values = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);

@@ -12,17 +12,12 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/q8_dynamic.h"
+#include "random_data.h"
 
 namespace tc::kernels {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = normal(rng);
-  return out;
-}
+using test_data::random_vector;
 
 // Per-row absmax/127 symmetric rounding into kQ8RowDynamic (a local twin of
 // the int8 row quantizer, so this test does not depend on it).

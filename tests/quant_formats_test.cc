@@ -14,6 +14,7 @@
 #include "quant/error_stats.h"
 #include "quant/int4_group.h"
 #include "quant/int8_rowwise.h"
+#include "random_data.h"
 
 namespace tc::quant {
 namespace {
@@ -22,13 +23,7 @@ using kernels::kQ4GroupSize;
 using kernels::WeightFormat;
 using kernels::WeightMatrix;
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = normal(rng);
-  return out;
-}
+using test_data::random_vector;
 
 WeightMatrix random_f32(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
