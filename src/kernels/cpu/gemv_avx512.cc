@@ -25,6 +25,7 @@ using gemv_prefetch::mask64;
 using gemv_prefetch::prefetch_line;
 using gemv_prefetch::prefetch_plan;
 using gemv_prefetch::PrefetchPlan;
+using gemv_prefetch::Q4Rows;
 
 // ---- formats read in plain order: 16 weights at a time --------------------------
 
@@ -205,22 +206,14 @@ void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y,
 
 void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
                          const float* x, float* y, int64_t row_begin, int64_t row_end) {
-  const int64_t row_bytes = (cols + 1) / 2;
-  const int64_t groups = (cols + 127) / 128;
   int64_t r = row_begin;
   for (; r + kRowBlock <= row_end; r += kRowBlock) {
-    const uint8_t* const rows[kRowBlock] = {packed + r * row_bytes, packed + (r + 1) * row_bytes,
-                                            packed + (r + 2) * row_bytes,
-                                            packed + (r + 3) * row_bytes};
-    const uint16_t* const row_scales[kRowBlock] = {scales + r * groups, scales + (r + 1) * groups,
-                                                   scales + (r + 2) * groups,
-                                                   scales + (r + 3) * groups};
-    q4_rows<kRowBlock>(rows, row_scales, cols, x, y + r);
+    const Q4Rows<kRowBlock> rows(packed, scales, cols, r);
+    q4_rows<kRowBlock>(rows.nibbles, rows.scales, cols, x, y + r);
   }
   for (; r < row_end; ++r) {
-    const uint8_t* const rows[1] = {packed + r * row_bytes};
-    const uint16_t* const row_scales[1] = {scales + r * groups};
-    q4_rows<1>(rows, row_scales, cols, x, y + r);
+    const Q4Rows<1> rows(packed, scales, cols, r);
+    q4_rows<1>(rows.nibbles, rows.scales, cols, x, y + r);
   }
 }
 

@@ -13,6 +13,21 @@ namespace tc::kernels::gemv_prefetch {
 // Rows per block: each vector of x, loaded once, feeds this many rows.
 constexpr int kRowBlock = 4;
 
+// Where R rows of an int4 g128 matrix start, from row r: their packed
+// nibbles ((cols + 1) / 2 bytes a row) and their fp16 group scales.
+template <int R>
+struct Q4Rows {
+  Q4Rows(const uint8_t* packed, const uint16_t* group_scales, int64_t cols, int64_t r) {
+    const int64_t row_bytes = (cols + 1) / 2, groups = (cols + 127) / 128;
+    for (int i = 0; i < R; ++i) {
+      nibbles[i] = packed + (r + i) * row_bytes;
+      scales[i] = group_scales + (r + i) * groups;
+    }
+  }
+  const uint8_t* nibbles[R];
+  const uint16_t* scales[R];
+};
+
 // The first `count` of 64 byte lanes (none for count <= 0).
 inline __mmask64 mask64(int64_t count) {
   return count >= 64  ? static_cast<__mmask64>(~0ull)
