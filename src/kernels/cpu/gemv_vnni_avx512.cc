@@ -47,6 +47,31 @@ inline void store_halves(__m512i q, int8_t* hi_out, int8_t* lo_out) {
   _mm_storeu_si128(reinterpret_cast<__m128i*>(lo_out), _mm512_cvtepi32_epi8(lo));
 }
 
+// One group of x as both kernels read it: its four vectors of halves, in
+// the layout's order (for int4 the even inputs, then the odd ones), and the
+// per-lane zero-point terms.
+struct SplitGroup {
+  SplitGroup(const SplitX& x, int64_t g)
+      : hi{_mm512_load_si512(x.parts + g * kSplitGroupBytes),
+           _mm512_load_si512(x.parts + g * kSplitGroupBytes + 64)},
+        lo{_mm512_load_si512(x.parts + g * kSplitGroupBytes + 128),
+           _mm512_load_si512(x.parts + g * kSplitGroupBytes + 192)},
+        correction(_mm512_loadu_si512(x.corrections + g * kSplitLanes)) {}
+
+  // Per lane, Σ (w + zero)·q - zero·Σ q over the lane's inputs, for the
+  // group's unsigned weights w0 (matching hi[0], lo[0]) and w1 (hi[1],
+  // lo[1]): exact in int32, then fp32.
+  TC_VNNI __m512 lane_sums(__m512i w0, __m512i w1) const {
+    __m512i high = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, hi[0]);
+    high = _mm512_dpbusd_epi32(high, w1, hi[1]);
+    __m512i low = _mm512_dpbusd_epi32(correction, w0, lo[0]);
+    low = _mm512_dpbusd_epi32(low, w1, lo[1]);
+    return _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(high, 8), low));
+  }
+
+  __m512i hi[2], lo[2], correction;
+};
+
 // sums[i] = Σ_g (scale_i[g] · s_g) · Σ_{c in g} (n_c - 8) · q_c for R rows.
 template <int R>
 TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales)[R],
@@ -59,12 +84,7 @@ TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* 
   const PrefetchPlan plan = prefetch_plan(row_bytes, 1, kSplitGroup);
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
-    const int8_t* xg = x.parts + g * kSplitGroupBytes;
-    const __m512i hi_even = _mm512_load_si512(xg);
-    const __m512i hi_odd = _mm512_load_si512(xg + 64);
-    const __m512i lo_even = _mm512_load_si512(xg + 128);
-    const __m512i lo_odd = _mm512_load_si512(xg + 192);
-    const __m512i correction = _mm512_loadu_si512(x.corrections + g * kSplitLanes);
+    const SplitGroup xg(x, g);
     const float x_scale = x.scales[g];
     const int64_t byte = g * 64;
     const __mmask64 mask = mask64(row_bytes - byte);
@@ -73,12 +93,8 @@ TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* 
       const __m512i packed = _mm512_maskz_loadu_epi8(mask, w[i] + byte);
       const __m512i even = _mm512_and_si512(packed, low_nibble);
       const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
-      __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), even, hi_even);
-      hi = _mm512_dpbusd_epi32(hi, odd, hi_odd);
-      __m512i lo = _mm512_dpbusd_epi32(correction, even, lo_even);
-      lo = _mm512_dpbusd_epi32(lo, odd, lo_odd);
       // Per lane |Σ (n - 8)·q| <= 8 · 8 · 32512 < 2^24: exact in fp32.
-      const __m512 group_sum = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
+      const __m512 group_sum = xg.lane_sums(even, odd);
       acc[i] =
           _mm512_fmadd_ps(group_sum, _mm512_set1_ps(_cvtsh_ss(scales[i][g]) * x_scale), acc[i]);
     }
@@ -98,12 +114,7 @@ TC_VNNI inline void q8_split_rows(const int8_t* const (&w)[R], int64_t cols, con
   const PrefetchPlan plan = prefetch_plan(cols, 2, kSplitGroup);
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
-    const int8_t* xg = x.parts + g * kSplitGroupBytes;
-    const __m512i hi0 = _mm512_load_si512(xg);
-    const __m512i hi1 = _mm512_load_si512(xg + 64);
-    const __m512i lo0 = _mm512_load_si512(xg + 128);
-    const __m512i lo1 = _mm512_load_si512(xg + 192);
-    const __m512i correction = _mm512_loadu_si512(x.corrections + g * kSplitLanes);
+    const SplitGroup xg(x, g);
     const __m512 x_scale = _mm512_set1_ps(x.scales[g]);
     const int64_t c = g * kSplitGroup;
     const __mmask64 mask0 = mask64(cols - c), mask1 = mask64(cols - c - 64);
@@ -113,13 +124,9 @@ TC_VNNI inline void q8_split_rows(const int8_t* const (&w)[R], int64_t cols, con
       // Masked-off bytes load as 0 and flip to 128, against x's zero padding.
       const __m512i w0 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask0, w[i] + c), flip);
       const __m512i w1 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask1, w[i] + c + 64), flip);
-      __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, hi0);
-      hi = _mm512_dpbusd_epi32(hi, w1, hi1);
-      __m512i lo = _mm512_dpbusd_epi32(correction, w0, lo0);
-      lo = _mm512_dpbusd_epi32(lo, w1, lo1);
       // Per lane |Σ w·q| <= 8 · 128 · 32512; int32 holds it, and fp32 rounds
       // it (if at all) by a relative 6e-8.
-      const __m512 group_sum = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(hi, 8), lo));
+      const __m512 group_sum = xg.lane_sums(w0, w1);
       acc[i] = _mm512_fmadd_ps(group_sum, x_scale, acc[i]);
     }
   }
