@@ -43,6 +43,9 @@ namespace {
 // |q| stays within this so that hi = (q + 128) >> 8 fits int8.
 constexpr int32_t kSplitMax = 127 * 256;
 
+// q of the input at `byte` of a group's halves (the inverse of split_x).
+int32_t split_q(const int8_t* group, int64_t byte) { return 256 * group[byte] + group[128 + byte]; }
+
 }  // namespace
 
 void split_x(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
@@ -95,9 +98,7 @@ void gemv_q4_g128_split_scalar(const uint8_t* packed, const uint16_t* scales, in
       int32_t group_sum = 0;
       for (int64_t b = 0; b < 64 && g * 64 + b < row_bytes; ++b) {
         const int32_t even = row[g * 64 + b] & 0x0f, odd = row[g * 64 + b] >> 4;
-        const int32_t q_even = 256 * xg[b] + xg[128 + b];
-        const int32_t q_odd = 256 * xg[64 + b] + xg[192 + b];
-        group_sum += (even - 8) * q_even + (odd - 8) * q_odd;
+        group_sum += (even - 8) * split_q(xg, b) + (odd - 8) * split_q(xg, 64 + b);
       }
       sum += f16_to_f32(scales[r * groups + g]) * x.scales[g] * static_cast<float>(group_sum);
     }
@@ -115,7 +116,7 @@ void gemv_q8_row_split_scalar(const int8_t* q, const float* scales, int64_t cols
       const int8_t* xg = x.parts + g * kSplitGroupBytes;
       int32_t group_sum = 0;
       for (int64_t c = 0; c < kSplitGroup && g * kSplitGroup + c < cols; ++c)
-        group_sum += row[g * kSplitGroup + c] * (256 * xg[c] + xg[128 + c]);
+        group_sum += row[g * kSplitGroup + c] * split_q(xg, c);
       sum += x.scales[g] * static_cast<float>(group_sum);
     }
     y[r] = scales[r] * sum;
