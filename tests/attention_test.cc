@@ -96,6 +96,23 @@ TEST(AttentionFast, LongContextDecodeMatchesReference) {
   }
 }
 
+TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {
+  // Keys that grow 100-fold along the context: the running maximum of the
+  // scores moves up by far more than e^x can take in late blocks, so the
+  // step must track it and rescale what it has summed (it skips that work
+  // while no score exceeds the maximum).
+  for (const AttentionShape shape : {AttentionShape{14, 2, 64}, AttentionShape{4, 1, 48}}) {
+    const int64_t start = 1500;
+    Inputs in = random_inputs(1, start, shape, 13);
+    const int64_t row = shape.kv_heads * shape.head_dim;
+    for (int64_t p = 0; p <= start; ++p) {
+      const float growth = 1.0f + 99.0f * static_cast<float>(p) / static_cast<float>(start);
+      for (int64_t i = 0; i < row; ++i) in.k[static_cast<size_t>(p * row + i)] *= growth;
+    }
+    expect_close(run(true, in, 1, start, shape), run(false, in, 1, start, shape));
+  }
+}
+
 TEST(AttentionFast, QueriesSeeOnlyEarlierKeys) {
   const AttentionShape shape{4, 2, 20};
   const int64_t n = 129, start = 3, changed = 70;  // position 70 lies inside a diagonal block

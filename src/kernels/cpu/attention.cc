@@ -599,8 +599,10 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
     const int64_t row_offset = (k0 + kPrefetchAhead) * pb.kv_stride + kv_begin * dim;
-    prefetch_rows(pb.keys + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
-    prefetch_rows(pb.values + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
+    if (!avx512) {  // the AVX-512 step prefetches its next block itself
+      prefetch_rows(pb.keys + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
+      prefetch_rows(pb.values + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
+    }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
       const float* k = pb.keys + k0 * pb.kv_stride + kv * dim;
       const float* v = pb.values + k0 * pb.kv_stride + kv * dim;
@@ -609,7 +611,9 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
       if (avx512) {
-        decode_block_avx512(q, group, dim, k, v, pb.kv_stride, count, s, o, m, l);
+        const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
+        decode_block_avx512(q, group, dim, k, v, pb.kv_stride, count, s, o, m, l, pb.keys + next,
+                            pb.values + next, std::max<int64_t>(ahead, 0));
         continue;
       }
       int64_t ld = pb.kv_stride;
