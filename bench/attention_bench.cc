@@ -10,6 +10,7 @@
 // are exact: Σ_t (start + t + 1), i.e. n(n+1)/2 for a prefill from 0 and ctx
 // for a decode step.
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -17,6 +18,7 @@
 
 #include "bench_threads.h"
 #include "core/cpu_features.h"
+#include "core/dtype.h"
 #include "kernels/cpu/attention.h"
 
 namespace {
@@ -30,6 +32,12 @@ std::vector<float> random_vector(size_t n, uint32_t seed) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> out(n);
   for (float& v : out) v = normal(rng);
+  return out;
+}
+
+std::vector<uint16_t> to_f16(const std::vector<float>& values) {
+  std::vector<uint16_t> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_f16(values[i]);
   return out;
 }
 
@@ -67,9 +75,11 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 // level cache): as in a model, the keys and values come from memory, which
 // the one-layer benchmark above (cache-resident after the first iteration)
 // does not show. Counter: KV bytes read per second. Argument: context.
+// Arguments: context; 1 = the cache in fp16 (attention_decode_f16).
 void BM_AttentionDecodeLayers(benchmark::State& state) {
   tc::bench::init_threads_from_env();
   constexpr int kLayers = 24;
+  const bool f16 = state.range(1) != 0;
   const AttentionShape& s = kQwen05B;
   const int64_t context = state.range(0);
   const auto q = random_vector(static_cast<size_t>(s.heads * s.head_dim), 1);
@@ -79,17 +89,31 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
                                  static_cast<uint32_t>(2 * layer + 2)));
     values.push_back(random_vector(keys.back().size(), static_cast<uint32_t>(2 * layer + 3)));
   }
+  std::vector<std::vector<uint16_t>> keys16, values16;
+  if (f16) {
+    for (int layer = 0; layer < kLayers; ++layer) {
+      keys16.push_back(to_f16(keys[static_cast<size_t>(layer)]));
+      values16.push_back(to_f16(values[static_cast<size_t>(layer)]));
+    }
+    keys.clear();
+    values.clear();
+  }
   std::vector<float> out(q.size());
   for (auto _ : state) {
-    for (int layer = 0; layer < kLayers; ++layer) {
-      tc::kernels::attention_causal(q.data(), keys[static_cast<size_t>(layer)].data(),
-                                    values[static_cast<size_t>(layer)].data(), 1, context - 1, s,
-                                    out.data());
+    for (size_t layer = 0; layer < kLayers; ++layer) {
+      if (f16) {
+        tc::kernels::attention_decode_f16(q.data(), keys16[layer].data(), values16[layer].data(),
+                                          context - 1, s, out.data());
+      } else {
+        tc::kernels::attention_causal(q.data(), keys[layer].data(), values[layer].data(), 1,
+                                      context - 1, s, out.data());
+      }
     }
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  const double bytes = 2.0 * kLayers * static_cast<double>(context * s.kv_heads * s.head_dim) * 4;
+  const double bytes =
+      2.0 * kLayers * static_cast<double>(context * s.kv_heads * s.head_dim) * (f16 ? 2 : 4);
   state.counters["KV_bytes"] =
       benchmark::Counter(bytes * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate, benchmark::Counter::kIs1024);
@@ -114,9 +138,8 @@ BENCHMARK(BM_AttentionDecode)
     ->UseRealTime();
 
 BENCHMARK(BM_AttentionDecodeLayers)
-    ->ArgName("ctx")
-    ->Arg(128)
-    ->Arg(2048)
+    ->ArgNames({"ctx", "f16"})
+    ->ArgsProduct({{128, 2048}, {0, 1}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/fast_exp.h"
 #include "random_data.h"
@@ -93,6 +94,41 @@ TEST(AttentionFast, LongContextDecodeMatchesReference) {
        {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128}, AttentionShape{6, 3, 20}}) {
     const Inputs in = random_inputs(1, 2047, shape, 7);
     expect_close(run(true, in, 1, 2047, shape), run(false, in, 1, 2047, shape));
+  }
+}
+
+// Keys or values rounded to fp16, as half bits and widened back.
+struct HalfCache {
+  std::vector<uint16_t> bits;
+  std::vector<float> widened;
+};
+HalfCache to_half(const std::vector<float>& values) {
+  HalfCache out{std::vector<uint16_t>(values.size()), std::vector<float>(values.size())};
+  for (size_t i = 0; i < values.size(); ++i) {
+    out.bits[i] = f32_to_f16(values[i]);
+    out.widened[i] = f16_to_f32(out.bits[i]);
+  }
+  return out;
+}
+
+TEST(AttentionFast, Fp16DecodeMatchesTheReferenceOnTheWidenedCache) {
+  // Short contexts (a task per kv head), long ones (whole rows, split
+  // across threads), a partial last block, head dims with and without the
+  // AVX-512 step.
+  for (const AttentionShape shape : {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128},
+                                     AttentionShape{6, 3, 20}, AttentionShape{4, 2, 32}}) {
+    for (const int64_t start : {0, 37, 700, 2047}) {
+      const Inputs in = random_inputs(1, start, shape, 17);
+      const HalfCache k = to_half(in.k), v = to_half(in.v);
+      std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
+      attention_decode_f16(in.q.data(), k.bits.data(), v.bits.data(), start, shape, got.data());
+      std::vector<float> want(in.q.size());
+      attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
+                                 want.data());
+      SCOPED_TRACE("head_dim " + std::to_string(shape.head_dim) + ", start " +
+                   std::to_string(start));
+      expect_close(got, want);
+    }
   }
 }
 

@@ -154,6 +154,7 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
     EXPECT_GT(out[key].get<double>(), 0.0) << key;
   }
   EXPECT_EQ(out["method"], "fp32_cpu");
+  EXPECT_EQ(out["kv_cache"], "f32");
   EXPECT_EQ(out["threads"], 1);
   EXPECT_EQ(out["prompt_len"], 8);
   EXPECT_EQ(out["gen"], 3);
@@ -162,6 +163,18 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
   EXPECT_EQ(out["prefill_flops"]["total"].get<int64_t>(),
             out["prefill_flops"]["matmul"].get<int64_t>() +
                 out["prefill_flops"]["attention"].get<int64_t>());
+}
+
+TEST(BenchCli, DecodesOverAnFp16Cache) {
+  const auto [status, output] = run_command(bench_command(
+      "--model '" + test::fixture_model("tiny-qwen2-s") +
+          "' --prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f16 "
+          "--json",
+      "/dev/null"));
+  ASSERT_EQ(status, 0) << output;
+  const json out = json::parse(output);
+  EXPECT_EQ(out["kv_cache"], "f16");
+  EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
 }
 
 TEST(BenchCli, ClearErrors) {
@@ -178,6 +191,10 @@ TEST(BenchCli, ClearErrors) {
   std::tie(status, output) = run_command(bench_command(model + " --prompt-len 0"));
   EXPECT_NE(status, 0);
   EXPECT_NE(output.find("--prompt-len"), std::string::npos) << output;
+
+  std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
+  EXPECT_NE(status, 0);
+  EXPECT_NE(output.find("--kv-cache"), std::string::npos) << output;
 }
 
 }  // namespace

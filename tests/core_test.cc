@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -60,6 +61,18 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
   }
 }
 
+TEST(KvCache, ParsesFormatNames) {
+  EXPECT_EQ(model::parse_kv_format("f32"), model::KvFormat::kF32);
+  EXPECT_EQ(model::parse_kv_format("f16"), model::KvFormat::kF16);
+  EXPECT_EQ(model::kv_format_name(model::parse_kv_format("f16")), "f16");
+  try {
+    model::parse_kv_format("int8");
+    FAIL() << "int8 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'int8'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(KvCache, StoresCropsAndRewrites) {
   model::ModelConfig config;
   config.num_layers = 2;
@@ -81,6 +94,19 @@ TEST(KvCache, StoresCropsAndRewrites) {
     for (size_t i = 0; i < keys.size(); ++i) {
       EXPECT_EQ(view.keys[i], keys[i]);  // exactly representable in fp16 too
       EXPECT_EQ(view.values[i], values[i]);
+    }
+    // The halves in place: only an fp16 cache has them.
+    const auto half = cache->read_f16(1);
+    if (format == model::KvFormat::kF16) {
+      ASSERT_NE(half.keys, nullptr);
+      ASSERT_NE(half.values, nullptr);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        EXPECT_EQ(half.keys[i], f32_to_f16(keys[i]));
+        EXPECT_EQ(half.values[i], f32_to_f16(values[i]));
+      }
+    } else {
+      EXPECT_EQ(half.keys, nullptr);
+      EXPECT_EQ(half.values, nullptr);
     }
     cache->crop(1);
     EXPECT_EQ(cache->length(), 1);

@@ -41,6 +41,18 @@ TEST(KvCacheDecode, IncrementalEqualsFullForwardAndCropRewinds) {
   const std::vector<float> half = model.forward(ids, *half_cache, model::LogitsFor::kAllTokens);
   EXPECT_LT(test::max_abs_diff(half, full), 5e-2);
   EXPECT_GT(test::max_abs_diff(half, full), 0.0);
+
+  // Decode over the fp16 cache reads the halves in place
+  // (attention_decode_f16); prefill widens them. Both see the same keys and
+  // values, so one token at a time matches the all-tokens pass above.
+  auto half_steps = model.new_cache(model::KvFormat::kF16);
+  model.forward(std::span(ids).first(4), *half_steps);
+  for (size_t t = 4; t < ids.size(); ++t) {
+    step = model.forward(std::span(ids).subspan(t, 1), *half_steps);
+    const std::vector<float> want_half(half.begin() + static_cast<int64_t>(t) * vocab,
+                                       half.begin() + static_cast<int64_t>(t + 1) * vocab);
+    EXPECT_LT(test::max_abs_diff(step, want_half), 1e-4) << "position " << t;
+  }
 }
 
 TEST(KvCacheDecode, RejectsIdsOutsideTheVocabulary) {

@@ -53,6 +53,7 @@ struct BenchOptions {
   int64_t repeats = 3;
   int64_t bandwidth_mib = 1024;
   size_t threads = 0;
+  std::string kv_cache = "f32";
   bool json = false;
 };
 
@@ -126,11 +127,12 @@ struct Timings {
 // after the last prefill, feeding back the argmax (not timed).
 Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
                    const BenchOptions& options) {
+  const model::KvFormat kv_format = model::parse_kv_format(options.kv_cache);
   Timings timings;
   std::unique_ptr<model::KvCache> cache;
   std::vector<float> logits;
   for (int64_t r = 0; r <= options.repeats; ++r) {
-    cache = model.new_cache();
+    cache = model.new_cache(kv_format);
     Stopwatch clock;
     logits = model.forward(prompt, *cache);
     (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
@@ -226,6 +228,7 @@ void run_model_bench(const BenchOptions& options) {
         {"threads", limits.threads},
         {"isa", limits.isa},
         {"prompt_len", options.prompt_len},
+        {"kv_cache", options.kv_cache},
         {"gen", options.gen},
         {"repeats", options.repeats},
         {"prepare_seconds", prepare_seconds},
@@ -267,8 +270,9 @@ void run_model_bench(const BenchOptions& options) {
               static_cast<double>(flops.attention) / 1e9);
   std::printf("  compute          %8.1f GFLOP/s  = %.1f%% of the FMA peak\n", prefill_gflops,
               100.0 * prefill_flops_fraction);
-  std::printf("decode (%ld tokens after the prompt and %ld warm-up steps)\n",
-              static_cast<long>(options.gen), static_cast<long>(kDecodeWarmup));
+  std::printf("decode (%ld tokens after the prompt and %ld warm-up steps; %s KV cache)\n",
+              static_cast<long>(options.gen), static_cast<long>(kDecodeWarmup),
+              options.kv_cache.c_str());
   std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", decode_tok_s,
               decode_median_step_s * 1e3);
   std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
@@ -335,6 +339,13 @@ void register_bench(CLI::App& app) {
                    "Size of the buffer the bandwidth test reads, MiB (keep far above the "
                    "last-level cache)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option(
+          "--kv-cache", options->kv_cache,
+          "How the KV cache stores keys and values: f32, or f16 (half the bytes per "
+          "decode step at long contexts; llama.cpp's default; slightly different numerics)")
+      ->check(CLI::IsMember({"f32", "f16"}))
       ->capture_default_str();
   command
       ->add_option("--threads", options->threads,

@@ -8,6 +8,7 @@
 #include "apps/commands.h"
 #include "decode/greedy.h"
 #include "io/hf_hub.h"
+#include "model/kv_cache.h"
 #include "model/loader.h"
 #include "tokenizer/tokenizer.h"
 
@@ -19,6 +20,7 @@ struct GenerateOptions {
   ModelOptions model;
   std::string prompt;
   int64_t max_new_tokens = 32;
+  std::string kv_cache = "f32";
   bool json = false;
   bool profile = false;
 };
@@ -62,7 +64,7 @@ void run_generate(const GenerateOptions& options) {
   decode::GenerationProfile profile;
   const decode::GenerationResult result = decode::generate_greedy(
       model, prompt_ids, options.max_new_tokens, model.config().eos_token_ids,
-      model::KvFormat::kF32, options.profile ? &profile : nullptr);
+      model::parse_kv_format(options.kv_cache), options.profile ? &profile : nullptr);
 
   // The end-of-text token ends the answer; it is not part of the text.
   std::vector<int32_t> text_ids = result.new_ids;
@@ -79,6 +81,7 @@ void run_generate(const GenerateOptions& options) {
                           {"prefill_tok_s", prefill_tok_s},
                           {"decode_tok_s", decode_tok_s},
                           {"dtype", options.model.dtype},
+                          {"kv_cache", options.kv_cache},
                           {"stopped_at_eos", result.hit_eos}};
     if (options.profile) {
       out["profile"] = {{"prefill", profile_json(profile.prefill)},
@@ -115,6 +118,12 @@ void register_generate(CLI::App& app) {
   command->add_flag(
       "--json", options->json,
       "Print one JSON object: prompt_ids, new_ids, text, prefill_tok_s, decode_tok_s");
+  command
+      ->add_option("--kv-cache", options->kv_cache,
+                   "How the KV cache stores keys and values: f32, or f16 (half the bytes per "
+                   "decode step at long contexts; slightly different numerics)")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
   command->add_flag("--profile", options->profile,
                     "Time each part of the forward pass (projections, attention, MLP, lm_head...) "
                     "and report where prefill and decode time goes");

@@ -16,6 +16,12 @@ std::string_view kv_format_name(KvFormat format) {
   return format == KvFormat::kF32 ? "f32" : "f16";
 }
 
+KvFormat parse_kv_format(std::string_view name) {
+  if (name == "f32") return KvFormat::kF32;
+  if (name == "f16") return KvFormat::kF16;
+  fail("unknown KV cache format '{}' (use f32 or f16)", name);
+}
+
 namespace {
 
 // Per-layer growable storage of T, [tokens, kv_dim] for keys and for values.
@@ -63,7 +69,8 @@ class F32KvCache final : public KvCache {
   std::vector<LayerStore<float>> layers_;
 };
 
-// Half the memory of fp32; read() widens into a scratch buffer.
+// Half the memory of fp32. read() widens into a scratch buffer (prefill);
+// decode reads the halves in place through read_f16().
 class F16KvCache final : public KvCache {
  public:
   explicit F16KvCache(const ModelConfig& config)
@@ -91,6 +98,11 @@ class F16KvCache final : public KvCache {
       scratch_values_[i] = f16_to_f32(store.values[i]);
     }
     return {scratch_keys_.data(), scratch_values_.data()};
+  }
+
+  HalfView read_f16(int64_t layer) const override {
+    const auto& store = layers_[static_cast<size_t>(layer)];
+    return {store.keys.data(), store.values.data()};
   }
 
   KvFormat format() const override { return KvFormat::kF16; }

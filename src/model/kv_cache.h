@@ -39,6 +39,15 @@ class KvCache {
     const float* values;
   };
   virtual View read(int64_t layer, int64_t end) = 0;
+  // The stored fp16 keys and values of one layer in place, [length, kv_dim]
+  // each as IEEE half bits, for kernels that read fp16 themselves (decode
+  // attention: half the bytes per step, no widened copy). Null pointers
+  // when the cache does not store fp16.
+  struct HalfView {
+    const uint16_t* keys = nullptr;
+    const uint16_t* values = nullptr;
+  };
+  virtual HalfView read_f16(int64_t /*layer*/) const { return {}; }
 
   virtual KvFormat format() const = 0;
   // Bytes stored per token across all layers (keys and values).
@@ -50,5 +59,7 @@ class KvCache {
 
 std::unique_ptr<KvCache> make_kv_cache(KvFormat format, const ModelConfig& config);
 std::string_view kv_format_name(KvFormat format);
+// "f32" or "f16" (the command-line spelling); anything else fails, naming it.
+KvFormat parse_kv_format(std::string_view name);
 
 }  // namespace tc::model

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention_decode.h"
 #include "kernels/cpu/dot.h"
@@ -103,6 +104,10 @@ struct Problem {
   int64_t kv_stride;   // floats from one position's keys to the next
   int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
   float scale;         // 1/sqrt(dim), folded into the copied queries
+  // Decode over an fp16 cache: keys and values as IEEE half (keys/values
+  // above unused), widened a block at a time.
+  const uint16_t* keys16 = nullptr;
+  const uint16_t* values16 = nullptr;
 };
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -555,6 +560,29 @@ void prefetch_rows(const float* first, int64_t stride, int64_t count, int64_t fl
   }
 }
 
+// dst[j·width + c] = src[j·stride + c] widened from fp16, for j < count,
+// c < width. Rows of a block `ahead` keys later (the first ahead_count of
+// them) are prefetched as the block is widened: the widening reads the
+// cache in order, one row per step, the stream the prefetch keeps ahead of.
+__attribute__((target("avx2,fma,f16c"))) void widen_rows(const uint16_t* src, int64_t stride,
+                                                         int64_t count, int64_t width,
+                                                         int64_t ahead, int64_t ahead_count,
+                                                         float* dst) {
+  for (int64_t j = 0; j < count; ++j) {
+    const uint16_t* row = src + j * stride;
+    if (j < ahead_count) {
+      const char* next = reinterpret_cast<const char*>(row + ahead * stride);
+      for (int64_t byte = 0; byte < width * 2; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
+    }
+    float* out = dst + j * width;
+    int64_t c = 0;
+    for (; c + 8 <= width; c += 8)
+      _mm256_storeu_ps(out + c,
+                       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c))));
+    for (; c < width; ++c) out[c] = f16_to_f32(row[c]);
+  }
+}
+
 // Where a decode task's partial results go: for kv head kv, o [group][padded_dim]
 // (unnormalized), then m and l [group].
 struct Partials {
@@ -576,15 +604,21 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
+  const bool f16 = pb.keys16 != nullptr;
+  const int64_t width = (kv_end - kv_begin) * dim;  // floats of a row this task reads
   // The AVX-512 step takes a whole block for all heads of a group at once.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * padded) + region(group * kDecodeKeys) +
-                  (pad ? 2 * region(kDecodeKeys * padded) : 0));
+                  (pad ? 2 * region(kDecodeKeys * padded) : 0) +
+                  (f16 ? 2 * region(kDecodeKeys * width) : 0));
   float* qs = scratch.data();                     // [rows][padded], scaled, zero-padded
   float* s = qs + region(rows * padded);          // [group][kDecodeKeys] scores, then p
   float* kpad = s + region(group * kDecodeKeys);  // [kDecodeKeys][padded] if dim is odd
-  float* vpad = kpad + region(kDecodeKeys * padded);
+  float* vpad = kpad + (pad ? region(kDecodeKeys * padded) : 0);
+  float* kwide =
+      vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][width], fp16 only
+  float* vwide = kwide + (f16 ? region(kDecodeKeys * width) : 0);
 
   for (int64_t r = 0; r < rows; ++r) {
     const float* src = pb.q + (kv_begin * group + r) * dim;
@@ -599,24 +633,43 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
     const int64_t row_offset = (k0 + kPrefetchAhead) * pb.kv_stride + kv_begin * dim;
-    if (!avx512) {  // the AVX-512 step prefetches its next block itself
-      prefetch_rows(pb.keys + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
-      prefetch_rows(pb.values + row_offset, pb.kv_stride, ahead, (kv_end - kv_begin) * dim);
+    // The block's rows: in the cache, or widened from fp16 into kwide/vwide.
+    const float* keys = pb.keys + k0 * pb.kv_stride + kv_begin * dim;
+    const float* values = pb.values + k0 * pb.kv_stride + kv_begin * dim;
+    int64_t block_ld = pb.kv_stride;
+    if (f16) {
+      const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
+      // With the step's choice, so head dims off the AVX-512 step (tested
+      // here) cover widen_rows.
+      const auto widen = avx512 ? widen_f16_rows_avx512 : widen_rows;
+      widen(pb.keys16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, kwide);
+      widen(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
+      keys = kwide;
+      values = vwide;
+      block_ld = width;
+    } else if (!avx512) {  // the AVX-512 step prefetches its next block itself
+      prefetch_rows(pb.keys + row_offset, pb.kv_stride, ahead, width);
+      prefetch_rows(pb.values + row_offset, pb.kv_stride, ahead, width);
     }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
-      const float* k = pb.keys + k0 * pb.kv_stride + kv * dim;
-      const float* v = pb.values + k0 * pb.kv_stride + kv * dim;
+      const float* k = keys + (kv - kv_begin) * dim;
+      const float* v = values + (kv - kv_begin) * dim;
       const float* q = qs + (kv - kv_begin) * group * padded;
       float* o = out.o(kv, split);
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
       if (avx512) {
         const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-        decode_block_avx512(q, group, dim, k, v, pb.kv_stride, count, s, o, m, l, pb.keys + next,
-                            pb.values + next, std::max<int64_t>(ahead, 0));
+        if (f16) {  // widen_rows prefetched the fp16 rows
+          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, nullptr, nullptr,
+                              0);
+        } else {
+          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, pb.keys + next,
+                              pb.values + next, std::max<int64_t>(ahead, 0));
+        }
         continue;
       }
-      int64_t ld = pb.kv_stride;
+      int64_t ld = block_ld;
       if (pad) {
         copy_padded(k, ld, count, dim, padded, kpad);
         copy_padded(v, ld, count, dim, padded, vpad);
@@ -717,6 +770,40 @@ void attention_causal(const float* q, const float* keys, const float* values, in
   } else {
     prefill(pb);
   }
+}
+
+void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* values,
+                          int64_t start, const AttentionShape& shape, float* out) {
+  const int64_t dim = shape.head_dim;
+  const int64_t kv_stride = shape.kv_heads * dim;
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx2 && f.fma && f.f16c)) {
+    // Widen the whole cache and take the reference path.
+    const auto count = static_cast<size_t>((start + 1) * kv_stride);
+    std::vector<float> wide_keys(count), wide_values(count);
+    for (size_t i = 0; i < count; ++i) {
+      wide_keys[i] = f16_to_f32(keys[i]);
+      wide_values[i] = f16_to_f32(values[i]);
+    }
+    return attention_causal_reference(q, wide_keys.data(), wide_values.data(), 1, start, shape,
+                                      out);
+  }
+  Problem pb{q,
+             nullptr,
+             nullptr,
+             out,
+             1,
+             start,
+             shape.heads,
+             shape.kv_heads,
+             dim,
+             shape.heads / shape.kv_heads,
+             kv_stride,
+             round_up(dim, 8),
+             1.0f / std::sqrt(static_cast<float>(dim))};
+  pb.keys16 = keys;
+  pb.values16 = values;
+  decode(pb);
 }
 
 }  // namespace tc::kernels

@@ -25,6 +25,14 @@ struct AttentionShape {
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
+// Decode (one query, at position `start`) over an fp16 KV cache: keys and
+// values [start+1, kv_heads, head_dim] as IEEE half bits. The result equals
+// attention_causal on the same keys and values widened to fp32 (the same
+// kernel runs on blocks of 32 keys widened on the fly), while the cache
+// streamed per step is half the bytes.
+void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* values,
+                          int64_t start, const AttentionShape& shape, float* out);
+
 // The scalar reference twin of attention_causal (same contract): one task
 // per (position, head), all scores of a query materialized, then softmax and
 // the weighted sum of values. Used by tests and benchmarks as the baseline,

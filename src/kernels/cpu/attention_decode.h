@@ -25,4 +25,11 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                          float* l, const float* next_k, const float* next_v, int64_t next_count);
 
+// dst[j·width + c] = src[j·stride + c] widened from fp16 for j < count,
+// c < width; while row j is widened, the row `ahead` rows later is
+// prefetched (for j < ahead_count). The AVX-512 twin of widen_rows in
+// attention.cc, for the fp16 cache. Call only when cpu_has_avx512().
+void widen_f16_rows_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t width,
+                           int64_t ahead, int64_t ahead_count, float* dst);
+
 }  // namespace tc::kernels

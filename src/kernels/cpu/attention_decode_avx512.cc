@@ -112,6 +112,41 @@ inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t di
   return reduce16(acc);
 }
 
+// Scores of two query rows against keys [0, count) (count <= 8): lanes 0..7
+// hold qa · k[j], lanes 8..15 qb · k[j]; lanes past count are 0. Each key
+// vector is loaded once for both rows.
+inline __attribute__((always_inline)) __m512 scores2x8(const float* qa, const float* qb,
+                                                       int64_t dim, const float* k, int64_t ld,
+                                                       int64_t count) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+  if (count == 8) {
+    for (int64_t d = 0; d < dim; d += 16) {
+      const __m512 a = _mm512_loadu_ps(qa + d), b = _mm512_loadu_ps(qb + d);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512 kj = _mm512_loadu_ps(k + j * ld + d);
+        acc[j] = _mm512_fmadd_ps(kj, a, acc[j]);
+        acc[8 + j] = _mm512_fmadd_ps(kj, b, acc[8 + j]);
+      }
+    }
+  } else {
+    for (int64_t d = 0; d < dim; d += 16) {
+      const __m512 a = _mm512_loadu_ps(qa + d), b = _mm512_loadu_ps(qb + d);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        if (j < count) {
+          const __m512 kj = _mm512_loadu_ps(k + j * ld + d);
+          acc[j] = _mm512_fmadd_ps(kj, a, acc[j]);
+          acc[8 + j] = _mm512_fmadd_ps(kj, b, acc[8 + j]);
+        }
+      }
+    }
+  }
+  return reduce16(acc);
+}
+
 // o[i][c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]
 // for M rows and NV vectors of output dims.
 template <int M, int NV>
@@ -161,7 +196,8 @@ inline void pv_rows(const float* p, const float* v, int64_t ld, int64_t count, f
 }
 
 // D: the head dimension when known at compile time (0: use dim_arg).
-template <int64_t D>
+// Pairs: score two heads per key load (for blocks in L1, see the file comment).
+template <int64_t D, bool Pairs>
 void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* k, const float* v,
                   int64_t ld, int64_t count, float* s, float* o, float* m, float* l,
                   const float* next_k, const float* next_v, int64_t next_count) {
@@ -178,8 +214,24 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
     }
     const float* q = qs + h * dim;
     float* sh = s + h * kDecodeBlockKeys;
-    const __m512 s0 = scores16(q, dim, k, ld, count < 16 ? count : 16);
-    const __m512 s1 = count > 16 ? scores16(q, dim, k + 16 * ld, ld, count - 16) : minus_inf;
+    __m512 s0, s1;
+    if (Pairs && h % 2 == 0 && h + 1 < group) {
+      // This head's scores and the next one's, into s; the next head reads its own back.
+      for (int64_t j = 0; j < count; j += 8) {
+        const __m512 r = scores2x8(q, q + dim, dim, k + j * ld, ld, count - j < 8 ? count - j : 8);
+        _mm256_storeu_ps(sh + j, _mm512_castps512_ps256(r));
+        _mm256_storeu_ps(sh + kDecodeBlockKeys + j,
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+      }
+      s0 = _mm512_loadu_ps(sh);
+      s1 = count > 16 ? _mm512_loadu_ps(sh + 16) : minus_inf;
+    } else if (Pairs && h % 2 == 1) {
+      s0 = _mm512_loadu_ps(sh);
+      s1 = count > 16 ? _mm512_loadu_ps(sh + 16) : minus_inf;
+    } else {
+      s0 = scores16(q, dim, k, ld, count < 16 ? count : 16);
+      s1 = count > 16 ? scores16(q, dim, k + 16 * ld, ld, count - 16) : minus_inf;
+    }
     const __m512 block_max = _mm512_max_ps(_mm512_mask_blend_ps(valid0, minus_inf, s0),
                                            _mm512_mask_blend_ps(valid1, minus_inf, s1));
     const float old_max = m[h];
@@ -232,16 +284,44 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                          float* l, const float* next_k, const float* next_v, int64_t next_count) {
+  const bool pairs = next_k == nullptr;
   switch (dim) {
     case 64:
-      return decode_block<64>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k, next_v,
-                              next_count);
+      return pairs ? decode_block<64, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                            next_v, next_count)
+                   : decode_block<64, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                             next_v, next_count);
     case 128:
-      return decode_block<128>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k, next_v,
-                               next_count);
+      return pairs ? decode_block<128, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                             next_v, next_count)
+                   : decode_block<128, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                              next_v, next_count);
     default:
-      return decode_block<0>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k, next_v,
-                             next_count);
+      return pairs ? decode_block<0, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                           next_v, next_count)
+                   : decode_block<0, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
+                                            next_v, next_count);
+  }
+}
+
+void widen_f16_rows_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t width,
+                           int64_t ahead, int64_t ahead_count, float* dst) {
+  for (int64_t j = 0; j < count; ++j) {
+    const uint16_t* row = src + j * stride;
+    if (j < ahead_count) {
+      const char* next = reinterpret_cast<const char*>(row + ahead * stride);
+      for (int64_t byte = 0; byte < width * 2; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
+    }
+    float* out = dst + j * width;
+    int64_t c = 0;
+    for (; c + 16 <= width; c += 16)
+      _mm512_storeu_ps(
+          out + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c))));
+    if (c < width) {  // masked tail: F16C-exact like the full vectors
+      const __mmask16 tail = mask16(width - c);
+      _mm512_mask_storeu_ps(out + c, tail,
+                            _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, row + c)));
+    }
   }
 }
 
