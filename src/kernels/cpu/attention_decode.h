@@ -20,7 +20,9 @@ constexpr int64_t kDecodeBlockKeys = 32;
 // multiple of 16. next_k / next_v: the first of next_count (0..32) rows, same
 // ld, of a later block; they are prefetched a share per head, between the
 // score passes (requested all at once they stalled on the miss queue, and
-// left 24 layers at 2048 keys 25% slower). Call only when cpu_has_avx512().
+// left 24 layers at 2048 keys 25% slower). next_k == nullptr says the block
+// is already in L1 (widened from fp16): it is then scored two heads per key
+// load. Call only when cpu_has_avx512().
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                          float* l, const float* next_k, const float* next_v, int64_t next_count);

@@ -17,9 +17,10 @@
 // with the dimension a constant, GCC schedules the score loop with far
 // fewer spills (2048 keys, one thread: 85 → 72 µs per layer).
 //
-// Tried and dropped: scoring two heads per key load (15% faster while the
-// cache fits in L3, 25% slower once it streams from memory, for reasons not
-// found), and all scores before all softmax steps (no gain).
+// Scoring two heads per key load is used only for blocks already in L1 (the
+// fp16 cache, widened): it is 15% faster while the cache sits in L3 but was
+// 25% slower streaming fp32 from memory, for reasons not found. All scores
+// before all softmax steps was tried and gained nothing.
 // GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
