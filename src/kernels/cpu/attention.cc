@@ -570,10 +570,7 @@ __attribute__((target("avx2,fma,f16c"))) void widen_rows(const uint16_t* src, in
                                                          float* dst) {
   for (int64_t j = 0; j < count; ++j) {
     const uint16_t* row = src + j * stride;
-    if (j < ahead_count) {
-      const char* next = reinterpret_cast<const char*>(row + ahead * stride);
-      for (int64_t byte = 0; byte < width * 2; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
-    }
+    if (j < ahead_count) prefetch_bytes(row + ahead * stride, width * 2);
     float* out = dst + j * width;
     int64_t c = 0;
     for (; c + 8 <= width; c += 8)
@@ -744,6 +741,24 @@ void decode(const Problem& pb) {
 #undef TC_UNROLL
 #undef TC_AVX2
 
+Problem make_problem(const float* q, const float* keys, const float* values, int64_t n,
+                     int64_t start, const AttentionShape& shape, float* out) {
+  const int64_t dim = shape.head_dim;
+  return Problem{q,
+                 keys,
+                 values,
+                 out,
+                 n,
+                 start,
+                 shape.heads,
+                 shape.kv_heads,
+                 dim,
+                 shape.heads / shape.kv_heads,
+                 shape.kv_heads * dim,
+                 round_up(dim, 8),
+                 1.0f / std::sqrt(static_cast<float>(dim))};
+}
+
 }  // namespace
 
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
@@ -751,20 +766,7 @@ void attention_causal(const float* q, const float* keys, const float* values, in
   if (n <= 0) return;
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma)) return attention_causal_reference(q, keys, values, n, start, shape, out);
-  const int64_t dim = shape.head_dim;
-  const Problem pb{q,
-                   keys,
-                   values,
-                   out,
-                   n,
-                   start,
-                   shape.heads,
-                   shape.kv_heads,
-                   dim,
-                   shape.heads / shape.kv_heads,
-                   shape.kv_heads * dim,
-                   round_up(dim, 8),
-                   1.0f / std::sqrt(static_cast<float>(dim))};
+  const Problem pb = make_problem(q, keys, values, n, start, shape, out);
   if (n == 1) {
     decode(pb);
   } else {
@@ -774,8 +776,7 @@ void attention_causal(const float* q, const float* keys, const float* values, in
 
 void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* values,
                           int64_t start, const AttentionShape& shape, float* out) {
-  const int64_t dim = shape.head_dim;
-  const int64_t kv_stride = shape.kv_heads * dim;
+  const int64_t kv_stride = shape.kv_heads * shape.head_dim;
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma && f.f16c)) {
     // Widen the whole cache and take the reference path.
@@ -788,19 +789,7 @@ void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* 
     return attention_causal_reference(q, wide_keys.data(), wide_values.data(), 1, start, shape,
                                       out);
   }
-  Problem pb{q,
-             nullptr,
-             nullptr,
-             out,
-             1,
-             start,
-             shape.heads,
-             shape.kv_heads,
-             dim,
-             shape.heads / shape.kv_heads,
-             kv_stride,
-             round_up(dim, 8),
-             1.0f / std::sqrt(static_cast<float>(dim))};
+  Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
   pb.keys16 = keys;
   pb.values16 = values;
   decode(pb);

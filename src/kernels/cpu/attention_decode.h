@@ -12,6 +12,13 @@ namespace tc::kernels {
 // Most keys in one block (the s scratch holds this many per head).
 constexpr int64_t kDecodeBlockKeys = 32;
 
+// Requests the cache lines of [p, p + bytes) into L1 (the look-ahead of
+// the loops that widen fp16 cache rows).
+inline void prefetch_bytes(const void* p, int64_t bytes) {
+  const char* first = static_cast<const char*>(p);
+  for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch(first + byte, 0, 3);
+}
+
 // For query rows h < group over `count` (1..32) keys k[j·ld ..], v[j·ld ..]:
 //   s[h][j] = qs[h] · k[j] (qs already scaled by 1/sqrt(dim)), then the
 //   online-softmax step: m[h] = max(m[h], max_j s[h][j]); p = e^(s - m[h]);

@@ -309,10 +309,7 @@ void widen_f16_rows_avx512(const uint16_t* src, int64_t stride, int64_t count, i
                            int64_t ahead, int64_t ahead_count, float* dst) {
   for (int64_t j = 0; j < count; ++j) {
     const uint16_t* row = src + j * stride;
-    if (j < ahead_count) {
-      const char* next = reinterpret_cast<const char*>(row + ahead * stride);
-      for (int64_t byte = 0; byte < width * 2; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
-    }
+    if (j < ahead_count) prefetch_bytes(row + ahead * stride, width * 2);
     float* out = dst + j * width;
     int64_t c = 0;
     for (; c + 16 <= width; c += 16)
