@@ -629,24 +629,26 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   for (int64_t k0 = k_begin; k0 < k_end; k0 += kDecodeKeys) {
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
-    const int64_t row_offset = (k0 + kPrefetchAhead) * pb.kv_stride + kv_begin * dim;
     // The block's rows: in the cache, or widened from fp16 into kwide/vwide.
-    const float* keys = pb.keys + k0 * pb.kv_stride + kv_begin * dim;
-    const float* values = pb.values + k0 * pb.kv_stride + kv_begin * dim;
-    int64_t block_ld = pb.kv_stride;
+    const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
+    const float* keys = kwide;
+    const float* values = vwide;
+    int64_t block_ld = width;
     if (f16) {
-      const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
       // With the step's choice, so head dims off the AVX-512 step (tested
       // here) cover widen_rows.
       const auto widen = avx512 ? widen_f16_rows_avx512 : widen_rows;
       widen(pb.keys16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, kwide);
       widen(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
-      keys = kwide;
-      values = vwide;
-      block_ld = width;
-    } else if (!avx512) {  // the AVX-512 step prefetches its next block itself
-      prefetch_rows(pb.keys + row_offset, pb.kv_stride, ahead, width);
-      prefetch_rows(pb.values + row_offset, pb.kv_stride, ahead, width);
+    } else {
+      keys = pb.keys + first;
+      values = pb.values + first;
+      block_ld = pb.kv_stride;
+      if (!avx512) {  // the AVX-512 step prefetches its next block itself
+        const int64_t next = first + kPrefetchAhead * pb.kv_stride;
+        prefetch_rows(pb.keys + next, pb.kv_stride, ahead, width);
+        prefetch_rows(pb.values + next, pb.kv_stride, ahead, width);
+      }
     }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
       const float* k = keys + (kv - kv_begin) * dim;
@@ -656,11 +658,11 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
       if (avx512) {
-        const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-        if (f16) {  // widen_rows prefetched the fp16 rows
+        if (f16) {  // the widening prefetched the fp16 rows
           decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, nullptr, nullptr,
                               0);
         } else {
+          const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
           decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, pb.keys + next,
                               pb.values + next, std::max<int64_t>(ahead, 0));
         }
