@@ -39,6 +39,7 @@
 #include <toml++/impl/version.h>
 #endif
 
+#include "git_revision.h"  // generated at every build: TC_GIT_REVISION
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
 
@@ -49,9 +50,6 @@
 #endif
 #ifndef TC_CXX_FLAGS
 #define TC_CXX_FLAGS "unknown"
-#endif
-#ifndef TC_GIT_REVISION
-#define TC_GIT_REVISION "unknown"
 #endif
 
 namespace tc::profile {
@@ -414,8 +412,8 @@ json build_section() {
   const std::string compiler_full = "unknown";
 #endif
   const std::string revision = TC_GIT_REVISION;
-  // The top-level CMakeLists appends "-dirty" when `git status --porcelain`
-  // was non-empty at configure time.
+  // cmake/write_git_revision.cmake appends "-dirty" when `git status
+  // --porcelain` was non-empty at build time.
   const std::string dirty_suffix = "-dirty";
   json dirty = nullptr;
   if (revision != "unknown" && !revision.empty()) {
