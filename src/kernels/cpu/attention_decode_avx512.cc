@@ -28,6 +28,7 @@
 
 #include "kernels/cpu/attention_decode.h"
 #include "kernels/cpu/avx512_common.h"
+#include "kernels/cpu/fast_exp_constants.h"
 
 namespace tc::kernels {
 
@@ -40,19 +41,20 @@ using avx512::horizontal_sum;
 using avx512::mask16;
 
 // e^x, the same steps and constants as exp_avx2 (fast_exp.h), 16 lanes.
+// Kept a twin rather than shared: fast_exp.h's inline code is built for AVX2.
 inline __m512 exp_avx512(__m512 x) {
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
-  x = _mm512_min_ps(_mm512_set1_ps(88.8f), x);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  x = _mm512_max_ps(_mm512_set1_ps(exp_constants::kLowest), x);
+  x = _mm512_min_ps(_mm512_set1_ps(exp_constants::kHighest), x);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(exp_constants::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_constants::kLn2High), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_constants::kLn2Low), r);
+  __m512 p = _mm512_set1_ps(exp_constants::kP0);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP5));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   const __m512i ni = _mm512_cvtps_epi32(n);
   const __m512i half = _mm512_srai_epi32(ni, 1);

@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/fast_exp_constants.h"
+
 namespace tc::kernels {
 
 // y[i] = e^x[i] for n floats: the AVX2 code below where the CPU has AVX2 and
@@ -23,18 +25,18 @@ void exp_f32(const float* x, float* y, int64_t n);
 __attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x) {
   // Clamp so that n stays in [-150, 128]; max/min with x as the second
   // operand pass a NaN through.
-  x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);
-  x = _mm256_min_ps(_mm256_set1_ps(88.8f), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  x = _mm256_max_ps(_mm256_set1_ps(exp_constants::kLowest), x);
+  x = _mm256_min_ps(_mm256_set1_ps(exp_constants::kHighest), x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(exp_constants::kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_constants::kLn2High), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_constants::kLn2Low), r);
+  __m256 p = _mm256_set1_ps(exp_constants::kP0);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_constants::kP1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_constants::kP2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_constants::kP3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_constants::kP4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_constants::kP5));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   // 2^n = 2^half · 2^(n-half); each factor is a normal float.
   const __m256i ni = _mm256_cvtps_epi32(n);
