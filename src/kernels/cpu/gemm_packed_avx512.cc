@@ -101,27 +101,15 @@ inline const char* element_address(const PackedSource& w, int64_t r, int64_t k) 
 }
 
 // panel[k][j] = w[r0 + j][k0 + k] for j < kPanelRows (zero past nr), k < kc.
-// While packing, it prefetches (into L2) the block the next pack will read:
-// the next kPanelK inputs of the same rows, or after the last block the
-// first block of the next panel. The weights come from memory once per
-// prefill, and otherwise every pack would wait for them with the FMA units
-// idle (a quarter of the GEMM time at Qwen2.5-0.5B shapes).
 template <PackedFormat F>
 void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64_t kc,
                 float* panel) {
-  const bool last_block = k0 + kPanelK >= w.cols;
-  const int64_t next_r0 = last_block ? r0 + kPanelRows : r0;
-  const int64_t next_k0 = last_block ? 0 : k0 + kPanelK;
   for (int64_t group = 0; group < kPanelRows / 16; ++group) {
     const int64_t rows_here = nr - 16 * group;
     for (int64_t k = 0; k < kc; k += 16) {
       const int64_t count = min64(16, kc - k);
       __m512 v[16];
       for (int j = 0; j < 16; ++j) {
-        const int64_t next_row = next_r0 + 16 * group + j;
-        if (next_row < w.rows) {
-          _mm_prefetch(element_address<F>(w, next_row, next_k0 + k), _MM_HINT_T1);
-        }
         v[j] =
             j < rows_here ? load16<F>(w, r0 + 16 * group + j, k0 + k, count) : _mm512_setzero_ps();
       }
@@ -131,6 +119,47 @@ void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64
     }
   }
 }
+
+// Brings the block the next pack will read (the next kPanelK inputs of the
+// same rows, or after the last block the first block of the next panel) into
+// L2 while the current panel's tiles run, a share before each tile. The
+// weights come from memory once per prefill, and unprefetched every pack
+// waited for them with the FMA units idle (a quarter of the GEMM time at
+// Qwen2.5-0.5B shapes). Requested all at once at pack time (512 lines for
+// fp32, more than the core keeps in flight), they measured 2-3% slower on
+// one thread than spread like this (quant_matmul_bench, 128 tokens).
+template <PackedFormat F>
+class NextBlockPrefetch {
+ public:
+  NextBlockPrefetch(const PackedSource& w, int64_t r0, int64_t k0, int64_t tiles) : w_(w) {
+    const bool last_block = k0 + kPanelK >= w.cols;
+    r0_ = last_block ? r0 + kPanelRows : r0;
+    k0_ = last_block ? 0 : k0 + kPanelK;
+    const int64_t rows = min64(kPanelRows, w.rows - r0_);
+    if (rows <= 0) return;
+    const int64_t kc = min64(kPanelK, w.cols - k0_);
+    const char* first = element_address<F>(w, r0_, k0_);
+    const char* end = element_address<F>(w, r0_, k0_ + kc - 1) + 1;
+    lines_per_row_ = (end - first + 63) / 64 + 1;  // +1: the block may straddle a line
+    total_ = rows * lines_per_row_;
+    per_tile_ = (total_ + tiles - 1) / tiles;
+  }
+
+  // The next share of the block's lines.
+  void step() {
+    const int64_t stop = min64(done_ + per_tile_, total_);
+    for (; done_ < stop; ++done_) {
+      const int64_t row = done_ / lines_per_row_, line = done_ % lines_per_row_;
+      const char* start = element_address<F>(w_, r0_ + row, k0_);
+      _mm_prefetch(start + 64 * line, _MM_HINT_T1);
+    }
+  }
+
+ private:
+  const PackedSource& w_;
+  int64_t r0_ = 0, k0_ = 0;
+  int64_t lines_per_row_ = 0, total_ = 0, per_tile_ = 0, done_ = 0;
+};
 
 // y[i][0 .. nr) (+)= Σ_k x[i][k] · panel[k][0 .. nr) for MR tokens.
 template <int MR>
@@ -173,7 +202,10 @@ void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_be
       const int64_t kc = min64(kPanelK, w.cols - k0);
       pack_panel<F>(w, r0, nr, k0, kc, panel);
       const bool accumulate = k0 > 0;
+      NextBlockPrefetch<F> prefetch(w, r0, k0,
+                                    (token_end - token_begin + kTileTokens - 1) / kTileTokens);
       for (int64_t t = token_begin; t < token_end; t += kTileTokens) {
+        prefetch.step();
         const float* xt = x + t * w.cols + k0;
         float* yt = y + t * w.rows + r0;
         switch (min64(kTileTokens, token_end - t)) {
