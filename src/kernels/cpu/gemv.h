@@ -1,7 +1,8 @@
 // Decode (one token) matrix-vector kernels: y[r] = Σ_c w[r][c] · x[c] for
 // rows [row_begin, row_end), single-threaded (the caller splits rows across
 // threads). Decode streams every weight once per token, so these kernels are
-// built to keep up with memory: four rows share each load of x, and the
+// built to keep up with memory: each reads its rows as one sequential stream
+// with a software prefetch ahead (gemv_prefetch.h), x stays in L1, and the
 // per-element unpacking is a couple of instructions.
 //
 // int4 reads x in a permuted order, prepared once per matmul by

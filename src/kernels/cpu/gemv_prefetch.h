@@ -1,7 +1,18 @@
-// Row blocking and software prefetch shared by the AVX-512 decode kernels
-// (gemv_avx512.cc, gemv_vnni_avx512.cc). Include it only from those files:
-// both are built with the same AVX-512 flags, so these inline definitions are
-// the same code wherever the linker takes them from.
+// Read order and software prefetch shared by the AVX-512 decode kernels
+// (gemv_avx512.cc, gemv_vnni_avx512.cc, q8_dynamic_avx512.cc). Include it only
+// from those files: all are built with the same AVX-512 flags, so these
+// inline definitions are the same code wherever the linker takes them from.
+//
+// A matrix's rows are contiguous, so the rows [row_begin, row_end) a thread
+// takes are one run of memory. The kernels read it in address order, one row
+// after the other, and prefetch kStreamLead bytes ahead of where they read,
+// up to the end of the run: one sequential stream per thread. The kernels
+// first walked four rows at once (each load of x fed four rows), which made
+// four interleaved streams a row apart; with short rows (int8 rows of 896
+// bytes, int4 of 448) and a 1 KiB lead per stream, the int8 lm_head read
+// 34 GB/s on one thread and 64-68 on two, where one stream with an 8 KiB lead
+// reads 37-39 and 77-79 (read bandwidth 40 and 80). x is reloaded for every
+// row, but from L1.
 #pragma once
 
 #include <immintrin.h>
@@ -10,22 +21,46 @@
 
 namespace tc::kernels::gemv_prefetch {
 
-// Rows per block: each vector of x, loaded once, feeds this many rows.
-constexpr int kRowBlock = 4;
+// Bytes ahead of the read position. 4 KiB measured a little slower and
+// 32 KiB slower again (it runs past L1 before the lines are used).
+constexpr int64_t kStreamLead = 8192;
 
-// Where R rows of an int4 g128 matrix start, from row r: their packed
-// nibbles ((cols + 1) / 2 bytes a row) and their fp16 group scales.
-template <int R>
-struct Q4Rows {
-  Q4Rows(const uint8_t* packed, const uint16_t* group_scales, int64_t cols, int64_t r) {
-    const int64_t row_bytes = (cols + 1) / 2, groups = (cols + 127) / 128;
-    for (int i = 0; i < R; ++i) {
-      nibbles[i] = packed + (r + i) * row_bytes;
-      scales[i] = group_scales + (r + i) * groups;
-    }
+// The end of a thread's run of rows, and prefetches up to it: past the end
+// are rows another thread may be reading, or another matrix.
+class Stream {
+ public:
+  explicit Stream(const void* end, int64_t lead = kStreamLead)
+      : end_(static_cast<const char*>(end)), lead_(lead) {}
+
+  // The same rows' per-row scales, `scale_bytes` a row against `row_bytes`
+  // of weights: prefetched as far ahead, in rows, as the weights (at least
+  // the next line). Unprefetched, the load of a new line of scales stalled
+  // the int8 kernel once every 16 rows.
+  static Stream scales(const void* end, int64_t scale_bytes, int64_t row_bytes) {
+    const int64_t lead = kStreamLead * scale_bytes / (row_bytes > 0 ? row_bytes : 1);
+    return Stream(end, lead > 64 ? lead : 64);
   }
-  const uint8_t* nibbles[R];
-  const uint16_t* scales[R];
+
+  // The first `lead` bytes of the run from `begin` (all of it if shorter),
+  // which prefetch_ahead never covers: issued at the kernel's entry so a
+  // thread does not start its run on demand misses. On two threads it took
+  // the int8 896x896 GEMV (a thread's run is 400 KB) from 27-30 to 34 GB/s
+  // and int4 from 14-17 to 19-26; on one thread it measured neutral.
+  void prefetch_start(const void* begin) const {
+    const char* p = static_cast<const char*>(begin);
+    const char* stop = p + lead_ < end_ ? p + lead_ : end_;
+    for (; p < stop; p += 64) _mm_prefetch(p, _MM_HINT_T0);
+  }
+
+  // The line `lead` bytes after p, if that is inside the run.
+  void prefetch_ahead(const void* p) const {
+    const char* ahead = static_cast<const char*>(p) + lead_;
+    if (ahead < end_) _mm_prefetch(ahead, _MM_HINT_T0);
+  }
+
+ private:
+  const char* end_;
+  int64_t lead_;
 };
 
 // The first `count` of 64 byte lanes (none for count <= 0).
@@ -33,46 +68,6 @@ inline __mmask64 mask64(int64_t count) {
   return count >= 64  ? static_cast<__mmask64>(~0ull)
          : count <= 0 ? static_cast<__mmask64>(0)
                       : static_cast<__mmask64>((1ull << count) - 1);
-}
-
-// Each kernel also prefetches every row's stream kStreamLead bytes ahead:
-// four rows interleaved are four streams, which the hardware prefetchers
-// alone keep only a fraction of the memory bandwidth busy for (measured: 8 →
-// 32 GB/s on one thread for int8 rows of 896). Past the end of a row the
-// stream continues in the same row of the next block, kRowBlock rows down,
-// which is where a kernel reads next. A lead of 1 KiB per stream (4 KiB per
-// thread) covers the memory latency and stays in L1; prefetching whole
-// blocks ahead instead ran past L1 on long rows (down_proj of 1.5B: 17.5 KiB
-// per bf16 row), and 512 B or 2 KiB measured no better.
-constexpr int64_t kStreamLead = 1024;
-
-inline void prefetch_line(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
-
-// Where a row's prefetches point, as a byte offset from the element being
-// read: kStreamLead ahead in the same row while that is inside the row, then
-// the same spot one row block down (the stream's continuation). The loops
-// split at `same_row_end` so the offset is a constant in each part. Rows
-// shorter than the lead are prefetched at the same offset as many blocks
-// ahead as it takes to be at least kStreamLead of the stream ahead: one
-// block ahead (as this code first did) left int4 rows of 896 inputs, 448
-// bytes, with under 2 KiB in flight per thread, and the int4 lm_head ran at
-// 20 GB/s on one thread where int8 rows reached 30.
-struct PrefetchPlan {
-  int64_t same_row_end;  // elements [0, same_row_end) use same_row
-  int64_t same_row;      // bytes ahead within the row
-  int64_t next_block;    // bytes ahead into the next row block
-};
-
-// element_bytes_x2: bytes of two elements (int4 packs two per byte); step:
-// elements per loop iteration (same_row_end is a multiple of it).
-inline PrefetchPlan prefetch_plan(int64_t row_bytes, int64_t element_bytes_x2, int64_t step) {
-  if (row_bytes < kStreamLead) {
-    const int64_t blocks = row_bytes > 0 ? (kStreamLead + row_bytes - 1) / row_bytes : 1;
-    return {0, 0, blocks * kRowBlock * row_bytes};
-  }
-  int64_t end = (row_bytes - kStreamLead) * 2 / element_bytes_x2;
-  end = end / step * step;
-  return {end, kStreamLead, kStreamLead + (kRowBlock - 1) * row_bytes};
 }
 
 }  // namespace tc::kernels::gemv_prefetch

@@ -27,12 +27,8 @@ namespace {
 
 using avx512::horizontal_sum;
 using avx512::mask16;
-using gemv_prefetch::kRowBlock;
 using gemv_prefetch::mask64;
-using gemv_prefetch::prefetch_line;
-using gemv_prefetch::prefetch_plan;
-using gemv_prefetch::PrefetchPlan;
-using gemv_prefetch::Q4Rows;
+using gemv_prefetch::Stream;
 
 constexpr int32_t kSplitMax = 127 * 256;  // as in gemv.cc
 
@@ -72,65 +68,48 @@ struct SplitGroup {
   __m512i hi[2], lo[2], correction;
 };
 
-// sums[i] = Σ_g (scale_i[g] · s_g) · Σ_{c in g} (n_c - 8) · q_c for R rows.
-template <int R>
-TC_VNNI inline void q4_split_rows(const uint8_t* const (&w)[R], const uint16_t* const (&scales)[R],
-                                  int64_t cols, const SplitX& x, float* sums) {
+// Σ_g (scale[g] · s_g) · Σ_{c in g} (n_c - 8) · q_c for one row of packed
+// nibbles. Rows are read one after the other (see gemv_prefetch.h).
+TC_VNNI inline float q4_split_row(const uint8_t* w, const uint16_t* scales, int64_t cols,
+                                  const SplitX& x, const Stream& stream) {
   const int64_t row_bytes = (cols + 1) / 2;
   const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const __m512i low_nibble = _mm512_set1_epi8(0x0f);
-  __m512 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
-  const PrefetchPlan plan = prefetch_plan(row_bytes, 1, kSplitGroup);
+  __m512 acc = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
-    const SplitGroup xg(x, g);
-    const float x_scale = x.scales[g];
     const int64_t byte = g * 64;
-    const __mmask64 mask = mask64(row_bytes - byte);
-    for (int i = 0; i < R; ++i) {
-      prefetch_line(w[i] + byte + ahead);
-      const __m512i packed = _mm512_maskz_loadu_epi8(mask, w[i] + byte);
-      const __m512i even = _mm512_and_si512(packed, low_nibble);
-      const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
-      // Per lane |Σ (n - 8)·q| <= 8 · 8 · 32512 < 2^24: exact in fp32.
-      const __m512 group_sum = xg.lane_sums(even, odd);
-      acc[i] =
-          _mm512_fmadd_ps(group_sum, _mm512_set1_ps(_cvtsh_ss(scales[i][g]) * x_scale), acc[i]);
-    }
+    stream.prefetch_ahead(w + byte);
+    const __m512i packed = _mm512_maskz_loadu_epi8(mask64(row_bytes - byte), w + byte);
+    const __m512i even = _mm512_and_si512(packed, low_nibble);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
+    // Per lane |Σ (n - 8)·q| <= 8 · 8 · 32512 < 2^24: exact in fp32.
+    const __m512 group_sum = SplitGroup(x, g).lane_sums(even, odd);
+    acc = _mm512_fmadd_ps(group_sum, _mm512_set1_ps(_cvtsh_ss(scales[g]) * x.scales[g]), acc);
   }
-  for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(acc[i]);
+  return horizontal_sum(acc);
 }
 
-// sums[i] = Σ_g s_g · Σ_{c in g} w_i[c] · q_c for R rows (the row scale is
-// applied by the caller).
-template <int R>
-TC_VNNI inline void q8_split_rows(const int8_t* const (&w)[R], int64_t cols, const SplitX& x,
-                                  float* sums) {
+// Σ_g s_g · Σ_{c in g} w[c] · q_c for one row (the row scale is applied by
+// the caller).
+TC_VNNI inline float q8_split_row(const int8_t* w, int64_t cols, const SplitX& x,
+                                  const Stream& stream) {
   const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
-  const PrefetchPlan plan = prefetch_plan(cols, 2, kSplitGroup);
+  __m512 acc = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
-    const int64_t ahead = g * kSplitGroup < plan.same_row_end ? plan.same_row : plan.next_block;
-    const SplitGroup xg(x, g);
-    const __m512 x_scale = _mm512_set1_ps(x.scales[g]);
     const int64_t c = g * kSplitGroup;
-    const __mmask64 mask0 = mask64(cols - c), mask1 = mask64(cols - c - 64);
-    for (int i = 0; i < R; ++i) {
-      prefetch_line(w[i] + c + ahead);
-      prefetch_line(w[i] + c + 64 + ahead);
-      // Masked-off bytes load as 0 and flip to 128, against x's zero padding.
-      const __m512i w0 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask0, w[i] + c), flip);
-      const __m512i w1 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask1, w[i] + c + 64), flip);
-      // Per lane |Σ w·q| <= 8 · 128 · 32512; int32 holds it, and fp32 rounds
-      // it (if at all) by a relative 6e-8.
-      const __m512 group_sum = xg.lane_sums(w0, w1);
-      acc[i] = _mm512_fmadd_ps(group_sum, x_scale, acc[i]);
-    }
+    stream.prefetch_ahead(w + c);
+    stream.prefetch_ahead(w + c + 64);
+    // Masked-off bytes load as 0 and flip to 128, against x's zero padding.
+    const __m512i w0 = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask64(cols - c), w + c), flip);
+    const __m512i w1 =
+        _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask64(cols - c - 64), w + c + 64), flip);
+    // Per lane |Σ w·q| <= 8 · 128 · 32512; int32 holds it, and fp32 rounds
+    // it (if at all) by a relative 6e-8.
+    const __m512 group_sum = SplitGroup(x, g).lane_sums(w0, w1);
+    acc = _mm512_fmadd_ps(group_sum, _mm512_set1_ps(x.scales[g]), acc);
   }
-  for (int i = 0; i < R; ++i) sums[i] = horizontal_sum(acc[i]);
+  return horizontal_sum(acc);
 }
 
 }  // namespace
@@ -199,32 +178,26 @@ TC_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8
 
 TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
                                const SplitX& x, float* y, int64_t row_begin, int64_t row_end) {
-  int64_t r = row_begin;
-  for (; r + kRowBlock <= row_end; r += kRowBlock) {
-    const Q4Rows<kRowBlock> rows(packed, scales, cols, r);
-    q4_split_rows<kRowBlock>(rows.nibbles, rows.scales, cols, x, y + r);
-  }
-  for (; r < row_end; ++r) {
-    const Q4Rows<1> rows(packed, scales, cols, r);
-    q4_split_rows<1>(rows.nibbles, rows.scales, cols, x, y + r);
+  const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  const Stream stream(packed + row_end * row_bytes);
+  const Stream scale_stream = Stream::scales(scales + row_end * groups, groups * 2, row_bytes);
+  stream.prefetch_start(packed + row_begin * row_bytes);
+  scale_stream.prefetch_start(scales + row_begin * groups);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    scale_stream.prefetch_ahead(scales + r * groups);
+    y[r] = q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
   }
 }
 
 TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
                               float* y, int64_t row_begin, int64_t row_end) {
-  int64_t r = row_begin;
-  for (; r + kRowBlock <= row_end; r += kRowBlock) {
-    const int8_t* const rows[kRowBlock] = {q + r * cols, q + (r + 1) * cols, q + (r + 2) * cols,
-                                           q + (r + 3) * cols};
-    float sums[kRowBlock];
-    q8_split_rows<kRowBlock>(rows, cols, x, sums);
-    for (int i = 0; i < kRowBlock; ++i) y[r + i] = scales[r + i] * sums[i];
-  }
-  for (; r < row_end; ++r) {
-    const int8_t* const rows[1] = {q + r * cols};
-    float sum;
-    q8_split_rows<1>(rows, cols, x, &sum);
-    y[r] = scales[r] * sum;
+  const Stream stream(q + row_end * cols);
+  const Stream scale_stream = Stream::scales(scales + row_end, 4, cols);
+  stream.prefetch_start(q + row_begin * cols);
+  scale_stream.prefetch_start(scales + row_begin);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    scale_stream.prefetch_ahead(scales + r);
+    y[r] = scales[r] * q8_split_row(q + r * cols, cols, x, stream);
   }
 }
 

@@ -50,8 +50,8 @@ bool is_dense(WeightFormat format) {
          format == WeightFormat::kF16;
 }
 
-// Rows per thread chunk of a decode matmul: a multiple of the kernels' row
-// block, small enough that two threads split even q/k/v evenly.
+// Rows per thread chunk of a decode matmul: small enough that two threads
+// split even k/v (128 rows) evenly; 16 fp32 results fill one cache line of y.
 constexpr size_t kGemvRowGrain = 16;
 constexpr size_t kGemvPieces = 32;
 
