@@ -193,6 +193,15 @@ TEST(Q8DynamicMatmul, ExtremeValuesDoNotSaturate) {
     for (size_t i = 0; i < got.size(); ++i) {
       ASSERT_TRUE(same_bits(got[i], expected[i])) << q8_dynamic_kernel_name(kernel) << " " << i;
     }
+    // Each token alone: one token takes the kernels' decode path.
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<float> one(static_cast<size_t>(rows));
+      matmul_q8_dynamic_with(kernel, w, x.data() + t * cols, 1, one.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        ASSERT_TRUE(same_bits(one[r], expected[t * rows + r]))
+            << q8_dynamic_kernel_name(kernel) << " token " << t << " row " << r;
+      }
+    }
   }
 }
 

@@ -1,15 +1,20 @@
-// AVX-512 VNNI row kernel of the W8A8 matmul (see q8_dynamic.h). This file
-// alone is compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; it is
-// entered only after a run-time CPU check and uses no library templates or
-// shared inline functions (not even std::min), so no AVX-512 code can leak
-// into the rest of the program through a merged inline definition.
+// AVX-512 VNNI row kernel of the W8A8 matmul (see q8_dynamic.h). Like the
+// other *_avx512.cc kernel files it is compiled with the common AVX-512 flags
+// (so the inline helpers it shares with them compile to the same code), adds
+// VNNI with a target attribute on the functions that use it, is entered only
+// after a run-time CPU check, and uses no library templates (not even
+// std::min), so no AVX-512 code can leak into the rest of the program through
+// a merged inline definition.
 // GCC 12's AVX-512 headers build "undefined" vectors by self-initialisation,
 // which -Wuninitialized reports at every inlined intrinsic (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/gemv_prefetch.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"
+
+#define TC_VNNI __attribute__((target("avx512vnni")))
 
 namespace tc::kernels {
 
@@ -41,16 +46,17 @@ inline int32_t horizontal_sum(__m512i v) {
 // lanes are zero, so whatever the activation holds there adds nothing). The
 // unroll pragmas make GCC unroll early enough to keep the arrays in registers.
 template <int T>
-inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, int64_t cols,
-                      int32_t (*sums)[kTokens]) {
+TC_VNNI inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows,
+                              int64_t cols, int32_t (*sums)[kTokens]) {
   const __m512i zero = _mm512_setzero_si512();
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i ones = _mm512_set1_epi8(1);
   // Each row's stream is prefetched 1 KiB ahead, continuing past the row's
-  // end into the same row of the next block (see gemv_prefetch.h): the four
-  // rows are four interleaved streams the hardware prefetchers alone do not
-  // keep ahead of. Rows shorter than that are prefetched at the same offset
-  // as many blocks ahead as make up 1 KiB of their stream.
+  // end into the same row of the next block: the four rows are four
+  // interleaved streams the hardware prefetchers alone do not keep ahead of.
+  // Rows shorter than that are prefetched at the same offset as many blocks
+  // ahead as make up 1 KiB of their stream. (With several tokens per weight
+  // load this kernel is not bound by memory; one token takes dot_row.)
   constexpr int64_t kLead = 1024;
   const int64_t short_row_ahead = (kLead + cols - 1) / cols * kRows * cols;
   __m512i acc[kRows][T];
@@ -92,15 +98,52 @@ inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, 
   }
 }
 
+// Σ_c w[c] · qx[c] for one row and one token (decode), exact like
+// dot_block. The rows of a call are read one after the other in address
+// order with a prefetch ahead (see gemv_prefetch.h); two accumulators keep
+// two vpdpbusd chains in flight.
+TC_VNNI inline int32_t dot_row(const int8_t* w, const int8_t* qx, int64_t cols,
+                               const gemv_prefetch::Stream& stream) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i acc[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  __m512i weight_sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  for (int64_t k = 0, i = 0; k < cols; k += 64, i ^= 1) {
+    stream.prefetch_ahead(w + k);
+    const __m512i wv = _mm512_maskz_loadu_epi8(gemv_prefetch::mask64(cols - k), w + k);
+    weight_sum[i] = _mm512_dpbusd_epi32(weight_sum[i], ones, wv);
+    const __m512i xu = _mm512_xor_si512(_mm512_loadu_si512(qx + k), flip);
+    acc[i] = _mm512_dpbusd_epi32(acc[i], xu, wv);
+  }
+  const uint32_t shift =
+      128u * static_cast<uint32_t>(horizontal_sum(_mm512_add_epi32(weight_sum[0], weight_sum[1])));
+  return static_cast<int32_t>(
+      static_cast<uint32_t>(horizontal_sum(_mm512_add_epi32(acc[0], acc[1]))) - shift);
+}
+
 }  // namespace
 
-// Rows in blocks of four; for each block every token in blocks of up to four,
-// so the four weight rows stay in L1 while the tokens of the tile pass by. A
-// short last row block repeats its last row (results discarded).
-void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
-                                const int8_t* qx, const float* x_scales, int64_t x_stride,
-                                int64_t n, float* y, int64_t rows, int64_t row_begin,
-                                int64_t row_end) {
+// One token (decode): rows one after the other, each through dot_row.
+// Several: rows in blocks of four; for each block every token in blocks of
+// up to four, so the four weight rows stay in L1 while the tokens of the tile
+// pass by. A short last row block repeats its last row (results discarded).
+TC_VNNI void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                        const int8_t* qx, const float* x_scales, int64_t x_stride,
+                                        int64_t n, float* y, int64_t rows, int64_t row_begin,
+                                        int64_t row_end) {
+  if (n == 1) {
+    const gemv_prefetch::Stream stream(w + row_end * cols);
+    const gemv_prefetch::Stream scale_stream =
+        gemv_prefetch::Stream::scales(w_scales + row_end, 4, cols);
+    stream.prefetch_start(w + row_begin * cols);
+    scale_stream.prefetch_start(w_scales + row_begin);
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      scale_stream.prefetch_ahead(w_scales + r);
+      y[r] =
+          static_cast<float>(dot_row(w + r * cols, qx, cols, stream)) * w_scales[r] * x_scales[0];
+    }
+    return;
+  }
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
     const int64_t row_count = min64(kRows, row_end - r0);
     const int8_t* w_rows[kRows];
@@ -138,3 +181,5 @@ void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t 
 }
 
 }  // namespace tc::kernels
+
+#undef TC_VNNI
