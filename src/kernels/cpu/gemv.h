@@ -28,20 +28,33 @@ int64_t gemv_prepared_size(GemvLayout layout, int64_t cols);
 // Writes the prepared form of x[0..cols) (zero-padded) to `prepared`.
 void gemv_prepare_x(GemvLayout layout, const float* x, int64_t cols, float* prepared);
 
+// What a thread reads after one kernel call, so that its calls read as one
+// stream (matmul.cc walks a matrix in claims of rows): the kernel keeps
+// prefetching past its last row into rows [begin, end), and with `warm` it
+// skips the burst of prefetches for its own first rows (the call before
+// made them). Value-initialized (GemvNext{}): nothing known, start cold.
+// No member initializers: the AVX-512 files must not instantiate a
+// constructor (see below).
+struct GemvNext {
+  int64_t begin, end;
+  bool warm;
+};
+
 // AVX-512 kernels (gemv_avx512.cc); call only when cpu_has_avx512().
 // `x` is in the layout named for each.
 void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end);  // kPlain
+                     int64_t row_end, const GemvNext& next = {});  // kPlain
 void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end);  // kPlain
+                     int64_t row_end, const GemvNext& next = {});  // kPlain
 void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                      int64_t row_end);  // kPlain
+                      int64_t row_end, const GemvNext& next = {});  // kPlain
 // kQ8Row: q int8 [rows, cols], scales fp32 [rows]. kPlain.
 void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end);
+                        float* y, int64_t row_begin, int64_t row_end, const GemvNext& next = {});
 // kQ4G128: packed [rows, (cols+1)/2], scales fp16 [rows, ceil(cols/128)]. kQ4Group.
 void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end);
+                         const float* x, float* y, int64_t row_begin, int64_t row_end,
+                         const GemvNext& next = {});
 
 // ---- int4 g128 and int8 rows with integer dot products (AVX-512 VNNI) -----------
 // Widening int4 or int8 weights to fp32 costs about three vector instructions
@@ -105,8 +118,8 @@ void gemv_q8_row_split_scalar(const int8_t* q, const float* scales, int64_t cols
 void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
                   int32_t* corrections);
 void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols, const SplitX& x,
-                       float* y, int64_t row_begin, int64_t row_end);
+                       float* y, int64_t row_begin, int64_t row_end, const GemvNext& next = {});
 void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x, float* y,
-                      int64_t row_begin, int64_t row_end);
+                      int64_t row_begin, int64_t row_end, const GemvNext& next = {});
 
 }  // namespace tc::kernels

@@ -99,9 +99,12 @@ inline float plain_row(const Loader& row, int64_t cols, const float* x, const St
 // loader, store(r, sum) writes its result.
 template <typename Loader, typename Make, typename Store>
 inline void plain_gemv(const void* w, int64_t row_bytes, int64_t cols, const float* x,
-                       int64_t row_begin, int64_t row_end, Make make, Store store) {
-  const Stream stream(static_cast<const char*>(w) + row_end * row_bytes);
-  stream.prefetch_start(static_cast<const char*>(w) + row_begin * row_bytes);
+                       int64_t row_begin, int64_t row_end, const GemvNext& next, Make make,
+                       Store store) {
+  const char* base = static_cast<const char*>(w);
+  const Stream stream(base + row_end * row_bytes, base + next.begin * row_bytes,
+                      base + next.end * row_bytes);
+  if (!next.warm) stream.prefetch_start(base + row_begin * row_bytes);
   for (int64_t r = row_begin; r < row_end; ++r) store(r, plain_row(make(r), cols, x, stream));
 }
 
@@ -137,40 +140,49 @@ inline float q4_row(const uint8_t* w, const uint16_t* scales, int64_t cols, cons
 }  // namespace
 
 void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end) {
+                     int64_t row_end, const GemvNext& next) {
   plain_gemv<F32Loader>(
-      w, cols * 4, cols, x, row_begin, row_end, [&](int64_t r) { return F32Loader{w + r * cols}; },
+      w, cols * 4, cols, x, row_begin, row_end, next,
+      [&](int64_t r) { return F32Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end) {
+                     int64_t row_end, const GemvNext& next) {
   plain_gemv<F16Loader>(
-      w, cols * 2, cols, x, row_begin, row_end, [&](int64_t r) { return F16Loader{w + r * cols}; },
+      w, cols * 2, cols, x, row_begin, row_end, next,
+      [&](int64_t r) { return F16Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end) {
+                        float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
   plain_gemv<Q8Loader>(
-      q, cols, cols, x, row_begin, row_end, [&](int64_t r) { return Q8Loader{q + r * cols}; },
+      q, cols, cols, x, row_begin, row_end, next, [&](int64_t r) { return Q8Loader{q + r * cols}; },
       [&](int64_t r, float sum) { y[r] = scales[r] * sum; });
 }
 
 void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                      int64_t row_end) {
+                      int64_t row_end, const GemvNext& next) {
   plain_gemv<BF16Loader>(
-      w, cols * 2, cols, x, row_begin, row_end, [&](int64_t r) { return BF16Loader{w + r * cols}; },
+      w, cols * 2, cols, x, row_begin, row_end, next,
+      [&](int64_t r) { return BF16Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
 void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end) {
+                         const float* x, float* y, int64_t row_begin, int64_t row_end,
+                         const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + 127) / 128;
-  const Stream stream(packed + row_end * row_bytes);
-  const Stream scale_stream = Stream::scales(scales + row_end * groups, groups * 2, row_bytes);
-  stream.prefetch_start(packed + row_begin * row_bytes);
-  scale_stream.prefetch_start(scales + row_begin * groups);
+  const Stream stream(packed + row_end * row_bytes, packed + next.begin * row_bytes,
+                      packed + next.end * row_bytes);
+  const Stream scale_stream =
+      Stream::scales(scales + row_end * groups, scales + next.begin * groups,
+                     scales + next.end * groups, groups * 2, row_bytes);
+  if (!next.warm) {
+    stream.prefetch_start(packed + row_begin * row_bytes);
+    scale_stream.prefetch_start(scales + row_begin * groups);
+  }
   for (int64_t r = row_begin; r < row_end; ++r) {
     scale_stream.prefetch_ahead(scales + r * groups);
     y[r] = q4_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);

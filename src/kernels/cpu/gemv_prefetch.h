@@ -25,20 +25,27 @@ namespace tc::kernels::gemv_prefetch {
 // 32 KiB slower again (it runs past L1 before the lines are used).
 constexpr int64_t kStreamLead = 8192;
 
-// The end of a thread's run of rows, and prefetches up to it: past the end
-// are rows another thread may be reading, or another matrix.
+// A thread's run of rows, ending at `end`, and prefetches up to its end:
+// past it are rows another thread may be reading, or another matrix. When
+// the caller knows which rows it reads next ([next_begin, next_end), see
+// GemvNext in gemv.h), the prefetch runs on into them, so two calls read as
+// one stream with no stall between them.
 class Stream {
  public:
-  explicit Stream(const void* end, int64_t lead = kStreamLead)
-      : end_(static_cast<const char*>(end)), lead_(lead) {}
+  Stream(const void* end, const void* next_begin, const void* next_end, int64_t lead = kStreamLead)
+      : end_(static_cast<const char*>(end)),
+        next_(static_cast<const char*>(next_begin)),
+        next_bytes_(static_cast<const char*>(next_end) - static_cast<const char*>(next_begin)),
+        lead_(lead) {}
 
   // The same rows' per-row scales, `scale_bytes` a row against `row_bytes`
   // of weights: prefetched as far ahead, in rows, as the weights (at least
   // the next line). Unprefetched, the load of a new line of scales stalled
   // the int8 kernel once every 16 rows.
-  static Stream scales(const void* end, int64_t scale_bytes, int64_t row_bytes) {
+  static Stream scales(const void* end, const void* next_begin, const void* next_end,
+                       int64_t scale_bytes, int64_t row_bytes) {
     const int64_t lead = kStreamLead * scale_bytes / (row_bytes > 0 ? row_bytes : 1);
-    return Stream(end, lead > 64 ? lead : 64);
+    return Stream(end, next_begin, next_end, lead > 64 ? lead : 64);
   }
 
   // The first `lead` bytes of the run from `begin` (all of it if shorter),
@@ -52,14 +59,20 @@ class Stream {
     for (; p < stop; p += 64) _mm_prefetch(p, _MM_HINT_T0);
   }
 
-  // The line `lead` bytes after p, if that is inside the run.
+  // The line `lead` bytes after p: in the run, or as far into the next rows.
   void prefetch_ahead(const void* p) const {
     const char* ahead = static_cast<const char*>(p) + lead_;
-    if (ahead < end_) _mm_prefetch(ahead, _MM_HINT_T0);
+    if (ahead < end_) {
+      _mm_prefetch(ahead, _MM_HINT_T0);
+    } else if (ahead - end_ < next_bytes_) {
+      _mm_prefetch(next_ + (ahead - end_), _MM_HINT_T0);
+    }
   }
 
  private:
   const char* end_;
+  const char* next_;
+  int64_t next_bytes_;
   int64_t lead_;
 };
 

@@ -177,12 +177,18 @@ TC_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8
 }
 
 TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end) {
+                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
+                               const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
-  const Stream stream(packed + row_end * row_bytes);
-  const Stream scale_stream = Stream::scales(scales + row_end * groups, groups * 2, row_bytes);
-  stream.prefetch_start(packed + row_begin * row_bytes);
-  scale_stream.prefetch_start(scales + row_begin * groups);
+  const Stream stream(packed + row_end * row_bytes, packed + next.begin * row_bytes,
+                      packed + next.end * row_bytes);
+  const Stream scale_stream =
+      Stream::scales(scales + row_end * groups, scales + next.begin * groups,
+                     scales + next.end * groups, groups * 2, row_bytes);
+  if (!next.warm) {
+    stream.prefetch_start(packed + row_begin * row_bytes);
+    scale_stream.prefetch_start(scales + row_begin * groups);
+  }
   for (int64_t r = row_begin; r < row_end; ++r) {
     scale_stream.prefetch_ahead(scales + r * groups);
     y[r] = q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
@@ -190,11 +196,14 @@ TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, in
 }
 
 TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
-                              float* y, int64_t row_begin, int64_t row_end) {
-  const Stream stream(q + row_end * cols);
-  const Stream scale_stream = Stream::scales(scales + row_end, 4, cols);
-  stream.prefetch_start(q + row_begin * cols);
-  scale_stream.prefetch_start(scales + row_begin);
+                              float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
+  const Stream stream(q + row_end * cols, q + next.begin * cols, q + next.end * cols);
+  const Stream scale_stream =
+      Stream::scales(scales + row_end, scales + next.begin, scales + next.end, 4, cols);
+  if (!next.warm) {
+    stream.prefetch_start(q + row_begin * cols);
+    scale_stream.prefetch_start(scales + row_begin);
+  }
   for (int64_t r = row_begin; r < row_end; ++r) {
     scale_stream.prefetch_ahead(scales + r);
     y[r] = scales[r] * q8_split_row(q + r * cols, cols, x, stream);

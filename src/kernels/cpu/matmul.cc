@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -11,6 +12,7 @@
 #include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul_quant.h"
+#include "kernels/cpu/row_walk.h"
 
 namespace tc::kernels {
 
@@ -50,11 +52,6 @@ bool is_dense(WeightFormat format) {
          format == WeightFormat::kF16;
 }
 
-// Rows per thread chunk of a decode matmul: small enough that two threads
-// split even k/v (128 rows) evenly; 16 fp32 results fill one cache line of y.
-constexpr size_t kGemvRowGrain = 16;
-constexpr size_t kGemvPieces = 32;
-
 GemvLayout gemv_layout(WeightFormat format) {
   switch (format) {
     case WeightFormat::kQ4G128:
@@ -66,17 +63,14 @@ GemvLayout gemv_layout(WeightFormat format) {
 
 bool has_avx512_gemv(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
 
-// About kGemvPieces pieces per matmul, claimed dynamically: the threads
-// share memory bandwidth unevenly, and a static half each leaves one waiting
-// at the end of every matmul (~170 per decode step).
-size_t gemv_grain(int64_t rows) {
-  const auto count = static_cast<size_t>(rows);
-  return std::max(kGemvRowGrain,
-                  (count / kGemvPieces + kGemvRowGrain - 1) / kGemvRowGrain * kGemvRowGrain);
+// The claims of a decode matmul's rows (row_walk.h).
+void walk_gemv_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body) {
+  walk_decode_rows(weight.rows, static_cast<int64_t>(weight.bytes()) / weight.rows, body);
 }
 
 // One int4 or int8 token through the VNNI kernels: x quantized and split
-// once (on the caller's thread; ~10 ns per group of 128), then rows in pieces.
+// once (on the caller's thread; ~10 ns per group of 128), then the rows,
+// walked by the threads (row_walk.h).
 void gemv_vnni(const WeightMatrix& weight, const float* x, float* y) {
   const bool int4 = weight.format == WeightFormat::kQ4G128;
   const auto groups = static_cast<size_t>((weight.cols + kSplitGroup - 1) / kSplitGroup);
@@ -91,20 +85,19 @@ void gemv_vnni(const WeightMatrix& weight, const float* x, float* y) {
   split_x_vnni(int4 ? SplitLayout::kNibblePairs : SplitLayout::kBytes, x, weight.cols, parts.data(),
                x_scales.data(), corrections.data());
   const SplitX split{parts.data(), x_scales.data(), corrections.data()};
-  ThreadPool::global().parallel_for_dynamic(
-      static_cast<size_t>(weight.rows), gemv_grain(weight.rows), [&](size_t begin, size_t end) {
-        const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
-        if (int4) {
-          gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), weight.cols, split, y, b,
-                            e);
-        } else {
-          gemv_q8_row_vnni(weight.i8(), weight.row_scales(), weight.cols, split, y, b, e);
-        }
-      });
+  walk_gemv_rows(weight, [&](const RowClaim& c) {
+    if (int4) {
+      gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), weight.cols, split, y,
+                        c.begin, c.end, c.next);
+    } else {
+      gemv_q8_row_vnni(weight.i8(), weight.row_scales(), weight.cols, split, y, c.begin, c.end,
+                       c.next);
+    }
+  });
 }
 
-// One token through the AVX-512 decode kernels, rows split across threads in
-// pieces (each thread streams its own parts of the matrix).
+// One token through the AVX-512 decode kernels, the rows walked by the
+// threads (row_walk.h).
 void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
   if ((weight.format == WeightFormat::kQ4G128 || weight.format == WeightFormat::kQ8Row) &&
       cpu_has_avx512_vnni()) {
@@ -120,25 +113,24 @@ void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
     xp = prepared.data();
   }
   const int64_t cols = weight.cols;
-  ThreadPool::global().parallel_for_dynamic(
-      static_cast<size_t>(weight.rows), gemv_grain(weight.rows), [&](size_t begin, size_t end) {
-        const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
-        switch (weight.format) {
-          case WeightFormat::kF32:
-            return gemv_f32_avx512(weight.f32(), cols, xp, y, b, e);
-          case WeightFormat::kBF16:
-            return gemv_bf16_avx512(weight.u16(), cols, xp, y, b, e);
-          case WeightFormat::kF16:
-            return gemv_f16_avx512(weight.u16(), cols, xp, y, b, e);
-          case WeightFormat::kQ8Row:
-            return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, xp, y, b, e);
-          case WeightFormat::kQ4G128:
-            return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, xp, y, b,
-                                       e);
-          case WeightFormat::kQ8RowDynamic:
-            return;
-        }
-      });
+  walk_gemv_rows(weight, [&](const RowClaim& c) {
+    switch (weight.format) {
+      case WeightFormat::kF32:
+        return gemv_f32_avx512(weight.f32(), cols, xp, y, c.begin, c.end, c.next);
+      case WeightFormat::kBF16:
+        return gemv_bf16_avx512(weight.u16(), cols, xp, y, c.begin, c.end, c.next);
+      case WeightFormat::kF16:
+        return gemv_f16_avx512(weight.u16(), cols, xp, y, c.begin, c.end, c.next);
+      case WeightFormat::kQ8Row:
+        return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, xp, y, c.begin, c.end,
+                                  c.next);
+      case WeightFormat::kQ4G128:
+        return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, xp, y,
+                                   c.begin, c.end, c.next);
+      case WeightFormat::kQ8RowDynamic:
+        return;
+    }
+  });
 }
 
 // From this many tokens on, prefill goes through packed panels: packing a

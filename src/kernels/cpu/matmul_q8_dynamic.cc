@@ -19,6 +19,7 @@
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/q8_dynamic.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"
+#include "kernels/cpu/row_walk.h"
 
 namespace tc::kernels {
 
@@ -348,6 +349,14 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   const int64_t tile = std::max<int64_t>(4, kTokenTileBytes / stride / 4 * 4);
   const int8_t* w = weight.i8();
   const float* w_scales = weight.row_scales();
+  if (n == 1 && kernel == Q8DynamicKernel::kAvx512Vnni) {
+    // Decode: the threads walk the rows as the weight-only decode kernels do.
+    walk_decode_rows(rows, cols + 4, [&](const RowClaim& c) {
+      q8_dynamic_token_avx512vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
+                                  c.end, c.next);
+    });
+    return;
+  }
   // Rows are claimed in pieces (about 32 per matmul) rather than split in
   // fixed halves: on a shared machine one thread often runs slower, and with
   // fixed halves the other waits for it at the end of every matmul.

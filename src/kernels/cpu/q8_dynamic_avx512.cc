@@ -123,26 +123,34 @@ TC_VNNI inline int32_t dot_row(const int8_t* w, const int8_t* qx, int64_t cols,
 
 }  // namespace
 
-// One token (decode): rows one after the other, each through dot_row.
-// Several: rows in blocks of four; for each block every token in blocks of
-// up to four, so the four weight rows stay in L1 while the tokens of the tile
-// pass by. A short last row block repeats its last row (results discarded).
+TC_VNNI void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                         const int8_t* qx, float x_scale, float* y,
+                                         int64_t row_begin, int64_t row_end, const GemvNext& next) {
+  const gemv_prefetch::Stream stream(w + row_end * cols, w + next.begin * cols,
+                                     w + next.end * cols);
+  const gemv_prefetch::Stream scale_stream = gemv_prefetch::Stream::scales(
+      w_scales + row_end, w_scales + next.begin, w_scales + next.end, 4, cols);
+  if (!next.warm) {
+    stream.prefetch_start(w + row_begin * cols);
+    scale_stream.prefetch_start(w_scales + row_begin);
+  }
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    scale_stream.prefetch_ahead(w_scales + r);
+    y[r] = static_cast<float>(dot_row(w + r * cols, qx, cols, stream)) * w_scales[r] * x_scale;
+  }
+}
+
+// One token (decode): through q8_dynamic_token_avx512vnni. Several: rows in
+// blocks of four; for each block every token in blocks of up to four, so the
+// four weight rows stay in L1 while the tokens of the tile pass by. A short
+// last row block repeats its last row (results discarded).
 TC_VNNI void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
                                         const int8_t* qx, const float* x_scales, int64_t x_stride,
                                         int64_t n, float* y, int64_t rows, int64_t row_begin,
                                         int64_t row_end) {
   if (n == 1) {
-    const gemv_prefetch::Stream stream(w + row_end * cols);
-    const gemv_prefetch::Stream scale_stream =
-        gemv_prefetch::Stream::scales(w_scales + row_end, 4, cols);
-    stream.prefetch_start(w + row_begin * cols);
-    scale_stream.prefetch_start(w_scales + row_begin);
-    for (int64_t r = row_begin; r < row_end; ++r) {
-      scale_stream.prefetch_ahead(w_scales + r);
-      y[r] =
-          static_cast<float>(dot_row(w + r * cols, qx, cols, stream)) * w_scales[r] * x_scales[0];
-    }
-    return;
+    return q8_dynamic_token_avx512vnni(w, w_scales, cols, qx, x_scales[0], y, row_begin, row_end,
+                                       GemvNext{});
   }
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
     const int64_t row_count = min64(kRows, row_end - r0);

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/gemv.h"  // GemvNext
+
 namespace tc::kernels {
 
 // For rows [row_begin, row_end) and tokens [0, n):
@@ -30,5 +32,10 @@ void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t 
                                 const int8_t* qx, const float* x_scales, int64_t x_stride,
                                 int64_t n, float* y, int64_t rows, int64_t row_begin,
                                 int64_t row_end);
+// The one-token case (n == 1) of the above, as a decode kernel: one stream
+// of rows that continues into `next` (see GemvNext in gemv.h).
+void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                 const int8_t* qx, float x_scale, float* y, int64_t row_begin,
+                                 int64_t row_end, const GemvNext& next);
 
 }  // namespace tc::kernels

@@ -1,0 +1,51 @@
+// How the threads share the rows of a decode matmul. Decode streams every
+// weight once per token, so what matters is that each thread reads one long
+// sequential stream its prefetches can run ahead in, and that no thread
+// waits for another at the end of the matmul (~170 per decode step).
+//
+// Threads go in pairs. Each pair takes one contiguous segment of the rows:
+// one thread walks it from the front, the other from the back, claiming
+// rows a run at a time, until they meet. Each thread's claims follow on
+// from each other, so the kernel can prefetch from one claim into the next
+// (GemvNext) and a thread's reads are one stream; and wherever the two meet,
+// neither waits for the other by more than one claim, however unevenly they
+// share the memory bandwidth. The earlier partition, ~32 pieces per matmul
+// claimed from the front by whichever thread was free, gave each thread
+// many short streams, each starting cold: on two threads int4 decode of
+// the 0.5B shape ran at 113-121 tok/s against 129-135 with a static half
+// each, which in turn leaves one thread waiting when the bandwidth is
+// shared unevenly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/gemv.h"
+
+namespace tc::kernels {
+
+// Rows [begin, end) for one kernel call, and what the same thread reads next.
+struct RowClaim {
+  int64_t begin = 0, end = 0;
+  GemvNext next{};
+};
+
+// Calls body once per claim, on the pool's threads, so that the claims
+// cover rows [0, rows) exactly once. Claims hold between min_claim and
+// max_claim rows (fewer only for a segment's last rows), except that with
+// one thread, or rows <= min_claim, one call takes them all. rows < 2^32.
+void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_claim,
+               const std::function<void(const RowClaim&)>& body);
+
+// walk_rows for a decode matmul on the global pool: claims of at most about
+// kDecodeClaimBytes of weights (`row_bytes` a row, scales included), at
+// least kDecodeMinClaimRows rows (16 fp32 results fill one line of y). On
+// two threads, claims of at most 128 KiB and 512 KiB measured alike or 512
+// a little faster; 4 MiB no faster.
+constexpr int64_t kDecodeClaimBytes = 512 * 1024;
+constexpr int64_t kDecodeMinClaimRows = 16;
+void walk_decode_rows(int64_t rows, int64_t row_bytes,
+                      const std::function<void(const RowClaim&)>& body);
+
+}  // namespace tc::kernels
