@@ -22,6 +22,7 @@ namespace {
 using avx512::horizontal_sum;
 using avx512::mask16;
 using gemv_prefetch::mask64;
+using gemv_prefetch::ScaledRows;
 using gemv_prefetch::Stream;
 
 // ---- formats read in plain order: 16 weights at a time --------------------------
@@ -174,18 +175,10 @@ void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t 
                          const float* x, float* y, int64_t row_begin, int64_t row_end,
                          const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + 127) / 128;
-  const Stream stream(packed + row_end * row_bytes, packed + next.begin * row_bytes,
-                      packed + next.end * row_bytes);
-  const Stream scale_stream =
-      Stream::scales(scales + row_end * groups, scales + next.begin * groups,
-                     scales + next.end * groups, groups * 2, row_bytes);
-  if (!next.warm) {
-    stream.prefetch_start(packed + row_begin * row_bytes);
-    scale_stream.prefetch_start(scales + row_begin * groups);
-  }
+  const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    scale_stream.prefetch_ahead(scales + r * groups);
-    y[r] = q4_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
+    streams.prefetch_scales(r);
+    y[r] = q4_row(packed + r * row_bytes, scales + r * groups, cols, x, streams.weights());
   }
 }
 

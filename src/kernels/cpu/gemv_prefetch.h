@@ -19,6 +19,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/gemv.h"  // GemvNext
+
 namespace tc::kernels::gemv_prefetch {
 
 // Bytes ahead of the read position. 4 KiB measured a little slower and
@@ -74,6 +76,40 @@ class Stream {
   const char* next_;
   int64_t next_bytes_;
   int64_t lead_;
+};
+
+// The two streams of a thread's rows [row_begin, row_end) of a matrix whose
+// rows have their own scales: `row_bytes` of weights a row from `weights`,
+// `scale_bytes` of scales a row from `scales`. Both continue into the rows
+// `next` names, and unless `next.warm` both start warm.
+class ScaledRows {
+ public:
+  ScaledRows(const void* weights, int64_t row_bytes, const void* scales, int64_t scale_bytes,
+             int64_t row_begin, int64_t row_end, const GemvNext& next)
+      : scale_base_(static_cast<const char*>(scales)),
+        scale_bytes_(scale_bytes),
+        weights_(row(weights, row_bytes, row_end), row(weights, row_bytes, next.begin),
+                 row(weights, row_bytes, next.end)),
+        scales_(Stream::scales(row(scales, scale_bytes, row_end),
+                               row(scales, scale_bytes, next.begin),
+                               row(scales, scale_bytes, next.end), scale_bytes, row_bytes)) {
+    if (!next.warm) {
+      weights_.prefetch_start(row(weights, row_bytes, row_begin));
+      scales_.prefetch_start(row(scales, scale_bytes, row_begin));
+    }
+  }
+
+  const Stream& weights() const { return weights_; }
+  // Called once per row r, before its scales are read.
+  void prefetch_scales(int64_t r) const { scales_.prefetch_ahead(scale_base_ + r * scale_bytes_); }
+
+ private:
+  static const char* row(const void* base, int64_t bytes, int64_t r) {
+    return static_cast<const char*>(base) + r * bytes;
+  }
+  const char* scale_base_;
+  int64_t scale_bytes_;
+  Stream weights_, scales_;
 };
 
 // The first `count` of 64 byte lanes (none for count <= 0).

@@ -28,6 +28,7 @@ namespace {
 using avx512::horizontal_sum;
 using avx512::mask16;
 using gemv_prefetch::mask64;
+using gemv_prefetch::ScaledRows;
 using gemv_prefetch::Stream;
 
 constexpr int32_t kSplitMax = 127 * 256;  // as in gemv.cc
@@ -180,33 +181,19 @@ TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, in
                                const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
                                const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
-  const Stream stream(packed + row_end * row_bytes, packed + next.begin * row_bytes,
-                      packed + next.end * row_bytes);
-  const Stream scale_stream =
-      Stream::scales(scales + row_end * groups, scales + next.begin * groups,
-                     scales + next.end * groups, groups * 2, row_bytes);
-  if (!next.warm) {
-    stream.prefetch_start(packed + row_begin * row_bytes);
-    scale_stream.prefetch_start(scales + row_begin * groups);
-  }
+  const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    scale_stream.prefetch_ahead(scales + r * groups);
-    y[r] = q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
+    streams.prefetch_scales(r);
+    y[r] = q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, streams.weights());
   }
 }
 
 TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
                               float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
-  const Stream stream(q + row_end * cols, q + next.begin * cols, q + next.end * cols);
-  const Stream scale_stream =
-      Stream::scales(scales + row_end, scales + next.begin, scales + next.end, 4, cols);
-  if (!next.warm) {
-    stream.prefetch_start(q + row_begin * cols);
-    scale_stream.prefetch_start(scales + row_begin);
-  }
+  const ScaledRows streams(q, cols, scales, 4, row_begin, row_end, next);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    scale_stream.prefetch_ahead(scales + r);
-    y[r] = scales[r] * q8_split_row(q + r * cols, cols, x, stream);
+    streams.prefetch_scales(r);
+    y[r] = scales[r] * q8_split_row(q + r * cols, cols, x, streams.weights());
   }
 }
 

@@ -126,17 +126,11 @@ TC_VNNI inline int32_t dot_row(const int8_t* w, const int8_t* qx, int64_t cols,
 TC_VNNI void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
                                          const int8_t* qx, float x_scale, float* y,
                                          int64_t row_begin, int64_t row_end, const GemvNext& next) {
-  const gemv_prefetch::Stream stream(w + row_end * cols, w + next.begin * cols,
-                                     w + next.end * cols);
-  const gemv_prefetch::Stream scale_stream = gemv_prefetch::Stream::scales(
-      w_scales + row_end, w_scales + next.begin, w_scales + next.end, 4, cols);
-  if (!next.warm) {
-    stream.prefetch_start(w + row_begin * cols);
-    scale_stream.prefetch_start(w_scales + row_begin);
-  }
+  const gemv_prefetch::ScaledRows streams(w, cols, w_scales, 4, row_begin, row_end, next);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    scale_stream.prefetch_ahead(w_scales + r);
-    y[r] = static_cast<float>(dot_row(w + r * cols, qx, cols, stream)) * w_scales[r] * x_scale;
+    streams.prefetch_scales(r);
+    y[r] = static_cast<float>(dot_row(w + r * cols, qx, cols, streams.weights())) * w_scales[r] *
+           x_scale;
   }
 }
 
