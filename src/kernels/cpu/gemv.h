@@ -29,7 +29,7 @@ int64_t gemv_prepared_size(GemvLayout layout, int64_t cols);
 void gemv_prepare_x(GemvLayout layout, const float* x, int64_t cols, float* prepared);
 
 // What a thread reads after one kernel call, so that its calls read as one
-// stream (matmul.cc walks a matrix in claims of rows): the kernel keeps
+// stream (the threads walk a matrix in claims of rows, row_walk.h): the kernel keeps
 // prefetching past its last row into rows [begin, end), and with `warm` it
 // skips the burst of prefetches for its own first rows (the call before
 // made them). Value-initialized (GemvNext{}): nothing known, start cold.

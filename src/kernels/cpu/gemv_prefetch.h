@@ -6,7 +6,8 @@
 // A matrix's rows are contiguous, so the rows [row_begin, row_end) a thread
 // takes are one run of memory. The kernels read it in address order, one row
 // after the other, and prefetch kStreamLead bytes ahead of where they read,
-// up to the end of the run: one sequential stream per thread. The kernels
+// up to the end of the run or on into the rows the thread reads next
+// (GemvNext): one sequential stream per thread. The kernels
 // first walked four rows at once (each load of x fed four rows), which made
 // four interleaved streams a row apart; with short rows (int8 rows of 896
 // bytes, int4 of 448) and a 1 KiB lead per stream, the int8 lm_head read
