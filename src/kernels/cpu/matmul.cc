@@ -1,7 +1,6 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
-#include <functional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -63,11 +62,6 @@ GemvLayout gemv_layout(WeightFormat format) {
 
 bool has_avx512_gemv(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
 
-// The claims of a decode matmul's rows (row_walk.h).
-void walk_gemv_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body) {
-  walk_decode_rows(weight.rows, static_cast<int64_t>(weight.bytes()) / weight.rows, body);
-}
-
 // One int4 or int8 token through the VNNI kernels: x quantized and split
 // once (on the caller's thread; ~10 ns per group of 128), then the rows,
 // walked by the threads (row_walk.h).
@@ -85,7 +79,7 @@ void gemv_vnni(const WeightMatrix& weight, const float* x, float* y) {
   split_x_vnni(int4 ? SplitLayout::kNibblePairs : SplitLayout::kBytes, x, weight.cols, parts.data(),
                x_scales.data(), corrections.data());
   const SplitX split{parts.data(), x_scales.data(), corrections.data()};
-  walk_gemv_rows(weight, [&](const RowClaim& c) {
+  walk_decode_rows(weight, [&](const RowClaim& c) {
     if (int4) {
       gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), weight.cols, split, y,
                         c.begin, c.end, c.next);
@@ -113,7 +107,7 @@ void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
     xp = prepared.data();
   }
   const int64_t cols = weight.cols;
-  walk_gemv_rows(weight, [&](const RowClaim& c) {
+  walk_decode_rows(weight, [&](const RowClaim& c) {
     switch (weight.format) {
       case WeightFormat::kF32:
         return gemv_f32_avx512(weight.f32(), cols, xp, y, c.begin, c.end, c.next);

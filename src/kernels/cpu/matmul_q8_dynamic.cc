@@ -351,7 +351,7 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   const float* w_scales = weight.row_scales();
   if (n == 1 && kernel == Q8DynamicKernel::kAvx512Vnni) {
     // Decode: the threads walk the rows as the weight-only decode kernels do.
-    walk_decode_rows(rows, cols + 4, [&](const RowClaim& c) {
+    walk_decode_rows(weight, [&](const RowClaim& c) {
       q8_dynamic_token_avx512vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
                                   c.end, c.next);
     });

@@ -22,6 +22,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemv.h"
+#include "kernels/cpu/weight_matrix.h"
 
 namespace tc::kernels {
 
@@ -38,14 +39,13 @@ struct RowClaim {
 void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_claim,
                const std::function<void(const RowClaim&)>& body);
 
-// walk_rows for a decode matmul on the global pool: claims of at most about
-// kDecodeClaimBytes of weights (`row_bytes` a row, scales included), at
-// least kDecodeMinClaimRows rows (16 fp32 results fill one line of y). On
-// two threads, claims of at most 128 KiB and 512 KiB measured alike or 512
-// a little faster; 4 MiB no faster.
+// walk_rows for a decode matmul of `weight` on the global pool: claims of at
+// most about kDecodeClaimBytes of the matrix (weights and scales), at least
+// kDecodeMinClaimRows rows (16 fp32 results fill one line of y). On two
+// threads, claims of at most 128 KiB and 512 KiB measured alike or 512 a
+// little faster; 4 MiB no faster.
 constexpr int64_t kDecodeClaimBytes = 512 * 1024;
 constexpr int64_t kDecodeMinClaimRows = 16;
-void walk_decode_rows(int64_t rows, int64_t row_bytes,
-                      const std::function<void(const RowClaim&)>& body);
+void walk_decode_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body);
 
 }  // namespace tc::kernels
