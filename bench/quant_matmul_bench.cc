@@ -111,8 +111,10 @@ void shapes(benchmark::internal::Benchmark* b) {
     b->Args({rows, cols, 1, 128});
   }
   for (const int64_t mib : {0, 128}) {
-    b->Args({4864, 896, 128, mib});
-    b->Args({896, 4864, 128, mib});
+    for (const auto& [rows, cols] :
+         {std::pair<int64_t, int64_t>{896, 896}, {128, 896}, {4864, 896}, {896, 4864}}) {
+      b->Args({rows, cols, 128, mib});
+    }
   }
   b->ArgNames({"rows", "cols", "n", "mib"});
   b->Unit(benchmark::kMicrosecond);

@@ -14,15 +14,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "error_of.h"
 #include "eval/model_cost.h"
 #include "model/loader.h"
 #include "profile/machine_limits.h"
+#include "profile/paired_fraction.h"
 #include "test_paths.h"
 
 namespace tc {
 namespace {
 
 using nlohmann::json;
+using test::error_of;
 
 // Bytes a decode step must read, from the config alone: every Linear, the
 // lm_head, norms, q/k/v biases, one embedding row. `element` is the bytes
@@ -113,6 +116,58 @@ TEST(MachineLimits, ReadBandwidthIsAFinitePositiveRate) {
   EXPECT_GT(profile::measure_read_bandwidth_gbs(2, size_t{16} << 20), 0.0);
 }
 
+TEST(MachineLimits, ProbeMeasuresAgainWithTheSameBuffer) {
+  profile::ReadBandwidthProbe probe(2, (size_t{8} << 20) + 100);
+  EXPECT_EQ(probe.threads(), 2u);
+  // Rounded down to whole 512-byte steps per thread.
+  EXPECT_EQ(probe.bytes(), size_t{8} << 20);
+  for (int repeats : {1, 2}) {
+    const profile::RateSamples rate = probe.measure(repeats);
+    ASSERT_EQ(rate.samples.size(), static_cast<size_t>(repeats));
+    EXPECT_TRUE(std::isfinite(rate.best));
+    EXPECT_GT(rate.best, 0.0);
+  }
+  EXPECT_NE(error_of([&] { probe.measure(0); }).find("repeats"), std::string::npos);
+  EXPECT_NE(error_of([] { profile::ReadBandwidthProbe(4, 1000); }).find("too small"),
+            std::string::npos);
+}
+
+TEST(PairedFractions, EachPartAgainstTheHigherProbeAroundIt) {
+  // Probes 50, 80, 80, 40: the middle part ran between two fast probes, the
+  // first and last straddle a change and are held to the fast probe.
+  const std::vector<double> parts = {40, 72, 36};
+  const std::vector<double> probes = {50, 80, 80, 40};
+  const profile::PairedFractions paired = profile::paired_fractions(parts, probes);
+  ASSERT_EQ(paired.fractions.size(), 3u);
+  EXPECT_DOUBLE_EQ(paired.fractions[0], 40.0 / 80);
+  EXPECT_DOUBLE_EQ(paired.fractions[1], 72.0 / 80);
+  EXPECT_DOUBLE_EQ(paired.fractions[2], 36.0 / 80);
+  EXPECT_DOUBLE_EQ(paired.median, 0.5);
+  EXPECT_DOUBLE_EQ(paired.lowest, 0.45);
+  EXPECT_DOUBLE_EQ(paired.highest, 0.9);
+
+  // An even count: the mean of the middle two.
+  const std::vector<double> four = {10, 20, 30, 40};
+  const std::vector<double> flat = {100, 100, 100, 100, 100};
+  EXPECT_DOUBLE_EQ(profile::paired_fractions(four, flat).median, 0.25);
+}
+
+TEST(PairedFractions, BadInputNamesTheValue) {
+  const std::vector<double> one = {1};
+  const std::vector<double> two = {1, 2};
+  const std::vector<double> none;
+  EXPECT_NE(error_of([&] { profile::paired_fractions(one, one); }).find("1 parts need 2 limits"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { profile::paired_fractions(none, one); }).find("no parts"),
+            std::string::npos);
+  const std::vector<double> zero_part = {0};
+  EXPECT_NE(error_of([&] { profile::paired_fractions(zero_part, two); }).find("part 0 is 0"),
+            std::string::npos);
+  const std::vector<double> nan_limit = {1, std::nan("")};
+  EXPECT_NE(error_of([&] { profile::paired_fractions(one, nan_limit); }).find("limit 1 is nan"),
+            std::string::npos);
+}
+
 TEST(MachineLimits, FmaPeakIsPositive) {
   const profile::RateSamples rate = profile::measure_fma_peak(1, 2, 0.02);
   ASSERT_EQ(rate.samples.size(), 2u);
@@ -140,13 +195,22 @@ std::string bench_command(const std::string& arguments, const char* stderr_to = 
   return "'" + test::tinycompress_bin() + "' bench " + arguments + " 2>" + stderr_to;
 }
 
-TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
+// `bench --json` on the small fixture model with `arguments`; a failed run
+// fails the test and gives an empty object.
+json bench_small_model(const std::string& arguments) {
   const auto [status, output] = run_command(bench_command(
-      "--model '" + test::fixture_model("tiny-qwen2-s") +
-          "' --prompt-len 8 --gen 3 --repeats 2 --bandwidth-mib 32 --threads 1 --json",
+      "--model '" + test::fixture_model("tiny-qwen2-s") + "' " + arguments + " --json",
       "/dev/null"));
-  ASSERT_EQ(status, 0) << output;
-  const json out = json::parse(output);
+  if (status != 0) {
+    ADD_FAILURE() << "bench " << arguments << " exited with " << status << ": " << output;
+    return json::object();
+  }
+  return json::parse(output);
+}
+
+TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
+  const json out =
+      bench_small_model("--prompt-len 8 --gen 3 --repeats 2 --bandwidth-mib 32 --threads 1");
   for (const char* key : {"prefill_tok_s", "decode_tok_s", "decode_bytes_per_token", "decode_gbs",
                           "decode_bandwidth_fraction", "prefill_gflops", "prefill_flops_fraction",
                           "read_bandwidth_gbs", "fma_peak_gflops"}) {
@@ -163,16 +227,32 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
   EXPECT_EQ(out["prefill_flops"]["total"].get<int64_t>(),
             out["prefill_flops"]["matmul"].get<int64_t>() +
                 out["prefill_flops"]["attention"].get<int64_t>());
+  // Three steps in the default four parts: one part per step, a probe
+  // around each, and one untimed step after each probe between parts.
+  EXPECT_GT(out["decode_bandwidth_fraction_paired"].get<double>(), 0.0);
+  EXPECT_EQ(out["decode_parts"]["steps"], json::array({1, 1, 1}));
+  EXPECT_EQ(out["decode_parts"]["probe_gbs"].size(), 4u);
+  EXPECT_EQ(out["decode_parts"]["fractions"].size(), 3u);
+  EXPECT_EQ(out["samples"]["decode_warmup_seconds"].size(), 4u);
+}
+
+TEST(BenchCli, DecodePartsSplitTheStepsNearlyEqually) {
+  const json out = bench_small_model(
+      "--prompt-len 8 --gen 7 --decode-parts 3 --repeats 1 --bandwidth-mib 16 --threads 1");
+  EXPECT_EQ(out["decode_parts"]["steps"], json::array({3, 2, 2}));
+  EXPECT_EQ(out["samples"]["decode_step_seconds"].size(), 7u);
+  // Each part's rate is its steps' bytes over their time.
+  const double bytes = out["decode_bytes_per_token"].get<double>();
+  const auto& steps = out["samples"]["decode_step_seconds"];
+  const double first_part =
+      steps[0].get<double>() + steps[1].get<double>() + steps[2].get<double>();
+  EXPECT_NEAR(out["decode_parts"]["gbs"][0].get<double>(), 3 * bytes / first_part / 1e9,
+              1e-9 * out["decode_parts"]["gbs"][0].get<double>());
 }
 
 TEST(BenchCli, DecodesOverAnFp16Cache) {
-  const auto [status, output] = run_command(bench_command(
-      "--model '" + test::fixture_model("tiny-qwen2-s") +
-          "' --prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f16 "
-          "--json",
-      "/dev/null"));
-  ASSERT_EQ(status, 0) << output;
-  const json out = json::parse(output);
+  const json out = bench_small_model(
+      "--prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f16");
   EXPECT_EQ(out["kv_cache"], "f16");
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
 }
@@ -191,6 +271,10 @@ TEST(BenchCli, ClearErrors) {
   std::tie(status, output) = run_command(bench_command(model + " --prompt-len 0"));
   EXPECT_NE(status, 0);
   EXPECT_NE(output.find("--prompt-len"), std::string::npos) << output;
+
+  std::tie(status, output) = run_command(bench_command(model + " --decode-parts 0"));
+  EXPECT_NE(status, 0);
+  EXPECT_NE(output.find("--decode-parts"), std::string::npos) << output;
 
   std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
   EXPECT_NE(status, 0);

@@ -6,7 +6,10 @@
 // bandwidth. Prefill of many tokens is matmul-bound: FLOPs per second against
 // the measured FMA peak. Both limits are measured in the same run with the
 // same threads (before and after the model, keeping the best), so the
-// fractions compare like with like.
+// fractions compare like with like. The timed decode steps also run in
+// parts with the read bandwidth measured before, between and after them:
+// each part against its own probes (profile/paired_fraction.h) gives a
+// fraction that a change of the machine's phase during the run cannot skew.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +33,7 @@
 #include "harness/methods.h"
 #include "io/hf_hub.h"
 #include "profile/machine_limits.h"
+#include "profile/paired_fraction.h"
 
 namespace tc::apps {
 
@@ -40,6 +44,13 @@ using nlohmann::json;
 // Decode steps run and discarded before the timed ones (caches, branch
 // predictors, the KV cache's first growth).
 constexpr int64_t kDecodeWarmup = 2;
+// Passes of the bandwidth buffer per probe around the decode parts (after one
+// warm-up pass): fewer than the 7 of the full measurement, as there are
+// several probes.
+constexpr int kProbeRepeats = 3;
+// Untimed decode steps after each probe between parts: the probe evicted the
+// caches and the model's threads went to sleep while it ran.
+constexpr int64_t kPartRewarm = 1;
 // Where calibrating methods (GPTQ) find data when --calib-file is not given.
 constexpr const char* kDefaultCalibration = "data/kdoc";
 
@@ -50,6 +61,7 @@ struct BenchOptions {
   std::string calib_file;
   int64_t prompt_len = 128;
   int64_t gen = 32;
+  int64_t decode_parts = 4;
   int64_t repeats = 3;
   int64_t bandwidth_mib = 1024;
   size_t threads = 0;
@@ -120,13 +132,30 @@ struct Timings {
   std::vector<double> prefill_warmup_s;
   std::vector<double> prefill_s;  // timed prefills
   std::vector<double> decode_warmup_s;
-  std::vector<double> decode_step_s;  // timed decode steps
+  std::vector<double> decode_step_s;  // timed decode steps, all parts in order
+  std::vector<int64_t> part_steps;    // timed steps of each decode part
+  std::vector<double> probe_gbs;      // read bandwidth (best pass) before, between and after parts
 };
 
+// The decode parts: `parts` (at most one per step) nearly equal runs of
+// steps, the longer ones first.
+std::vector<int64_t> split_steps(int64_t steps, int64_t parts) {
+  parts = std::min(parts, steps);
+  std::vector<int64_t> sizes;
+  for (int64_t p = 0; p < parts; ++p) sizes.push_back(steps / parts + (p < steps % parts ? 1 : 0));
+  return sizes;
+}
+
+int64_t decode_positions(const BenchOptions& options) {
+  const auto parts = static_cast<int64_t>(split_steps(options.gen, options.decode_parts).size());
+  return kDecodeWarmup + options.gen + (parts - 1) * kPartRewarm;
+}
+
 // Warm-up and timed prefills, each into a fresh KV cache; then decode steps
-// after the last prefill, feeding back the argmax (not timed).
+// after the last prefill, feeding back the argmax (not timed), in parts with
+// a bandwidth probe before, between and after them.
 Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
-                   const BenchOptions& options) {
+                   const BenchOptions& options, profile::ReadBandwidthProbe& probe) {
   const model::KvFormat kv_format = model::parse_kv_format(options.kv_cache);
   Timings timings;
   std::unique_ptr<model::KvCache> cache;
@@ -137,13 +166,25 @@ Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
     logits = model.forward(prompt, *cache);
     (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
   }
-  for (int64_t step = 0; step < kDecodeWarmup + options.gen; ++step) {
+  const auto decode_step = [&] {
     const int32_t next = argmax(logits);
     Stopwatch clock;
     logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
-    (step < kDecodeWarmup ? timings.decode_warmup_s : timings.decode_step_s)
-        .push_back(clock.seconds());
+    return clock.seconds();
+  };
+  for (int64_t step = 0; step < kDecodeWarmup; ++step)
+    timings.decode_warmup_s.push_back(decode_step());
+  timings.part_steps = split_steps(options.gen, options.decode_parts);
+  for (size_t part = 0; part < timings.part_steps.size(); ++part) {
+    timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
+    if (part > 0) {
+      for (int64_t step = 0; step < kPartRewarm; ++step)
+        timings.decode_warmup_s.push_back(decode_step());
+    }
+    for (int64_t step = 0; step < timings.part_steps[part]; ++step)
+      timings.decode_step_s.push_back(decode_step());
   }
+  timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
   return timings;
 }
 
@@ -168,12 +209,13 @@ void run_model_bench(const BenchOptions& options) {
   const double prepare_seconds = prepare_clock.seconds();
   model::Qwen2Model& model = *prepared.model;
   const model::ModelConfig& config = model.config();
-  const int64_t positions = options.prompt_len + kDecodeWarmup + options.gen;
+  const int64_t positions = options.prompt_len + decode_positions(options);
   if (config.max_position_embeddings > 0 && positions > config.max_position_embeddings) {
     fail(
         "--prompt-len {} + --gen {} + {} warm-up steps = {} positions, more than the model's "
         "max_position_embeddings {}",
-        options.prompt_len, options.gen, kDecodeWarmup, positions, config.max_position_embeddings);
+        options.prompt_len, options.gen, decode_positions(options) - options.gen, positions,
+        config.max_position_embeddings);
   }
 
   if (!options.json) {
@@ -182,7 +224,9 @@ void run_model_bench(const BenchOptions& options) {
                  static_cast<long>(options.gen));
   }
   const std::vector<int32_t> prompt = bench_prompt(options.prompt_len, config.vocab_size);
-  const Timings timings = time_model(model, prompt, options);
+  profile::ReadBandwidthProbe probe(options.threads, static_cast<size_t>(options.bandwidth_mib)
+                                                         << 20);
+  const Timings timings = time_model(model, prompt, options, probe);
   // Measured again after the model and pooled with the first: a neighbour
   // that held a core through one measurement rarely holds it through both.
   const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
@@ -204,6 +248,17 @@ void run_model_bench(const BenchOptions& options) {
   const size_t bytes_per_token = eval::decode_weight_bytes_per_token(model);
   const double decode_gbs = static_cast<double>(bytes_per_token) * decode_tok_s / 1e9;
   const double decode_bandwidth_fraction = decode_gbs / limits.read_bandwidth_gbs;
+  // Each part's GB/s against the probes around it.
+  std::vector<double> part_gbs;
+  for (size_t part = 0, first = 0; part < timings.part_steps.size(); ++part) {
+    const auto steps = static_cast<size_t>(timings.part_steps[part]);
+    double seconds = 0;
+    for (size_t i = first; i < first + steps; ++i) seconds += timings.decode_step_s[i];
+    first += steps;
+    part_gbs.push_back(static_cast<double>(bytes_per_token) * static_cast<double>(steps) / seconds /
+                       1e9);
+  }
+  const profile::PairedFractions paired = profile::paired_fractions(part_gbs, timings.probe_gbs);
   const std::string weight_format(kernels::weight_format_name(model.weight_format()));
   // Above 1 is no contradiction for decode when the weights fit in the CPU
   // caches (tiny models); otherwise other load disturbed a limit measurement.
@@ -247,6 +302,12 @@ void run_model_bench(const BenchOptions& options) {
         {"decode_bytes_per_token", bytes_per_token},
         {"decode_gbs", decode_gbs},
         {"decode_bandwidth_fraction", decode_bandwidth_fraction},
+        {"decode_bandwidth_fraction_paired", paired.median},
+        {"decode_parts",
+         {{"steps", timings.part_steps},
+          {"gbs", part_gbs},
+          {"probe_gbs", timings.probe_gbs},
+          {"fractions", paired.fractions}}},
         {"samples",
          {{"prefill_warmup_seconds", timings.prefill_warmup_s},
           {"prefill_seconds", timings.prefill_s},
@@ -278,6 +339,11 @@ void run_model_bench(const BenchOptions& options) {
   std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
   std::printf("  bandwidth        %8.1f GB/s     = %.1f%% of the read bandwidth\n", decode_gbs,
               100.0 * decode_bandwidth_fraction);
+  std::printf(
+      "  paired           %8.1f%%          median of %zu parts (%.1f..%.1f%%), each "
+      "against the bandwidth probes just before and after it\n",
+      100.0 * paired.median, paired.fractions.size(), 100.0 * paired.lowest,
+      100.0 * paired.highest);
 }
 
 void run_bench(const BenchOptions& options) {
@@ -328,6 +394,14 @@ void register_bench(CLI::App& app) {
       ->add_option("--gen", options->gen,
                    "Timed decode steps after a prefill (2 more warm-up steps are discarded)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--decode-parts", options->decode_parts,
+                   "Parts the timed decode steps run in (at most one per step), with the read "
+                   "bandwidth measured before, between and after them; each part is compared "
+                   "with its own probes (decode_bandwidth_fraction_paired: the median), and one "
+                   "untimed step follows each probe between parts")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}))
       ->capture_default_str();
   command
       ->add_option("--repeats", options->repeats,

@@ -212,36 +212,71 @@ std::string machine_limits_isa() {
   return "scalar";
 }
 
-RateSamples measure_read_bandwidth(size_t threads, size_t bytes, int repeats) {
-  threads = resolve_threads(threads);
-  if (repeats < 1) fail("read bandwidth: repeats must be at least 1 (got {})", repeats);
+struct ReadBandwidthProbe::State {
+  State(size_t thread_count, size_t slice_bytes)
+      : threads(thread_count),
+        slice(slice_bytes),
+        buffer(slice_bytes * thread_count),
+        isa(best_isa()),
+        pool(thread_count),
+        results(thread_count) {}
+  size_t threads;
+  size_t slice;  // bytes each thread reads, one contiguous part of the buffer
+  // Allocated like the weights (2 MiB aligned, huge pages) and touched once
+  // (zeroed) before the first pass, so no page faults are timed.
+  AlignedBuffer<uint8_t> buffer;
+  Isa isa;
+  // Started once: thread creation is not part of any timed pass.
+  ThreadPool pool;
+  std::vector<uint64_t> results;
+};
+
+namespace {
+
+size_t probe_slice(size_t threads, size_t bytes) {
   // Every thread reads one contiguous slice, a whole number of steps long.
   const size_t slice = bytes / threads / kReadStep * kReadStep;
   if (slice == 0) {
     fail("read bandwidth: {} bytes is too small for {} threads (at least {} bytes each)", bytes,
          threads, kReadStep);
   }
-  // Allocated like the weights (2 MiB aligned, huge pages) and touched once
-  // (zeroed) before the first pass, so no page faults are timed.
-  AlignedBuffer<uint8_t> buffer(slice * threads);
-  const Isa isa = best_isa();
-  // Started once: thread creation is not part of any timed pass.
-  ThreadPool pool(threads);
-  std::vector<uint64_t> results(threads);
+  return slice;
+}
+
+}  // namespace
+
+ReadBandwidthProbe::ReadBandwidthProbe(size_t threads, size_t bytes) {
+  threads = resolve_threads(threads);
+  state_ = std::make_unique<State>(threads, probe_slice(threads, bytes));
+}
+
+ReadBandwidthProbe::~ReadBandwidthProbe() = default;
+
+size_t ReadBandwidthProbe::threads() const { return state_->threads; }
+size_t ReadBandwidthProbe::bytes() const { return state_->slice * state_->threads; }
+
+RateSamples ReadBandwidthProbe::measure(int repeats) {
+  if (repeats < 1) fail("read bandwidth: repeats must be at least 1 (got {})", repeats);
+  State& s = *state_;
   const auto pass = [&] {
     Stopwatch clock;
-    pool.parallel_for(threads, 1, [&](size_t begin, size_t end) {
+    s.pool.parallel_for(s.threads, 1, [&](size_t begin, size_t end) {
       for (size_t t = begin; t < end; ++t)
-        results[t] = read_slice(isa, buffer.data() + t * slice, slice);
+        s.results[t] = read_slice(s.isa, s.buffer.data() + t * s.slice, s.slice);
     });
     const double seconds = clock.seconds();
-    for (uint64_t value : results) g_sink.fetch_xor(value, std::memory_order_relaxed);
-    return static_cast<double>(slice * threads) / seconds / 1e9;
+    for (uint64_t value : s.results) g_sink.fetch_xor(value, std::memory_order_relaxed);
+    return static_cast<double>(s.slice * s.threads) / seconds / 1e9;
   };
   pass();  // warm-up: wakes the workers, settles the clocks
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) samples.push_back(pass());
   return summarize(std::move(samples));
+}
+
+RateSamples measure_read_bandwidth(size_t threads, size_t bytes, int repeats) {
+  if (repeats < 1) fail("read bandwidth: repeats must be at least 1 (got {})", repeats);
+  return ReadBandwidthProbe(threads, bytes).measure(repeats);
 }
 
 double measure_read_bandwidth_gbs(size_t threads, size_t bytes) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,28 @@ struct RateSamples {
 
 // Multi-threaded streaming read of a `bytes`-long buffer allocated like the
 // model weights (2 MiB aligned, transparent huge pages), with wide vector
-// loads. One warm-up pass, then `repeats` timed passes. threads 0 = one per
-// hardware thread.
+// loads. The buffer and the reading threads are set up once, so the probe
+// can be measured again and again (bench measures it between parts of a
+// decode) without allocating or touching a gigabyte each time.
+class ReadBandwidthProbe {
+ public:
+  // threads 0 = one per hardware thread.
+  ReadBandwidthProbe(size_t threads, size_t bytes);
+  ~ReadBandwidthProbe();
+  ReadBandwidthProbe(const ReadBandwidthProbe&) = delete;
+  ReadBandwidthProbe& operator=(const ReadBandwidthProbe&) = delete;
+
+  // One warm-up pass, then `repeats` timed passes.
+  RateSamples measure(int repeats);
+  size_t threads() const;
+  size_t bytes() const;  // read per pass (a whole number of steps per thread)
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// A ReadBandwidthProbe measured once.
 RateSamples measure_read_bandwidth(size_t threads, size_t bytes = kDefaultBandwidthBytes,
                                    int repeats = 7);
 // The best of measure_read_bandwidth, GB/s.
