@@ -65,30 +65,6 @@ inline __m512 exp_avx512(__m512 x) {
   return _mm512_mul_ps(_mm512_mul_ps(p, scale1), scale2);
 }
 
-// Lane i of the result = Σ lanes of a[i].
-inline __attribute__((always_inline)) __m512 reduce16(const __m512 (&a)[16]) {
-  // Pairs of rows: per 128-bit lane [a0+a2, b0+b2, a1+a3, b1+b3].
-  __m512 b[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]),
-                         _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
-  }
-  // Fours: per 128-bit lane, that lane's part of rows 4i .. 4i + 3.
-  __m512 c[4];
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    c[i] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                         _mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-  }
-  // Fold the four 128-bit lanes of each c[i] into lane i.
-  const __m512 s01 =
-      _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x44), _mm512_shuffle_f32x4(c[0], c[1], 0xee));
-  const __m512 s23 =
-      _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x44), _mm512_shuffle_f32x4(c[2], c[3], 0xee));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xdd));
-}
-
 // Scores of one query row against keys [0, count) (count <= 16); lanes past
 // count are 0. The unroll pragmas keep the 16 accumulators in registers.
 inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t dim, const float* k,
@@ -112,7 +88,7 @@ inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t di
       }
     }
   }
-  return reduce16(acc);
+  return avx512::sum16<avx512::Float32Lanes>(acc);
 }
 
 // Scores of two query rows against keys [0, count) (count <= 8): lanes 0..7
@@ -147,7 +123,7 @@ inline __attribute__((always_inline)) __m512 scores2x8(const float* qa, const fl
       }
     }
   }
-  return reduce16(acc);
+  return avx512::sum16<avx512::Float32Lanes>(acc);
 }
 
 // o[i][c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]

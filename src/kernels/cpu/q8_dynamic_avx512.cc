@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv_prefetch.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"
 
@@ -98,27 +99,70 @@ TC_VNNI inline void dot_block(const int8_t* const* w_rows, const int8_t* const* 
   }
 }
 
-// Σ_c w[c] · qx[c] for one row and one token (decode), exact like
-// dot_block. The rows of a call are read one after the other in address
-// order with a prefetch ahead (see gemv_prefetch.h); two accumulators keep
-// two vpdpbusd chains in flight.
-TC_VNNI inline int32_t dot_row(const int8_t* w, const int8_t* qx, int64_t cols,
-                               const gemv_prefetch::Stream& stream) {
+// ---- one token (decode) ---------------------------------------------------------
+// Rows are read one after the other in address order with a prefetch ahead
+// (see gemv_prefetch.h). Per 64 inputs a row costs one load, one XOR and one
+// vpdpbusd: the weight goes in shifted to unsigned, w + 128 (an XOR with
+// 0x80), against the signed activation, so Σ (w + 128)·qx = Σ w·qx +
+// 128·Σ qx, and Σ qx is the same for every row: it is taken once per call.
+// (dot_block shifts the activation instead, which needs Σ w per row: a
+// second vpdpbusd per 64 inputs.) Sixteen rows' lane sums are then reduced
+// together into one vector, and scaled and stored as one. Exact in int32
+// as dot_block is.
+constexpr int kBlockRows = 16;
+
+// Lane sums of Σ_c (w[c] + 128) · qx[c] for one row. Past cols both
+// operands are zero (the masked weight lanes become 128, the activation's 0).
+TC_VNNI inline __m512i row_lanes(const int8_t* w, const int8_t* qx, int64_t cols,
+                                 const gemv_prefetch::Stream& stream) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i ones = _mm512_set1_epi8(1);
-  __m512i acc[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-  __m512i weight_sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-  for (int64_t k = 0, i = 0; k < cols; k += 64, i ^= 1) {
+  __m512i acc = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 64 <= cols; k += 64) {
     stream.prefetch_ahead(w + k);
-    const __m512i wv = _mm512_maskz_loadu_epi8(gemv_prefetch::mask64(cols - k), w + k);
-    weight_sum[i] = _mm512_dpbusd_epi32(weight_sum[i], ones, wv);
-    const __m512i xu = _mm512_xor_si512(_mm512_loadu_si512(qx + k), flip);
-    acc[i] = _mm512_dpbusd_epi32(acc[i], xu, wv);
+    const __m512i wu = _mm512_xor_si512(_mm512_loadu_si512(w + k), flip);
+    acc = _mm512_dpbusd_epi32(acc, wu, _mm512_loadu_si512(qx + k));
   }
-  const uint32_t shift =
-      128u * static_cast<uint32_t>(horizontal_sum(_mm512_add_epi32(weight_sum[0], weight_sum[1])));
-  return static_cast<int32_t>(
-      static_cast<uint32_t>(horizontal_sum(_mm512_add_epi32(acc[0], acc[1]))) - shift);
+  if (k < cols) {
+    stream.prefetch_ahead(w + k);
+    const __mmask64 mask = gemv_prefetch::mask64(cols - k);
+    const __m512i wu = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, w + k), flip);
+    acc = _mm512_dpbusd_epi32(acc, wu, _mm512_maskz_loadu_epi8(mask, qx + k));
+  }
+  return acc;
+}
+
+// Σ_c qx[c], exact in int32 (|qx| <= 127 and cols <= kMaxCols).
+TC_VNNI inline int32_t activation_sum(const int8_t* qx, int64_t cols) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i acc = _mm512_setzero_si512();
+  for (int64_t k = 0; k < cols; k += 64) {
+    acc = _mm512_dpbusd_epi32(acc, ones,
+                              _mm512_maskz_loadu_epi8(gemv_prefetch::mask64(cols - k), qx + k));
+  }
+  return horizontal_sum(acc);
+}
+
+// y[r] for the `count` (1..16) rows from r0. The row loop is kept rolled,
+// the lane sums going through the stack: unrolled (sixteen accumulators in
+// registers) it read 150-160 GB/s from cache on two threads, rolled 170-180.
+TC_VNNI inline void block_rows(const int8_t* w, const float* w_scales, int64_t cols,
+                               const int8_t* qx, __m512i shift, __m512 x_scale, float* y,
+                               int64_t r0, int64_t count, const gemv_prefetch::Stream& stream) {
+  __m512i acc[kBlockRows];
+#pragma GCC unroll 1
+  for (int i = 0; i < kBlockRows; ++i) {
+    acc[i] = i < count ? row_lanes(w + (r0 + i) * cols, qx, cols, stream) : _mm512_setzero_si512();
+  }
+  // The difference is taken modulo 2^32; the true sum fits in int32.
+  const __m512i sums = _mm512_sub_epi32(avx512::sum16<avx512::Int32Lanes>(acc), shift);
+  const __mmask16 rows = count >= kBlockRows ? static_cast<__mmask16>(0xffff)
+                                             : static_cast<__mmask16>((1u << count) - 1u);
+  // The same two fp32 multiplications, in the same order, as every other
+  // kernel: the outputs match bit for bit.
+  const __m512 scaled = _mm512_mul_ps(
+      _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_maskz_loadu_ps(rows, w_scales + r0)), x_scale);
+  _mm512_mask_storeu_ps(y + r0, rows, scaled);
 }
 
 }  // namespace
@@ -127,10 +171,13 @@ TC_VNNI void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales,
                                          const int8_t* qx, float x_scale, float* y,
                                          int64_t row_begin, int64_t row_end, const GemvNext& next) {
   const gemv_prefetch::ScaledRows streams(w, cols, w_scales, 4, row_begin, row_end, next);
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    streams.prefetch_scales(r);
-    y[r] = static_cast<float>(dot_row(w + r * cols, qx, cols, streams.weights())) * w_scales[r] *
-           x_scale;
+  const auto shift = static_cast<int32_t>(128u * static_cast<uint32_t>(activation_sum(qx, cols)));
+  const __m512i shift_lanes = _mm512_set1_epi32(shift);
+  const __m512 scale = _mm512_set1_ps(x_scale);
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kBlockRows) {
+    streams.prefetch_scales(r0);
+    block_rows(w, w_scales, cols, qx, shift_lanes, scale, y, r0, min64(kBlockRows, row_end - r0),
+               streams.weights());
   }
 }
 
