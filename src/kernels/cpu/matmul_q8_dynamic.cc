@@ -349,11 +349,17 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   const int64_t tile = std::max<int64_t>(4, kTokenTileBytes / stride / 4 * 4);
   const int8_t* w = weight.i8();
   const float* w_scales = weight.row_scales();
-  if (n == 1 && kernel == Q8DynamicKernel::kAvx512Vnni) {
-    // Decode: the threads walk the rows as the weight-only decode kernels do.
+  if (n == 1) {
+    // Decode: the threads walk the rows as the weight-only decode kernels do
+    // (row_walk.h); the VNNI kernel also prefetches on into each claim's
+    // next rows.
     walk_decode_rows(weight, [&](const RowClaim& c) {
-      q8_dynamic_token_avx512vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
-                                  c.end, c.next);
+      if (kernel == Q8DynamicKernel::kAvx512Vnni) {
+        q8_dynamic_token_avx512vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
+                                    c.end, c.next);
+      } else {
+        rows_fn(w, w_scales, cols, qx.data(), x_scales.data(), stride, 1, y, rows, c.begin, c.end);
+      }
     });
     return;
   }
