@@ -28,17 +28,19 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 // ld, of a later block; they are prefetched a share per head, between the
 // score passes (requested all at once they stalled on the miss queue, and
 // left 24 layers at 2048 keys 25% slower). next_k == nullptr says the block
-// is already in L1 (widened from fp16): it is then scored two heads per key
-// load. Call only when cpu_has_avx512().
+// is already in L1, widened from fp16 by widen_f16_heads_avx512: its rows are
+// then dim apart (ld is not used) and it is scored two heads per key load.
+// Call only when cpu_has_avx512().
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                          float* l, const float* next_k, const float* next_v, int64_t next_count);
 
-// dst[j·width + c] = src[j·stride + c] widened from fp16 for j < count,
-// c < width; while row j is widened, the row `ahead` rows later is
-// prefetched (for j < ahead_count). The AVX-512 twin of widen_rows in
-// attention.cc, for the fp16 cache. Call only when cpu_has_avx512().
-void widen_f16_rows_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t width,
-                           int64_t ahead, int64_t ahead_count, float* dst);
+// dst[(h·kDecodeBlockKeys + j)·dim + c] = src[j·stride + h·dim + c] widened
+// from fp16 for j < count, h < heads, c < dim (a multiple of 16): each kv
+// head's block contiguous, its rows dim apart, as decode_block_avx512 reads
+// blocks in L1. While row j is widened, the row `ahead` rows later is
+// prefetched (for j < ahead_count). Call only when cpu_has_avx512().
+void widen_f16_heads_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t heads,
+                            int64_t dim, int64_t ahead, int64_t ahead_count, float* dst);
 
 }  // namespace tc::kernels

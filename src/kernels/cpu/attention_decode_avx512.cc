@@ -178,9 +178,11 @@ inline void pv_rows(const float* p, const float* v, int64_t ld, int64_t count, f
 // Pairs: score two heads per key load (for blocks in L1, see the file comment).
 template <int64_t D, bool Pairs>
 void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* k, const float* v,
-                  int64_t ld, int64_t count, float* s, float* o, float* m, float* l,
+                  int64_t ld_arg, int64_t count, float* s, float* o, float* m, float* l,
                   const float* next_k, const float* next_v, int64_t next_count) {
   const int64_t dim = D != 0 ? D : dim_arg;
+  // Blocks in L1 (Pairs) are widened one head after the other: rows dim apart.
+  const int64_t ld = Pairs ? dim : ld_arg;
   const int64_t rows_per_head = (next_count + group - 1) / group;
   const __mmask16 valid0 = mask16(count), valid1 = mask16(count - 16);
   const __m512 minus_inf = _mm512_set1_ps(-__builtin_inff());
@@ -283,20 +285,18 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
   }
 }
 
-void widen_f16_rows_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t width,
-                           int64_t ahead, int64_t ahead_count, float* dst) {
+void widen_f16_heads_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t heads,
+                            int64_t dim, int64_t ahead, int64_t ahead_count, float* dst) {
+  const int64_t width = heads * dim;
   for (int64_t j = 0; j < count; ++j) {
     const uint16_t* row = src + j * stride;
     if (j < ahead_count) prefetch_bytes(row + ahead * stride, width * 2);
-    float* out = dst + j * width;
-    int64_t c = 0;
-    for (; c + 16 <= width; c += 16)
-      _mm512_storeu_ps(
-          out + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c))));
-    if (c < width) {  // masked tail: F16C-exact like the full vectors
-      const __mmask16 tail = mask16(width - c);
-      _mm512_mask_storeu_ps(out + c, tail,
-                            _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, row + c)));
+    for (int64_t h = 0; h < heads; ++h) {
+      const uint16_t* in = row + h * dim;
+      float* out = dst + (h * kDecodeBlockKeys + j) * dim;
+      for (int64_t c = 0; c < dim; c += 16)
+        _mm512_storeu_ps(
+            out + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + c))));
     }
   }
 }
