@@ -219,7 +219,9 @@ void run_model_bench(const BenchOptions& options) {
   }
 
   if (!options.json) {
-    std::fprintf(stderr, "bench: %ld-token prefill x %ld (+1 warm-up), %ld decode steps...\n",
+    std::fprintf(stderr,
+                 "bench: %ld-token prefill x %ld (+1 warm-up), %ld decode steps in parts between "
+                 "bandwidth probes...\n",
                  static_cast<long>(options.prompt_len), static_cast<long>(options.repeats),
                  static_cast<long>(options.gen));
   }
@@ -331,9 +333,11 @@ void run_model_bench(const BenchOptions& options) {
               static_cast<double>(flops.attention) / 1e9);
   std::printf("  compute          %8.1f GFLOP/s  = %.1f%% of the FMA peak\n", prefill_gflops,
               100.0 * prefill_flops_fraction);
-  std::printf("decode (%ld tokens after the prompt and %ld warm-up steps; %s KV cache)\n",
-              static_cast<long>(options.gen), static_cast<long>(kDecodeWarmup),
-              options.kv_cache.c_str());
+  std::printf(
+      "decode (%ld tokens after the prompt in %zu parts, %ld warm-up steps before them and %ld "
+      "after each probe between them; %s KV cache)\n",
+      static_cast<long>(options.gen), timings.part_steps.size(), static_cast<long>(kDecodeWarmup),
+      static_cast<long>(kPartRewarm), options.kv_cache.c_str());
   std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", decode_tok_s,
               decode_median_step_s * 1e3);
   std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
