@@ -34,17 +34,6 @@ Isa best_isa() {
   return Isa::kScalar;
 }
 
-RateSamples summarize(std::vector<double> samples) {
-  RateSamples result;
-  result.samples = samples;
-  std::sort(samples.begin(), samples.end());
-  result.best = samples.back();
-  const size_t middle = samples.size() / 2;
-  result.median =
-      samples.size() % 2 == 1 ? samples[middle] : 0.5 * (samples[middle - 1] + samples[middle]);
-  return result;
-}
-
 // ---- Streaming read --------------------------------------------------------
 // Each pass reads 512 bytes per iteration into four independent XOR chains:
 // enough loads in flight to keep the memory system busy, and XOR (unlike a
@@ -200,6 +189,18 @@ float fma_chains(Isa isa, int64_t iterations, float a, float b) {
 
 }  // namespace
 
+RateSamples summarize_rates(std::vector<double> samples) {
+  if (samples.empty()) fail("no rate samples to summarize");
+  RateSamples result;
+  result.samples = samples;
+  std::sort(samples.begin(), samples.end());
+  result.best = samples.back();
+  const size_t middle = samples.size() / 2;
+  result.median =
+      samples.size() % 2 == 1 ? samples[middle] : 0.5 * (samples[middle - 1] + samples[middle]);
+  return result;
+}
+
 std::string machine_limits_isa() {
   switch (best_isa()) {
     case Isa::kAvx512:
@@ -271,10 +272,11 @@ RateSamples ReadBandwidthProbe::measure(int repeats) {
   pass();  // warm-up: wakes the workers, settles the clocks
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) samples.push_back(pass());
-  return summarize(std::move(samples));
+  return summarize_rates(std::move(samples));
 }
 
 RateSamples measure_read_bandwidth(size_t threads, size_t bytes, int repeats) {
+  // Checked here too so a bad count fails before the buffer is allocated.
   if (repeats < 1) fail("read bandwidth: repeats must be at least 1 (got {})", repeats);
   return ReadBandwidthProbe(threads, bytes).measure(repeats);
 }
@@ -318,7 +320,7 @@ RateSamples measure_fma_peak(size_t threads, int repeats, double seconds_per_rep
   run(iterations / 4);  // warm-up: wakes the workers and lets the clocks ramp
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) samples.push_back(run(iterations));
-  return summarize(std::move(samples));
+  return summarize_rates(std::move(samples));
 }
 
 double measure_fma_peak_gflops(size_t threads) { return measure_fma_peak(threads).best; }
@@ -339,7 +341,7 @@ RateSamples combine(const RateSamples& a, const RateSamples& b) {
   std::vector<double> samples = a.samples;
   samples.insert(samples.end(), b.samples.begin(), b.samples.end());
   if (samples.empty()) return {};
-  return summarize(std::move(samples));
+  return summarize_rates(std::move(samples));
 }
 
 MachineLimits combine(const MachineLimits& a, const MachineLimits& b) {

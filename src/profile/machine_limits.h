@@ -20,6 +20,10 @@ struct RateSamples {
   double median = 0;
 };
 
+// The samples, their best (the maximum) and their median (the mean of the
+// middle two for an even count). Fails on no samples.
+RateSamples summarize_rates(std::vector<double> samples);
+
 // Multi-threaded streaming read of a `bytes`-long buffer allocated like the
 // model weights (2 MiB aligned, transparent huge pages), with wide vector
 // loads. The buffer and the reading threads are set up once, so the probe

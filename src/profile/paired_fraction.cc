@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "profile/machine_limits.h"
 
 namespace tc::profile {
 
@@ -26,13 +27,10 @@ PairedFractions paired_fractions(std::span<const double> part_rates,
   for (size_t i = 0; i < part_rates.size(); ++i) {
     result.fractions.push_back(part_rates[i] / std::max(limits[i], limits[i + 1]));
   }
-  std::vector<double> sorted = result.fractions;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t middle = sorted.size() / 2;
-  result.median =
-      sorted.size() % 2 == 1 ? sorted[middle] : 0.5 * (sorted[middle - 1] + sorted[middle]);
-  result.lowest = sorted.front();
-  result.highest = sorted.back();
+  const RateSamples summary = summarize_rates(result.fractions);
+  result.median = summary.median;
+  result.highest = summary.best;
+  result.lowest = *std::min_element(result.fractions.begin(), result.fractions.end());
   return result;
 }
 

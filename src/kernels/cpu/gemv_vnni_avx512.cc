@@ -209,10 +209,13 @@ TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, in
 #pragma GCC unroll 1
     for (int64_t i = 0; i < 16; ++i) {
       const int64_t r = r0 + i;
-      if (i < count) streams.prefetch_scales(r);
-      lanes[i] = i < count ? q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x,
-                                          streams.weights())
-                           : _mm512_setzero_ps();
+      if (i < count) {
+        streams.prefetch_scales(r);
+        lanes[i] =
+            q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, streams.weights());
+      } else {
+        lanes[i] = _mm512_setzero_ps();
+      }
     }
     _mm512_mask_storeu_ps(y + r0, mask16(count), avx512::sum16<avx512::Float32Lanes>(lanes));
   }

@@ -156,8 +156,7 @@ TC_VNNI inline void block_rows(const int8_t* w, const float* w_scales, int64_t c
   }
   // The difference is taken modulo 2^32; the true sum fits in int32.
   const __m512i sums = _mm512_sub_epi32(avx512::sum16<avx512::Int32Lanes>(acc), shift);
-  const __mmask16 rows = count >= kBlockRows ? static_cast<__mmask16>(0xffff)
-                                             : static_cast<__mmask16>((1u << count) - 1u);
+  const __mmask16 rows = avx512::mask16(count);
   // The same two fp32 multiplications, in the same order, as every other
   // kernel: the outputs match bit for bit.
   const __m512 scaled = _mm512_mul_ps(
