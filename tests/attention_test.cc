@@ -82,7 +82,8 @@ std::string shape_name(const ::testing::TestParamInfo<ShapeParam>& info) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionFast,
-    ::testing::Combine(::testing::Values(Heads{4, 2}, Heads{5, 1}, Heads{14, 2}, Heads{3, 3}),
+    ::testing::Combine(::testing::Values(Heads{4, 2}, Heads{5, 1}, Heads{14, 2}, Heads{3, 3},
+                                         Heads{6, 2}, Heads{12, 2}),
                        ::testing::Values(int64_t{20}, int64_t{32}, int64_t{64}, int64_t{128})),
     shape_name);
 
@@ -115,8 +116,11 @@ TEST(AttentionFast, Fp16DecodeMatchesTheReferenceOnTheWidenedCache) {
   // Short contexts (a task per kv head), long ones (whole rows, split
   // across threads), a partial last block, head dims with and without the
   // AVX-512 step.
-  for (const AttentionShape shape : {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128},
-                                     AttentionShape{6, 3, 20}, AttentionShape{4, 2, 32}}) {
+  // Groups of 7, 6 and 2 query heads per kv head (Qwen2.5-0.5B and -1.5B
+  // among them).
+  for (const AttentionShape shape :
+       {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128}, AttentionShape{12, 2, 64},
+        AttentionShape{6, 3, 20}, AttentionShape{4, 2, 32}}) {
     for (const int64_t start : {0, 37, 700, 2047}) {
       const Inputs in = random_inputs(1, start, shape, 17);
       const HalfCache k = to_half(in.k), v = to_half(in.v);
