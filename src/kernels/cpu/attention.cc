@@ -608,7 +608,7 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * padded) + region(group * kDecodeKeys) +
                   (pad ? 2 * region(kDecodeKeys * padded) : 0) +
-                  (f16 ? 2 * region(kDecodeKeys * width) : 0));
+                  (f16 ? 2 * region(kDecodeKeys * width) : 0) + (avx512 ? region(rows * 16) : 0));
   float* qs = scratch.data();                     // [rows][padded], scaled, zero-padded
   float* s = qs + region(rows * padded);          // [group][kDecodeKeys] scores, then p
   float* kpad = s + region(group * kDecodeKeys);  // [kDecodeKeys][padded] if dim is odd
@@ -616,6 +616,9 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   float* kwide =
       vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][width], fp16 only
   float* vwide = kwide + (f16 ? region(kDecodeKeys * width) : 0);
+  // The AVX-512 step's l: 16 partial sums per query row, added up at the end.
+  float* l_lanes = vwide + (f16 ? region(kDecodeKeys * width) : 0);
+  if (avx512) std::fill(l_lanes, l_lanes + rows * 16, 0.0f);
 
   for (int64_t r = 0; r < rows; ++r) {
     const float* src = pb.q + (kv_begin * group + r) * dim;
@@ -671,12 +674,13 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
       if (avx512) {
+        float* lanes = l_lanes + (kv - kv_begin) * group * 16;
         if (f16) {  // the widening prefetched the fp16 rows
-          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, nullptr, nullptr,
-                              0);
+          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, lanes, nullptr,
+                              nullptr, 0);
         } else {
           const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, l, pb.keys + next,
+          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, lanes, pb.keys + next,
                               pb.values + next, std::max<int64_t>(ahead, 0));
         }
         continue;
@@ -694,6 +698,17 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
         dot_keys(q + r * padded, k, ld, count, padded, s);
         softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
         pv_row(s, v, ld, count, o + r * padded, padded);
+      }
+    }
+  }
+  if (avx512) {
+    for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
+      const float* lanes = l_lanes + (kv - kv_begin) * group * 16;
+      float* l = out.l(kv, split);
+      for (int64_t r = 0; r < group; ++r) {
+        float sum = 0.0f;
+        for (int i = 0; i < 16; ++i) sum += lanes[r * 16 + i];
+        l[r] = sum;
       }
     }
   }

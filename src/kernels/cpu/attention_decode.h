@@ -23,7 +23,9 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 //   s[h][j] = qs[h] · k[j] (qs already scaled by 1/sqrt(dim)), then the
 //   online-softmax step: m[h] = max(m[h], max_j s[h][j]); p = e^(s - m[h]);
 //   l[h] = l[h]·e^(m_old - m[h]) + Σ p; o[h] = o[h]·e^(m_old - m[h]) + Σ_j p[j]·v[j].
-// qs, o: [group][dim]; s: scratch [group][kDecodeBlockKeys]. dim must be a
+// l is kept as 16 partial sums per row, l_lanes [group][16] (l[h] = the sum
+// of row h's 16; start them at 0). qs, o: [group][dim]; s: scratch
+// [group][kDecodeBlockKeys]. dim must be a
 // multiple of 16. next_k / next_v: the first of next_count (0..32) rows, same
 // ld, of a later block; they are prefetched a share per head, between the
 // score passes (requested all at once they stalled on the miss queue, and
@@ -33,7 +35,8 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 // Call only when cpu_has_avx512().
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
-                         float* l, const float* next_k, const float* next_v, int64_t next_count);
+                         float* l_lanes, const float* next_k, const float* next_v,
+                         int64_t next_count);
 
 // dst[(h·kDecodeBlockKeys + j)·dim + c] = src[j·stride + h·dim + c] widened
 // from fp16 for j < count, h < heads, c < dim (a multiple of 16): each kv

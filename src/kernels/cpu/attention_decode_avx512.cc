@@ -37,7 +37,6 @@ namespace {
 // The step works on two vectors of 16 scores per head.
 static_assert(kDecodeBlockKeys == 32, "decode_block_avx512 handles blocks of 32 keys");
 
-using avx512::horizontal_sum;
 using avx512::mask16;
 
 // e^x, the same steps and constants as exp_avx2 (fast_exp.h), 16 lanes.
@@ -56,13 +55,10 @@ inline __m512 exp_avx512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP4));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_constants::kP5));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i ni = _mm512_cvtps_epi32(n);
-  const __m512i half = _mm512_srai_epi32(ni, 1);
-  const __m512i bias = _mm512_set1_epi32(127);
-  const __m512 scale1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, bias), 23));
-  const __m512 scale2 = _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(ni, half), bias), 23));
-  return _mm512_mul_ps(_mm512_mul_ps(p, scale1), scale2);
+  // p · 2^n in one instruction, rounded once as the AVX2 twin's two exact
+  // power-of-two products are (where the result is normal; in the subnormal
+  // range both round the exact product once).
+  return _mm512_scalef_ps(p, n);
 }
 
 // Scores of one query row against keys [0, count) (count <= 16); lanes past
@@ -178,7 +174,7 @@ inline void pv_rows(const float* p, const float* v, int64_t ld, int64_t count, f
 // Pairs: score two heads per key load (for blocks in L1, see the file comment).
 template <int64_t D, bool Pairs>
 void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* k, const float* v,
-                  int64_t ld_arg, int64_t count, float* s, float* o, float* m, float* l,
+                  int64_t ld_arg, int64_t count, float* s, float* o, float* m, float* l_lanes,
                   const float* next_k, const float* next_v, int64_t next_count) {
   const int64_t dim = D != 0 ? D : dim_arg;
   // Blocks in L1 (Pairs) are widened one head after the other: rows dim apart.
@@ -232,7 +228,11 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
     // call per row and block.
     const float alpha =
         old_max == new_max ? 1.0f : _mm512_cvtss_f32(exp_avx512(_mm512_set1_ps(old_max - new_max)));
-    l[h] = l[h] * alpha + horizontal_sum(_mm512_add_ps(p0, p1));
+    // l stays 16 partial sums per row until the caller adds them up: a
+    // horizontal sum per row and block cost 4% of the block (one block in L1).
+    float* lh = l_lanes + h * 16;
+    _mm512_storeu_ps(
+        lh, _mm512_fmadd_ps(_mm512_loadu_ps(lh), _mm512_set1_ps(alpha), _mm512_add_ps(p0, p1)));
     m[h] = new_max;
     if (alpha != 1.0f) {
       const __m512 a = _mm512_set1_ps(alpha);
@@ -264,24 +264,25 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
 
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
-                         float* l, const float* next_k, const float* next_v, int64_t next_count) {
+                         float* l_lanes, const float* next_k, const float* next_v,
+                         int64_t next_count) {
   const bool pairs = next_k == nullptr;
   switch (dim) {
     case 64:
-      return pairs ? decode_block<64, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                            next_v, next_count)
-                   : decode_block<64, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                             next_v, next_count);
+      return pairs ? decode_block<64, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                            next_k, next_v, next_count)
+                   : decode_block<64, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                             next_k, next_v, next_count);
     case 128:
-      return pairs ? decode_block<128, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                             next_v, next_count)
-                   : decode_block<128, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                              next_v, next_count);
+      return pairs ? decode_block<128, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                             next_k, next_v, next_count)
+                   : decode_block<128, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                              next_k, next_v, next_count);
     default:
-      return pairs ? decode_block<0, true>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                           next_v, next_count)
-                   : decode_block<0, false>(qs, group, dim, k, v, ld, count, s, o, m, l, next_k,
-                                            next_v, next_count);
+      return pairs ? decode_block<0, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                           next_k, next_v, next_count)
+                   : decode_block<0, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
+                                            next_k, next_v, next_count);
   }
 }
 
