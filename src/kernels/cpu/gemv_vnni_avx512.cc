@@ -91,6 +91,10 @@ TC_VNNI inline __m512 q4_split_row(const uint8_t* w, const uint16_t* scales, int
         _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(chunk, scales + g0)),
                       _mm512_maskz_loadu_ps(chunk, x.scales + g0));
     const int64_t g_end = groups - g0 < 16 ? groups : g0 + 16;
+    // The group's lane in group_scales, counted up in a vector: broadcasting
+    // g - g0 from a general register each group measured 2-3% slower (one
+    // thread, from cache, 4864 x 896 and 896 x 4864).
+    __m512i lane = _mm512_setzero_si512();
     for (int64_t g = g0; g < g_end; ++g) {
       const int64_t byte = g * 64;
       stream.prefetch_ahead(w + byte);
@@ -101,8 +105,8 @@ TC_VNNI inline __m512 q4_split_row(const uint8_t* w, const uint16_t* scales, int
       const __m512i odd = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibble);
       // Per lane |Σ (n - 8)·q| <= 8 · 8 · 32512 < 2^24: exact in fp32.
       const __m512 group_sum = SplitGroup(x, g).lane_sums(even, odd);
-      const __m512 scale =
-          _mm512_permutexvar_ps(_mm512_set1_epi32(static_cast<int32_t>(g - g0)), group_scales);
+      const __m512 scale = _mm512_permutexvar_ps(lane, group_scales);
+      lane = _mm512_add_epi32(lane, _mm512_set1_epi32(1));
       acc = _mm512_fmadd_ps(group_sum, scale, acc);
     }
   }
