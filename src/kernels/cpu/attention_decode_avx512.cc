@@ -39,7 +39,9 @@ static_assert(kDecodeBlockKeys == 32, "decode_block_avx512 handles blocks of 32 
 
 using avx512::mask16;
 
-// e^x, the same steps and constants as exp_avx2 (fast_exp.h), 16 lanes.
+// e^x with the same range reduction, polynomial and constants as exp_avx2
+// (fast_exp.h), 16 lanes; only the last step, p · 2^n, is one vscalefps
+// where exp_avx2 builds 2^n from integer shifts (the same result, see below).
 // Kept a twin rather than shared: fast_exp.h's inline code is built for AVX2.
 inline __m512 exp_avx512(__m512 x) {
   x = _mm512_max_ps(_mm512_set1_ps(exp_constants::kLowest), x);
