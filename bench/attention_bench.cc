@@ -41,6 +41,20 @@ std::vector<uint16_t> to_f16(const std::vector<float>& values) {
   return out;
 }
 
+// Key rows [positions][kv_heads][head_dim] as fp16 key tiles (the fp16 cache's layout).
+std::vector<uint16_t> to_f16_key_tiles(const std::vector<float>& rows, const AttentionShape& s) {
+  const int64_t row = s.kv_heads * s.head_dim;
+  const auto positions = static_cast<int64_t>(rows.size()) / row;
+  std::vector<uint16_t> out(
+      static_cast<size_t>(tc::kernels::key_tiles_size(positions, s.kv_heads, s.head_dim)));
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t h = 0; h < s.kv_heads; ++h)
+      for (int64_t d = 0; d < s.head_dim; ++d)
+        out[static_cast<size_t>(tc::kernels::key_tile_index(p, h, d, s.kv_heads, s.head_dim))] =
+            tc::f32_to_f16(rows[static_cast<size_t>(p * row + h * s.head_dim + d)]);
+  return out;
+}
+
 // Implementation argument: 0 reference, 1 fast.
 void run(benchmark::State& state, int64_t n, int64_t start) {
   tc::bench::init_threads_from_env();
@@ -92,7 +106,7 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
   std::vector<std::vector<uint16_t>> keys16, values16;
   if (f16) {
     for (int layer = 0; layer < kLayers; ++layer) {
-      keys16.push_back(to_f16(keys[static_cast<size_t>(layer)]));
+      keys16.push_back(to_f16_key_tiles(keys[static_cast<size_t>(layer)], s));
       values16.push_back(to_f16(values[static_cast<size_t>(layer)]));
     }
     keys.clear();

@@ -112,26 +112,64 @@ HalfCache to_half(const std::vector<float>& values) {
   return out;
 }
 
+// Key rows ([positions][kv_heads][head_dim] half bits) in key tiles; the
+// last tile's unused slots hold NaN, which decode must ignore.
+std::vector<uint16_t> to_key_tiles(const std::vector<uint16_t>& rows, const AttentionShape& s) {
+  const int64_t row = s.kv_heads * s.head_dim;
+  const auto positions = static_cast<int64_t>(rows.size()) / row;
+  constexpr uint16_t kHalfNan = 0x7e00;
+  std::vector<uint16_t> tiles(
+      static_cast<size_t>(key_tiles_size(positions, s.kv_heads, s.head_dim)), kHalfNan);
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t h = 0; h < s.kv_heads; ++h)
+      for (int64_t d = 0; d < s.head_dim; ++d)
+        tiles[static_cast<size_t>(key_tile_index(p, h, d, s.kv_heads, s.head_dim))] =
+            rows[static_cast<size_t>(p * row + h * s.head_dim + d)];
+  return tiles;
+}
+
+// attention_decode_f16 over the inputs rounded to fp16 (keys in key tiles)
+// against the reference on the same rounded keys and values.
+void expect_f16_decode_matches_reference(const Inputs& in, int64_t start,
+                                         const AttentionShape& shape) {
+  const HalfCache k = to_half(in.k), v = to_half(in.v);
+  const std::vector<uint16_t> tiles = to_key_tiles(k.bits, shape);
+  std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
+  attention_decode_f16(in.q.data(), tiles.data(), v.bits.data(), start, shape, got.data());
+  std::vector<float> want(in.q.size());
+  attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
+                             want.data());
+  expect_close(got, want);
+}
+
+TEST(AttentionFast, KeyTilesHoldEachPositionsDimensionsInOneRowOfThirtyTwo) {
+  // Two kv heads of dim 3: tile 0 is head 0's 3 rows of 32, then head 1's.
+  EXPECT_EQ(key_tile_index(0, 0, 0, 2, 3), 0);
+  EXPECT_EQ(key_tile_index(5, 0, 0, 2, 3), 5);
+  EXPECT_EQ(key_tile_index(5, 0, 2, 2, 3), 2 * 32 + 5);
+  EXPECT_EQ(key_tile_index(5, 1, 0, 2, 3), 3 * 32 + 5);
+  EXPECT_EQ(key_tile_index(33, 0, 0, 2, 3), 6 * 32 + 1);
+  EXPECT_EQ(key_tiles_size(1, 2, 3), 6 * 32);
+  EXPECT_EQ(key_tiles_size(32, 2, 3), 6 * 32);
+  EXPECT_EQ(key_tiles_size(33, 2, 3), 12 * 32);
+}
+
 TEST(AttentionFast, Fp16DecodeMatchesTheReferenceOnTheWidenedCache) {
   // Short contexts (a task per kv head), long ones (whole rows, split
   // across threads), a partial last block, head dims with and without the
   // AVX-512 step.
-  // Groups of 7, 6 and 2 query heads per kv head (Qwen2.5-0.5B and -1.5B
-  // among them).
+  // Groups of 7, 6, 8, 2 and 9 query heads per kv head (Qwen2.5-0.5B, -1.5B
+  // and -3B among them; 9 takes the AVX-512 step's tiles of 8 rows and 1),
+  // head dims 48 and 80 for its P·V tail of 16 dims.
   for (const AttentionShape shape :
        {AttentionShape{14, 2, 64}, AttentionShape{7, 1, 128}, AttentionShape{12, 2, 64},
-        AttentionShape{6, 3, 20}, AttentionShape{4, 2, 32}}) {
+        AttentionShape{16, 2, 128}, AttentionShape{6, 3, 20}, AttentionShape{4, 2, 32},
+        AttentionShape{9, 1, 48}, AttentionShape{4, 2, 80}}) {
     for (const int64_t start : {0, 37, 700, 2047}) {
-      const Inputs in = random_inputs(1, start, shape, 17);
-      const HalfCache k = to_half(in.k), v = to_half(in.v);
-      std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
-      attention_decode_f16(in.q.data(), k.bits.data(), v.bits.data(), start, shape, got.data());
-      std::vector<float> want(in.q.size());
-      attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
-                                 want.data());
-      SCOPED_TRACE("head_dim " + std::to_string(shape.head_dim) + ", start " +
+      SCOPED_TRACE("heads " + std::to_string(shape.heads) + "/" + std::to_string(shape.kv_heads) +
+                   ", head_dim " + std::to_string(shape.head_dim) + ", start " +
                    std::to_string(start));
-      expect_close(got, want);
+      expect_f16_decode_matches_reference(random_inputs(1, start, shape, 17), start, shape);
     }
   }
 }
@@ -150,6 +188,8 @@ TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {
       for (int64_t i = 0; i < row; ++i) in.k[static_cast<size_t>(p * row + i)] *= growth;
     }
     expect_close(run(true, in, 1, start, shape), run(false, in, 1, start, shape));
+    // The fp16 cache's step too.
+    expect_f16_decode_matches_reference(in, start, shape);
   }
 }
 

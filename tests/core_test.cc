@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu/attention.h"
 #include "model/kv_cache.h"
 
 namespace tc {
@@ -73,12 +74,18 @@ TEST(KvCache, ParsesFormatNames) {
   }
 }
 
-TEST(KvCache, StoresCropsAndRewrites) {
+model::ModelConfig attention_config(int64_t layers, int64_t heads, int64_t kv_heads,
+                                    int64_t head_dim) {
   model::ModelConfig config;
-  config.num_layers = 2;
-  config.num_heads = 2;
-  config.num_kv_heads = 1;
-  config.head_dim = 4;
+  config.num_layers = layers;
+  config.num_heads = heads;
+  config.num_kv_heads = kv_heads;
+  config.head_dim = head_dim;
+  return config;
+}
+
+TEST(KvCache, StoresCropsAndRewrites) {
+  const model::ModelConfig config = attention_config(2, 2, 1, 4);
   for (const auto format : {model::KvFormat::kF32, model::KvFormat::kF16}) {
     auto cache = model::make_kv_cache(format, config);
     std::vector<float> keys(3 * 4), values(3 * 4);
@@ -100,9 +107,14 @@ TEST(KvCache, StoresCropsAndRewrites) {
     if (format == model::KvFormat::kF16) {
       ASSERT_NE(half.keys, nullptr);
       ASSERT_NE(half.values, nullptr);
-      for (size_t i = 0; i < keys.size(); ++i) {
-        EXPECT_EQ(half.keys[i], f32_to_f16(keys[i]));
-        EXPECT_EQ(half.values[i], f32_to_f16(values[i]));
+      // Keys in key tiles: dimension d of position p at d · 32 + p (one kv head).
+      for (int64_t p = 0; p < 3; ++p) {
+        for (int64_t d = 0; d < 4; ++d) {
+          const auto i = static_cast<size_t>(p * 4 + d);
+          EXPECT_EQ(half.keys[kernels::key_tile_index(p, 0, d, 1, 4)], f32_to_f16(keys[i]));
+          EXPECT_EQ(half.keys[d * 32 + p], f32_to_f16(keys[i]));
+          EXPECT_EQ(half.values[i], f32_to_f16(values[i]));
+        }
       }
     } else {
       EXPECT_EQ(half.keys, nullptr);
@@ -120,6 +132,33 @@ TEST(KvCache, StoresCropsAndRewrites) {
     EXPECT_EQ(view.keys[0], 0.0f);
     EXPECT_THROW(cache->crop(5), Error);
     EXPECT_EQ(cache->bytes_per_token(), 2u * 2u * 4u * (format == model::KvFormat::kF32 ? 4u : 2u));
+  }
+}
+
+TEST(KvCache, ReadsBackPositionsAcrossKeyTilesAndGrowth) {
+  // Two kv heads, 70 positions written 33, 1 and 36 at a time: three key
+  // tiles of the fp16 cache, a write straddling a tile edge, and storage
+  // that grows while holding data.
+  const model::ModelConfig config = attention_config(1, 4, 2, 8);
+  const int64_t kv_dim = 16, positions = 70;
+  std::vector<float> keys(static_cast<size_t>(positions * kv_dim)), values(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i] = static_cast<float>(i % 1000);  // integers: exact in fp16
+    values[i] = -static_cast<float>((7 * i) % 1000);
+  }
+  for (const auto format : {model::KvFormat::kF32, model::KvFormat::kF16}) {
+    auto cache = model::make_kv_cache(format, config);
+    int64_t pos = 0;
+    for (const int64_t n : {33, 1, 36}) {
+      cache->write(0, pos, n, keys.data() + pos * kv_dim, values.data() + pos * kv_dim);
+      cache->commit(n);
+      pos += n;
+    }
+    const auto view = cache->read(0, positions);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      ASSERT_EQ(view.keys[i], keys[i]) << "key element " << i;
+      ASSERT_EQ(view.values[i], values[i]) << "value element " << i;
+    }
   }
 }
 

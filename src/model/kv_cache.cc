@@ -4,6 +4,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/cpu/attention.h"
 
 namespace tc::model {
 
@@ -69,20 +70,31 @@ class F32KvCache final : public KvCache {
   std::vector<LayerStore<float>> layers_;
 };
 
-// Half the memory of fp32. read() widens into a scratch buffer (prefill);
-// decode reads the halves in place through read_f16().
+// Half the memory of fp32. Keys are kept in key tiles (kernels/cpu/attention.h),
+// the layout decode attention scores fastest, values as rows. read() widens
+// both into [end, kv_dim] rows in scratch buffers (prefill); decode reads the
+// halves in place through read_f16().
 class F16KvCache final : public KvCache {
  public:
   explicit F16KvCache(const ModelConfig& config)
-      : kv_dim_(config.kv_dim()), layers_(static_cast<size_t>(config.num_layers)) {}
+      : kv_heads_(config.num_kv_heads),
+        head_dim_(config.head_dim),
+        kv_dim_(config.kv_dim()),
+        layers_(static_cast<size_t>(config.num_layers)) {}
 
   void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
              const float* values) override {
     auto& store = layers_[static_cast<size_t>(layer)];
-    store.ensure(pos + n, kv_dim_);
-    for (int64_t i = 0; i < n * kv_dim_; ++i) {
-      store.keys[static_cast<size_t>(pos * kv_dim_ + i)] = f32_to_f16(keys[i]);
-      store.values[static_cast<size_t>(pos * kv_dim_ + i)] = f32_to_f16(values[i]);
+    // Whole tiles: the values grow alike, so both stay in step.
+    store.ensure(round_up_to_tile(pos + n), kv_dim_);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < kv_heads_; ++h) {
+        for (int64_t d = 0; d < head_dim_; ++d) {
+          const int64_t row = t * kv_dim_ + h * head_dim_ + d;
+          store.keys[tile_index(pos + t, h, d)] = f32_to_f16(keys[row]);
+          store.values[static_cast<size_t>(pos * kv_dim_ + row)] = f32_to_f16(values[row]);
+        }
+      }
     }
   }
 
@@ -93,10 +105,14 @@ class F16KvCache final : public KvCache {
       scratch_keys_.resize(count);
       scratch_values_.resize(count);
     }
-    for (size_t i = 0; i < count; ++i) {
-      scratch_keys_[i] = f16_to_f32(store.keys[i]);
-      scratch_values_[i] = f16_to_f32(store.values[i]);
+    for (int64_t p = 0; p < end; ++p) {
+      for (int64_t h = 0; h < kv_heads_; ++h) {
+        for (int64_t d = 0; d < head_dim_; ++d)
+          scratch_keys_[static_cast<size_t>(p * kv_dim_ + h * head_dim_ + d)] =
+              f16_to_f32(store.keys[tile_index(p, h, d)]);
+      }
     }
+    for (size_t i = 0; i < count; ++i) scratch_values_[i] = f16_to_f32(store.values[i]);
     return {scratch_keys_.data(), scratch_values_.data()};
   }
 
@@ -111,7 +127,15 @@ class F16KvCache final : public KvCache {
   }
 
  private:
-  int64_t kv_dim_;
+  static int64_t round_up_to_tile(int64_t positions) {
+    return (positions + kernels::kKeyTileTokens - 1) / kernels::kKeyTileTokens *
+           kernels::kKeyTileTokens;
+  }
+  size_t tile_index(int64_t position, int64_t head, int64_t d) const {
+    return static_cast<size_t>(kernels::key_tile_index(position, head, d, kv_heads_, head_dim_));
+  }
+
+  int64_t kv_heads_, head_dim_, kv_dim_;
   std::vector<LayerStore<uint16_t>> layers_;
   std::vector<float> scratch_keys_, scratch_values_;
 };

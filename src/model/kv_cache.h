@@ -39,10 +39,11 @@ class KvCache {
     const float* values;
   };
   virtual View read(int64_t layer, int64_t end) = 0;
-  // The stored fp16 keys and values of one layer in place, [length, kv_dim]
-  // each as IEEE half bits, for kernels that read fp16 themselves (decode
-  // attention: half the bytes per step, no widened copy). Null pointers
-  // when the cache does not store fp16.
+  // The stored fp16 keys and values of one layer in place, as IEEE half
+  // bits, for decode attention to read itself (half the bytes per step, no
+  // widened copy): keys in key tiles (kernels/cpu/attention.h) holding at
+  // least length() positions, values [length, kv_dim]. Null pointers when
+  // the cache does not store fp16.
   struct HalfView {
     const uint16_t* keys = nullptr;
     const uint16_t* values = nullptr;

@@ -10,13 +10,14 @@
 // then O += P·V. Only blocks reaching past the first row's position need the
 // causal mask; blocks past the last row's position are never visited.
 //
-// Decode (n == 1) has only a group's handful of rows, too few to pay for a
-// transpose, so scores are dot products and every query head of the group
-// runs over a key block while it is in L1; with AVX-512 (head_dim a multiple
-// of 16) that block step is attention_decode_avx512.cc, else the AVX2 code
-// here. Long contexts are read in whole rows (every kv head in one pass over
-// memory) and split into key ranges on different threads, whose partial
-// (m, l, O) are merged at the end (flash-decoding); short ones are split by
+// Decode (n == 1) has only a group's handful of rows, too few to pay for
+// transposing keys each step: over an fp32 cache scores are dot products;
+// an fp16 cache keeps its keys transposed already, in key tiles (attention.h),
+// and scores 16 keys per FMA. Every query head of the group runs over a key
+// block while it is in L1; with AVX-512 (head_dim a multiple of 16) that
+// block step is attention_decode_avx512.cc, else the AVX2 code here. Long contexts are read in
+// whole rows (every kv head in one pass over memory) and split into key ranges on different
+// threads, whose partial (m, l, O) are merged at the end (flash-decoding); short ones are split by
 // kv head first.
 
 #include "kernels/cpu/attention.h"
@@ -88,6 +89,7 @@ constexpr int64_t kKeyBlock = 64;  // prefill keys per block: a 64 × head_dim K
 // heads', so a block fills only part of L1's sets; at 32 keys K and V stay
 // there for every head of the group (64 measured ~20% slower at head_dim 64).
 constexpr int64_t kDecodeKeys = kDecodeBlockKeys;
+static_assert(kDecodeKeys == kKeyTileTokens, "a decode block of an fp16 cache is one key tile");
 constexpr int kTileRows = 6;            // rows of a register tile (6 × 16 floats: 12 accumulators)
 constexpr int64_t kTargetRows = 64;     // prefill rows (positions × group heads) per task
 constexpr int64_t kMinSplitKeys = 128;  // decode: the shortest key range worth a thread
@@ -104,9 +106,9 @@ struct Problem {
   int64_t kv_stride;   // floats from one position's keys to the next
   int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
   float scale;         // 1/sqrt(dim), folded into the copied queries
-  // Decode over an fp16 cache: keys and values as IEEE half (keys/values
-  // above unused), widened a block at a time.
-  const uint16_t* keys16 = nullptr;
+  // Decode over an fp16 cache (keys/values above unused): keys in key tiles
+  // (attention.h), values as IEEE half rows.
+  const uint16_t* key_tiles = nullptr;
   const uint16_t* values16 = nullptr;
 };
 
@@ -593,6 +595,28 @@ struct Partials {
   float* l(int64_t kv, int64_t split) const { return m(kv, split) + group_size; }
 };
 
+// s[j] = q · key j for the 32 slots of one kv head's key tile (slots past
+// the block's keys hold anything; the softmax step masks them).
+__attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const uint16_t* tile,
+                                                           int64_t dim, float* s) {
+  static_assert(kKeyTileTokens == 32, "four vectors of 8 keys per tile row");
+  __m256 acc[4];
+  TC_UNROLL
+  for (int g = 0; g < 4; ++g) acc[g] = _mm256_setzero_ps();
+  for (int64_t d = 0; d < dim; ++d) {
+    const __m256 qd = _mm256_broadcast_ss(q + d);
+    const uint16_t* row = tile + d * kKeyTileTokens;
+    TC_UNROLL
+    for (int g = 0; g < 4; ++g) {
+      const __m256 k =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * g)));
+      acc[g] = _mm256_fmadd_ps(qd, k, acc[g]);
+    }
+  }
+  TC_UNROLL
+  for (int g = 0; g < 4; ++g) _mm256_storeu_ps(s + 8 * g, acc[g]);
+}
+
 // The query heads of kv heads [kv_begin, kv_end) over keys [k_begin, k_end),
 // into their partials for `split`. Several kv heads per task read each
 // position's keys and values whole, in one pass.
@@ -601,23 +625,24 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
-  const bool f16 = pb.keys16 != nullptr;
+  const bool f16 = pb.key_tiles != nullptr;
   const int64_t width = (kv_end - kv_begin) * dim;  // floats of a row this task reads
-  // The AVX-512 step takes a whole block for all heads of a group at once.
+  // The AVX-512 steps take a whole block for all heads of a group at once.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
+  // The AVX2 path widens fp16 values (not keys: they are scored from their tiles).
+  const bool widen_values = f16 && !avx512;
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * padded) + region(group * kDecodeKeys) +
                   (pad ? 2 * region(kDecodeKeys * padded) : 0) +
-                  (f16 ? 2 * region(kDecodeKeys * width) : 0) + (avx512 ? region(rows * 16) : 0));
+                  (widen_values ? region(kDecodeKeys * width) : 0) +
+                  (avx512 ? region(rows * 16) : 0));
   float* qs = scratch.data();                     // [rows][padded], scaled, zero-padded
   float* s = qs + region(rows * padded);          // [group][kDecodeKeys] scores, then p
   float* kpad = s + region(group * kDecodeKeys);  // [kDecodeKeys][padded] if dim is odd
   float* vpad = kpad + (pad ? region(kDecodeKeys * padded) : 0);
-  float* kwide =
-      vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][width], fp16 only
-  float* vwide = kwide + (f16 ? region(kDecodeKeys * width) : 0);
+  float* vwide = vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][width]
   // The AVX-512 step's l: 16 partial sums per query row, added up at the end.
-  float* l_lanes = vwide + (f16 ? region(kDecodeKeys * width) : 0);
+  float* l_lanes = vwide + (widen_values ? region(kDecodeKeys * width) : 0);
   if (avx512) std::fill(l_lanes, l_lanes + rows * 16, 0.0f);
 
   for (int64_t r = 0; r < rows; ++r) {
@@ -632,30 +657,35 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   for (int64_t k0 = k_begin; k0 < k_end; k0 += kDecodeKeys) {
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
-    // The block's rows: in the cache, or widened from fp16 into kwide/vwide.
     const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
-    const float* keys = kwide;
+    if (f16 && avx512) {
+      // Keys from their tiles, values from their rows, nothing widened; the
+      // step prefetches the next block of this task as it goes.
+      const bool next = ahead > 0;
+      for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
+        const int64_t tile = key_tile_index(k0, kv, 0, pb.kv_heads, dim);
+        const int64_t row = k0 * pb.kv_stride + kv * dim;
+        const int64_t step = kPrefetchAhead * pb.kv_stride;
+        float* lanes = l_lanes + (kv - kv_begin) * group * 16;
+        decode_block_f16_avx512(
+            qs + (kv - kv_begin) * group * padded, group, dim, pb.key_tiles + tile,
+            pb.values16 + row, pb.kv_stride, count, s, out.o(kv, split), out.m(kv, split), lanes,
+            next ? pb.key_tiles + tile + step : nullptr, next ? pb.values16 + row + step : nullptr);
+      }
+      continue;
+    }
+    // The block's value rows (keys too for fp32): in the cache, or widened
+    // from fp16 into vwide.
+    const float* keys = f16 ? nullptr : pb.keys + first;
     const float* values = vwide;
     int64_t block_ld = width;
     if (f16) {
-      // With the step's choice, so head dims off the AVX-512 step (tested
-      // here) cover widen_rows. For the AVX-512 step each kv head's block is
-      // widened contiguous, rows dim apart: with the row distance a constant
-      // the step's score loop needs no register per key row, and 24 layers
-      // at 2048 keys took 1.88 ms where rows kv_heads · dim apart took 2.13
-      // (one thread, attention_bench DecodeLayers f16:1).
-      if (avx512) {
-        const int64_t heads = kv_end - kv_begin;
-        widen_f16_heads_avx512(pb.keys16 + first, pb.kv_stride, count, heads, dim, kPrefetchAhead,
-                               ahead, kwide);
-        widen_f16_heads_avx512(pb.values16 + first, pb.kv_stride, count, heads, dim, kPrefetchAhead,
-                               ahead, vwide);
-      } else {
-        widen_rows(pb.keys16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, kwide);
-        widen_rows(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
+      widen_rows(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
+      if (ahead > 0) {
+        const int64_t next = key_tile_index(k0 + kPrefetchAhead, kv_begin, 0, pb.kv_heads, dim);
+        prefetch_bytes(pb.key_tiles + next, (kv_end - kv_begin) * dim * kKeyTileTokens * 2);
       }
     } else {
-      keys = pb.keys + first;
       values = pb.values + first;
       block_ld = pb.kv_stride;
       if (!avx512) {  // the AVX-512 step prefetches its next block itself
@@ -665,37 +695,39 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       }
     }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
-      // Widened for the AVX-512 step: each head's block contiguous.
-      const int64_t head_offset = (kv - kv_begin) * (f16 && avx512 ? kDecodeKeys * dim : dim);
-      const float* k = keys + head_offset;
+      const int64_t head_offset = (kv - kv_begin) * dim;
+      const float* k = f16 ? nullptr : keys + head_offset;
       const float* v = values + head_offset;
       const float* q = qs + (kv - kv_begin) * group * padded;
       float* o = out.o(kv, split);
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
       if (avx512) {
-        float* lanes = l_lanes + (kv - kv_begin) * group * 16;
-        if (f16) {  // the widening prefetched the fp16 rows
-          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, lanes, nullptr,
-                              nullptr, 0);
-        } else {
-          const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-          decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m, lanes, pb.keys + next,
-                              pb.values + next, std::max<int64_t>(ahead, 0));
-        }
+        const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
+        decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m,
+                            l_lanes + (kv - kv_begin) * group * 16, pb.keys + next,
+                            pb.values + next, std::max<int64_t>(ahead, 0));
         continue;
       }
       int64_t ld = block_ld;
       if (pad) {
-        copy_padded(k, ld, count, dim, padded, kpad);
+        if (!f16) {
+          copy_padded(k, ld, count, dim, padded, kpad);
+          k = kpad;
+        }
         copy_padded(v, ld, count, dim, padded, vpad);
-        k = kpad;
         v = vpad;
         ld = padded;
       }
       // Every head of the group over this block while it is in L1.
+      const uint16_t* tile =
+          f16 ? pb.key_tiles + key_tile_index(k0, kv, 0, pb.kv_heads, dim) : nullptr;
       for (int64_t r = 0; r < group; ++r) {
-        dot_keys(q + r * padded, k, ld, count, padded, s);
+        if (f16) {
+          dot_key_tile(q + r * padded, tile, dim, s);
+        } else {
+          dot_keys(q + r * padded, k, ld, count, padded, s);
+        }
         softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
         pv_row(s, v, ld, count, o + r * padded, padded);
       }
@@ -804,23 +836,29 @@ void attention_causal(const float* q, const float* keys, const float* values, in
   }
 }
 
-void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* values,
+void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
                           int64_t start, const AttentionShape& shape, float* out) {
-  const int64_t kv_stride = shape.kv_heads * shape.head_dim;
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma && f.f16c)) {
-    // Widen the whole cache and take the reference path.
-    const auto count = static_cast<size_t>((start + 1) * kv_stride);
+    // Widen the cache into rows and take the reference path.
+    const int64_t positions = start + 1, dim = shape.head_dim;
+    const auto count = static_cast<size_t>(positions * shape.kv_heads * dim);
     std::vector<float> wide_keys(count), wide_values(count);
-    for (size_t i = 0; i < count; ++i) {
-      wide_keys[i] = f16_to_f32(keys[i]);
-      wide_values[i] = f16_to_f32(values[i]);
+    for (int64_t p = 0; p < positions; ++p) {
+      for (int64_t h = 0; h < shape.kv_heads; ++h) {
+        for (int64_t d = 0; d < dim; ++d) {
+          const int64_t row = (p * shape.kv_heads + h) * dim + d;
+          wide_keys[static_cast<size_t>(row)] =
+              f16_to_f32(key_tiles[key_tile_index(p, h, d, shape.kv_heads, dim)]);
+          wide_values[static_cast<size_t>(row)] = f16_to_f32(values[row]);
+        }
+      }
     }
     return attention_causal_reference(q, wide_keys.data(), wide_values.data(), 1, start, shape,
                                       out);
   }
   Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
-  pb.keys16 = keys;
+  pb.key_tiles = key_tiles;
   pb.values16 = values;
   decode(pb);
 }

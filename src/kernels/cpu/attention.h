@@ -25,12 +25,34 @@ struct AttentionShape {
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
-// Decode (one query, at position `start`) over an fp16 KV cache: keys and
-// values [start+1, kv_heads, head_dim] as IEEE half bits. The result equals
-// attention_causal on the same keys and values widened to fp32 (the same
-// kernel runs on blocks of 32 keys widened on the fly), while the cache
-// streamed per step is half the bytes.
-void attention_decode_f16(const float* q, const uint16_t* keys, const uint16_t* values,
+// How an fp16 KV cache lays out its keys for decode ("key tiles"): positions
+// in tiles of kKeyTileTokens, and within a tile each kv head's keys
+// dimension-major, row d holding dimension d of the tile's 32 positions (a
+// 64-byte cache line). Decode then scores 16 keys with one FMA per query
+// head and dimension and reduces nothing; rows of keys needed a 16-way
+// reduction per 16 scores and a widened copy (measured: attention.cc).
+// Values stay rows, [position][kv_heads][head_dim].
+constexpr int64_t kKeyTileTokens = 32;
+
+// Where dimension d of kv head `head` at `position` sits in key tiles.
+constexpr int64_t key_tile_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
+                                 int64_t head_dim) {
+  return ((position / kKeyTileTokens * kv_heads + head) * head_dim + d) * kKeyTileTokens +
+         position % kKeyTileTokens;
+}
+
+// Elements of key tiles holding `positions` positions (whole tiles).
+constexpr int64_t key_tiles_size(int64_t positions, int64_t kv_heads, int64_t head_dim) {
+  return (positions + kKeyTileTokens - 1) / kKeyTileTokens * kKeyTileTokens * kv_heads * head_dim;
+}
+
+// Decode (one query, at position `start`) over an fp16 KV cache, as IEEE
+// half bits: keys in key tiles holding the start+1 positions (the last
+// tile's later slots are read and ignored, whatever they hold), values
+// [start+1, kv_heads, head_dim]. The result equals attention_causal on the
+// same keys and values widened to fp32, while the cache streamed per step
+// is half the bytes.
+void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
                           int64_t start, const AttentionShape& shape, float* out);
 
 // The scalar reference twin of attention_causal (same contract): one task

@@ -1,26 +1,33 @@
-// AVX-512 decode attention step (see attention_decode.h). Compiled with the
+// AVX-512 decode attention steps (see attention_decode.h). Compiled with the
 // AVX-512 flags of the other kernel files, entered after a run-time check,
 // and using no STL or other shared inline code.
 //
-// Per key block, for a group of query heads that share one kv head:
-//  - scores: each (head, key) dot product accumulates in one vector over
-//    the head dimension, and 16 of them are reduced together into one
-//    vector of 16 scores (45 instructions, where 16 separate horizontal sums
-//    take about 130);
-//  - softmax: per head, on those vectors, with a vectorized e^x that
-//    computes exactly what the AVX2 one in fast_exp.h does;
-//  - P·V: up to 4 heads × 64 dims of accumulators in registers, each value
-//    row loaded once per 4 heads.
-// Against the AVX2 path this halves the instructions per key; decode at
-// long contexts was bound by them (measured before: 61 GFLOP/s on one
-// thread at 2048 keys). Head dims 64 and 128 get their own instantiation:
-// with the dimension a constant, GCC schedules the score loop with far
-// fewer spills (2048 keys, one thread: 85 → 72 µs per layer).
+// Per key block, for the group of query heads that share one kv head:
+//  - fp32 cache (decode_block_avx512): each (head, key) dot product
+//    accumulates in one vector over the head dimension, and 16 of them are
+//    reduced together into one vector of 16 scores (45 instructions, where
+//    16 separate horizontal sums take about 130). Against the AVX2 path this
+//    halves the instructions per key (decode at long contexts was bound by
+//    them: 61 GFLOP/s on one thread at 2048 keys). Head dims 64 and 128 get
+//    their own instantiation: with the dimension a constant, GCC schedules
+//    the score loop with far fewer spills (2048 keys, one thread: 85 → 72 µs
+//    per layer).
+//  - fp16 cache (decode_block_f16_avx512): keys arrive as a key tile (dim
+//    rows of 32 keys, attention.h), so one FMA scores 16 keys for one head
+//    and nothing is reduced; values are read as fp16 rows and widened in
+//    registers. Nothing is widened into memory first.
+//  - softmax: per head, on the two vectors of 16 scores, with a vectorized
+//    e^x that computes exactly what the AVX2 one in fast_exp.h does;
+//  - P·V: rows of heads × dims of accumulators in registers, each value row
+//    loaded once per tile of heads.
 //
-// Scoring two heads per key load is used only for blocks already in L1 (the
-// fp16 cache, widened): it is 15% faster while the cache sits in L3 but was
-// 25% slower streaming fp32 from memory, for reasons not found. All scores
-// before all softmax steps was tried and gained nothing.
+// One fp16 block of 7 heads × 32 keys (Qwen2.5-0.5B's group) took about
+// 1100 cycles from L1 where widening it and running the fp32 step took
+// about 1800; streaming 48 layers of 2048 keys from memory on one thread,
+// 600 ns per block of both kv heads against 1365 (the prefetches spread
+// through the score and P·V loops, one cache line per iteration, are what
+// hid the memory: requested in one burst per block it was 1040 ns).
+
 // GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -89,63 +96,37 @@ inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t di
   return avx512::sum16<avx512::Float32Lanes>(acc);
 }
 
-// Scores of two query rows against keys [0, count) (count <= 8): lanes 0..7
-// hold qa · k[j], lanes 8..15 qb · k[j]; lanes past count are 0. Each key
-// vector is loaded once for both rows.
-inline __attribute__((always_inline)) __m512 scores2x8(const float* qa, const float* qb,
-                                                       int64_t dim, const float* k, int64_t ld,
-                                                       int64_t count) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
-  if (count == 8) {
-    for (int64_t d = 0; d < dim; d += 16) {
-      const __m512 a = _mm512_loadu_ps(qa + d), b = _mm512_loadu_ps(qb + d);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m512 kj = _mm512_loadu_ps(k + j * ld + d);
-        acc[j] = _mm512_fmadd_ps(kj, a, acc[j]);
-        acc[8 + j] = _mm512_fmadd_ps(kj, b, acc[8 + j]);
-      }
-    }
-  } else {
-    for (int64_t d = 0; d < dim; d += 16) {
-      const __m512 a = _mm512_loadu_ps(qa + d), b = _mm512_loadu_ps(qb + d);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        if (j < count) {
-          const __m512 kj = _mm512_loadu_ps(k + j * ld + d);
-          acc[j] = _mm512_fmadd_ps(kj, a, acc[j]);
-          acc[8 + j] = _mm512_fmadd_ps(kj, b, acc[8 + j]);
-        }
-      }
-    }
-  }
-  return avx512::sum16<avx512::Float32Lanes>(acc);
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// o[i][c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]
-// for M rows and NV vectors of output dims.
-template <int M, int NV>
-inline void pv_tile(const float* p, const float* v, int64_t ld, int64_t count, float* o,
-                    int64_t dim) {
+// o[i·dim + c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]
+// for M rows and NV vectors of output dims; v fp32, or fp16 widened in
+// registers. next_v (or null): the same dims of a later block's rows, one
+// cache line per row prefetched.
+template <int M, int NV, typename T>
+inline void pv_tile(const float* p, const T* v, int64_t ld, int64_t count, float* o, int64_t dim,
+                    const T* next_v) {
   __m512 acc[M][NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
     for (int c = 0; c < NV; ++c) acc[i][c] = _mm512_loadu_ps(o + i * dim + c * 16);
   for (int64_t j = 0; j < count; ++j) {
+    if (next_v != nullptr)
+      _mm_prefetch(reinterpret_cast<const char*>(next_v + j * ld), _MM_HINT_T0);
     __m512 vj[NV];
 #pragma GCC unroll 4
-    for (int c = 0; c < NV; ++c) vj[c] = _mm512_loadu_ps(v + j * ld + c * 16);
-#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) vj[c] = load16(v + j * ld + c * 16);
+#pragma GCC unroll 8
     for (int i = 0; i < M; ++i) {
       const __m512 w = _mm512_set1_ps(p[i * kDecodeBlockKeys + j]);
 #pragma GCC unroll 4
       for (int c = 0; c < NV; ++c) acc[i][c] = _mm512_fmadd_ps(w, vj[c], acc[i][c]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
     for (int c = 0; c < NV; ++c) _mm512_storeu_ps(o + i * dim + c * 16, acc[i][c]);
@@ -157,32 +138,70 @@ inline void pv_rows(const float* p, const float* v, int64_t ld, int64_t count, f
   for (int64_t c = 0; c < dim; c += 64) {
     switch ((dim - c) >= 64 ? 4 : (dim - c) / 16) {
       case 4:
-        pv_tile<M, 4>(p, v + c, ld, count, o + c, dim);
+        pv_tile<M, 4, float>(p, v + c, ld, count, o + c, dim, nullptr);
         break;
       case 3:
-        pv_tile<M, 3>(p, v + c, ld, count, o + c, dim);
+        pv_tile<M, 3, float>(p, v + c, ld, count, o + c, dim, nullptr);
         break;
       case 2:
-        pv_tile<M, 2>(p, v + c, ld, count, o + c, dim);
+        pv_tile<M, 2, float>(p, v + c, ld, count, o + c, dim, nullptr);
         break;
       default:
-        pv_tile<M, 1>(p, v + c, ld, count, o + c, dim);
+        pv_tile<M, 1, float>(p, v + c, ld, count, o + c, dim, nullptr);
         break;
     }
   }
 }
 
+// The online-softmax step of one query row on its scores s0 (keys 0..15)
+// and s1 (keys 16..31) of a block of `count` keys: m = max(m, max s);
+// p = e^(s - m) into p[0..32) (0 past count); the row's 16 lane sums of l
+// and its o[0, dim) rescaled by e^(m_old - m) when the max grows.
+inline __attribute__((always_inline)) void softmax_row(__m512 s0, __m512 s1, int64_t count,
+                                                       float* m, float* l_lanes, float* o,
+                                                       int64_t dim, float* p) {
+  const __m512 minus_inf = _mm512_set1_ps(-__builtin_inff());
+  const __mmask16 valid0 = mask16(count), valid1 = mask16(count - 16);
+  const __m512 block_max = _mm512_max_ps(_mm512_mask_blend_ps(valid0, minus_inf, s0),
+                                         _mm512_mask_blend_ps(valid1, minus_inf, s1));
+  const float old_max = *m;
+  // Past the first blocks the running max rarely moves; the horizontal
+  // max is taken only when some score exceeds it.
+  float new_max = old_max;
+  if (_mm512_cmp_ps_mask(block_max, _mm512_set1_ps(old_max), _CMP_GT_OQ) != 0) {
+    const float row_max = _mm512_reduce_max_ps(block_max);
+    new_max = old_max > row_max ? old_max : row_max;
+  }
+  const __m512 shift = _mm512_set1_ps(new_max);
+  // Lanes past count may hold anything (a key tile's unused slots, even
+  // NaN); the zeroing masks make them 0.
+  const __m512 p0 = _mm512_maskz_mov_ps(valid0, exp_avx512(_mm512_sub_ps(s0, shift)));
+  const __m512 p1 = _mm512_maskz_mov_ps(valid1, exp_avx512(_mm512_sub_ps(s1, shift)));
+  _mm512_storeu_ps(p, p0);
+  _mm512_storeu_ps(p + 16, p1);
+  // e^-inf = 0 on the first block; the vector exp in lane 0 avoids a libm
+  // call per row and block.
+  const float alpha =
+      old_max == new_max ? 1.0f : _mm512_cvtss_f32(exp_avx512(_mm512_set1_ps(old_max - new_max)));
+  // l stays 16 partial sums per row until the caller adds them up: a
+  // horizontal sum per row and block cost 4% of the block (one block in L1).
+  _mm512_storeu_ps(l_lanes, _mm512_fmadd_ps(_mm512_loadu_ps(l_lanes), _mm512_set1_ps(alpha),
+                                            _mm512_add_ps(p0, p1)));
+  *m = new_max;
+  if (alpha != 1.0f) {
+    const __m512 a = _mm512_set1_ps(alpha);
+    for (int64_t d = 0; d < dim; d += 16)
+      _mm512_storeu_ps(o + d, _mm512_mul_ps(a, _mm512_loadu_ps(o + d)));
+  }
+}
+
 // D: the head dimension when known at compile time (0: use dim_arg).
-// Pairs: score two heads per key load (for blocks in L1, see the file comment).
-template <int64_t D, bool Pairs>
+template <int64_t D>
 void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* k, const float* v,
-                  int64_t ld_arg, int64_t count, float* s, float* o, float* m, float* l_lanes,
+                  int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
                   const float* next_k, const float* next_v, int64_t next_count) {
   const int64_t dim = D != 0 ? D : dim_arg;
-  // Blocks in L1 (Pairs) are widened one head after the other: rows dim apart.
-  const int64_t ld = Pairs ? dim : ld_arg;
   const int64_t rows_per_head = (next_count + group - 1) / group;
-  const __mmask16 valid0 = mask16(count), valid1 = mask16(count - 16);
   const __m512 minus_inf = _mm512_set1_ps(-__builtin_inff());
   for (int64_t h = 0; h < group; ++h) {
     for (int64_t j = h * rows_per_head; j < next_count && j < (h + 1) * rows_per_head; ++j) {
@@ -192,56 +211,9 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
       }
     }
     const float* q = qs + h * dim;
-    float* sh = s + h * kDecodeBlockKeys;
-    __m512 s0, s1;
-    if (Pairs && h % 2 == 0 && h + 1 < group) {
-      // This head's scores and the next one's, into s; the next head reads its own back.
-      for (int64_t j = 0; j < count; j += 8) {
-        const __m512 r = scores2x8(q, q + dim, dim, k + j * ld, ld, count - j < 8 ? count - j : 8);
-        _mm256_storeu_ps(sh + j, _mm512_castps512_ps256(r));
-        _mm256_storeu_ps(sh + kDecodeBlockKeys + j,
-                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
-      }
-      s0 = _mm512_loadu_ps(sh);
-      s1 = count > 16 ? _mm512_loadu_ps(sh + 16) : minus_inf;
-    } else if (Pairs && h % 2 == 1) {
-      s0 = _mm512_loadu_ps(sh);
-      s1 = count > 16 ? _mm512_loadu_ps(sh + 16) : minus_inf;
-    } else {
-      s0 = scores16(q, dim, k, ld, count < 16 ? count : 16);
-      s1 = count > 16 ? scores16(q, dim, k + 16 * ld, ld, count - 16) : minus_inf;
-    }
-    const __m512 block_max = _mm512_max_ps(_mm512_mask_blend_ps(valid0, minus_inf, s0),
-                                           _mm512_mask_blend_ps(valid1, minus_inf, s1));
-    const float old_max = m[h];
-    // Past the first blocks the running max rarely moves; the horizontal
-    // max is taken only when some score exceeds it.
-    float new_max = old_max;
-    if (_mm512_cmp_ps_mask(block_max, _mm512_set1_ps(old_max), _CMP_GT_OQ) != 0) {
-      const float row_max = _mm512_reduce_max_ps(block_max);
-      new_max = old_max > row_max ? old_max : row_max;
-    }
-    const __m512 shift = _mm512_set1_ps(new_max);
-    const __m512 p0 = _mm512_maskz_mov_ps(valid0, exp_avx512(_mm512_sub_ps(s0, shift)));
-    const __m512 p1 = _mm512_maskz_mov_ps(valid1, exp_avx512(_mm512_sub_ps(s1, shift)));
-    _mm512_storeu_ps(sh, p0);
-    _mm512_storeu_ps(sh + 16, p1);
-    // e^-inf = 0 on the first block; the vector exp in lane 0 avoids a libm
-    // call per row and block.
-    const float alpha =
-        old_max == new_max ? 1.0f : _mm512_cvtss_f32(exp_avx512(_mm512_set1_ps(old_max - new_max)));
-    // l stays 16 partial sums per row until the caller adds them up: a
-    // horizontal sum per row and block cost 4% of the block (one block in L1).
-    float* lh = l_lanes + h * 16;
-    _mm512_storeu_ps(
-        lh, _mm512_fmadd_ps(_mm512_loadu_ps(lh), _mm512_set1_ps(alpha), _mm512_add_ps(p0, p1)));
-    m[h] = new_max;
-    if (alpha != 1.0f) {
-      const __m512 a = _mm512_set1_ps(alpha);
-      float* oh = o + h * dim;
-      for (int64_t d = 0; d < dim; d += 16)
-        _mm512_storeu_ps(oh + d, _mm512_mul_ps(a, _mm512_loadu_ps(oh + d)));
-    }
+    const __m512 s0 = scores16(q, dim, k, ld, count < 16 ? count : 16);
+    const __m512 s1 = count > 16 ? scores16(q, dim, k + 16 * ld, ld, count - 16) : minus_inf;
+    softmax_row(s0, s1, count, m + h, l_lanes + h * 16, o + h * dim, dim, s + h * kDecodeBlockKeys);
   }
   // P·V, four query rows at a time.
   int64_t h = 0;
@@ -262,45 +234,92 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
   }
 }
 
+// M query rows (M <= 8) of one fp16 block: scores from the key tile, the
+// softmax step per row, then P·V 32 dims at a time (M × 2 accumulators).
+// next_tile / next_v (or null): a later block's tile and value rows, one
+// cache line prefetched per score and P·V iteration.
+template <int M, int64_t D>
+void rows_f16(const float* qs, int64_t dim_arg, const uint16_t* tile, const uint16_t* v, int64_t ld,
+              int64_t count, float* s, float* o, float* m, float* l_lanes,
+              const uint16_t* next_tile, const uint16_t* next_v) {
+  const int64_t dim = D != 0 ? D : dim_arg;
+  __m512 acc[M][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  // A tile row (32 halves) is one cache line.
+  for (int64_t d = 0; d < dim; ++d) {
+    if (next_tile != nullptr)
+      _mm_prefetch(reinterpret_cast<const char*>(next_tile + d * kDecodeBlockKeys), _MM_HINT_T0);
+    const __m512 k0 = load16(tile + d * kDecodeBlockKeys);
+    const __m512 k1 = load16(tile + d * kDecodeBlockKeys + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      const __m512 qd = _mm512_set1_ps(qs[i * dim + d]);
+      acc[i][0] = _mm512_fmadd_ps(qd, k0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(qd, k1, acc[i][1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i)
+    softmax_row(acc[i][0], acc[i][1], count, m + i, l_lanes + i * 16, o + i * dim, dim,
+                s + i * kDecodeBlockKeys);
+  int64_t c = 0;
+  for (; c + 32 <= dim; c += 32)
+    pv_tile<M, 2, uint16_t>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
+  if (c < dim)
+    pv_tile<M, 1, uint16_t>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
+}
+
+// The group in tiles of up to 8 rows (16 score accumulators); the first
+// tile prefetches the next block, the others reread this one from L1.
+template <int64_t D>
+void block_f16(const float* qs, int64_t group, int64_t dim, const uint16_t* tile, const uint16_t* v,
+               int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
+               const uint16_t* next_tile, const uint16_t* next_v) {
+  using RowsFn = void (*)(const float*, int64_t, const uint16_t*, const uint16_t*, int64_t, int64_t,
+                          float*, float*, float*, float*, const uint16_t*, const uint16_t*);
+  static constexpr RowsFn kRows[8] = {rows_f16<1, D>, rows_f16<2, D>, rows_f16<3, D>,
+                                      rows_f16<4, D>, rows_f16<5, D>, rows_f16<6, D>,
+                                      rows_f16<7, D>, rows_f16<8, D>};
+  for (int64_t h = 0; h < group; h += 8) {
+    const int64_t rows = group - h < 8 ? group - h : 8;
+    const bool first = h == 0;
+    kRows[rows - 1](qs + h * dim, dim, tile, v, ld, count, s + h * kDecodeBlockKeys, o + h * dim,
+                    m + h, l_lanes + h * 16, first ? next_tile : nullptr, first ? next_v : nullptr);
+  }
+}
+
 }  // namespace
 
 void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
                          const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                          float* l_lanes, const float* next_k, const float* next_v,
                          int64_t next_count) {
-  const bool pairs = next_k == nullptr;
   switch (dim) {
     case 64:
-      return pairs ? decode_block<64, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                            next_k, next_v, next_count)
-                   : decode_block<64, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                             next_k, next_v, next_count);
+      return decode_block<64>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes, next_k, next_v,
+                              next_count);
     case 128:
-      return pairs ? decode_block<128, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                             next_k, next_v, next_count)
-                   : decode_block<128, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                              next_k, next_v, next_count);
+      return decode_block<128>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes, next_k, next_v,
+                               next_count);
     default:
-      return pairs ? decode_block<0, true>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                           next_k, next_v, next_count)
-                   : decode_block<0, false>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes,
-                                            next_k, next_v, next_count);
+      return decode_block<0>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes, next_k, next_v,
+                             next_count);
   }
 }
 
-void widen_f16_heads_avx512(const uint16_t* src, int64_t stride, int64_t count, int64_t heads,
-                            int64_t dim, int64_t ahead, int64_t ahead_count, float* dst) {
-  const int64_t width = heads * dim;
-  for (int64_t j = 0; j < count; ++j) {
-    const uint16_t* row = src + j * stride;
-    if (j < ahead_count) prefetch_bytes(row + ahead * stride, width * 2);
-    for (int64_t h = 0; h < heads; ++h) {
-      const uint16_t* in = row + h * dim;
-      float* out = dst + (h * kDecodeBlockKeys + j) * dim;
-      for (int64_t c = 0; c < dim; c += 16)
-        _mm512_storeu_ps(
-            out + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + c))));
-    }
+void decode_block_f16_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
+                             const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
+                             float* m, float* l_lanes, const uint16_t* next_tile,
+                             const uint16_t* next_v) {
+  switch (dim) {
+    case 64:
+      return block_f16<64>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
+    case 128:
+      return block_f16<128>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
+                            next_v);
+    default:
+      return block_f16<0>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
   }
 }
 
