@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -41,17 +42,28 @@ std::vector<uint16_t> to_f16(const std::vector<float>& values) {
   return out;
 }
 
-// Key rows [positions][kv_heads][head_dim] as fp16 key tiles (the fp16 cache's layout).
-std::vector<uint16_t> to_f16_key_tiles(const std::vector<float>& rows, const AttentionShape& s) {
+// Key rows [positions][kv_heads][head_dim] as key tiles (the KV cache's
+// layout), fp32 or fp16.
+template <typename T>
+std::vector<T> to_key_tiles(const std::vector<float>& rows, const AttentionShape& s) {
   const int64_t row = s.kv_heads * s.head_dim;
   const auto positions = static_cast<int64_t>(rows.size()) / row;
-  std::vector<uint16_t> out(
+  std::vector<T> out(
       static_cast<size_t>(tc::kernels::key_tiles_size(positions, s.kv_heads, s.head_dim)));
-  for (int64_t p = 0; p < positions; ++p)
-    for (int64_t h = 0; h < s.kv_heads; ++h)
-      for (int64_t d = 0; d < s.head_dim; ++d)
-        out[static_cast<size_t>(tc::kernels::key_tile_index(p, h, d, s.kv_heads, s.head_dim))] =
-            tc::f32_to_f16(rows[static_cast<size_t>(p * row + h * s.head_dim + d)]);
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t h = 0; h < s.kv_heads; ++h) {
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        const float x = rows[static_cast<size_t>(p * row + h * s.head_dim + d)];
+        T& slot =
+            out[static_cast<size_t>(tc::kernels::key_tile_index(p, h, d, s.kv_heads, s.head_dim))];
+        if constexpr (std::is_same_v<T, float>) {
+          slot = x;
+        } else {
+          slot = tc::f32_to_f16(x);
+        }
+      }
+    }
+  }
   return out;
 }
 
@@ -85,42 +97,53 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 }
 
 // One decode token through all 24 layers of the 0.5B shape, each layer with
-// its own K and V (2 MB per layer at 2048 keys, 48 MB in all, past the last
-// level cache): as in a model, the keys and values come from memory, which
+// its own K and V (2 MB per layer at 2048 keys in fp32, 48 MB in all, past
+// the last level cache): as in a model, the keys and values come from memory, which
 // the one-layer benchmark above (cache-resident after the first iteration)
-// does not show. Counter: KV bytes read per second. Argument: context.
-// Arguments: context; 1 = the cache in fp16 (attention_decode_f16).
+// does not show. Counter: KV bytes read per second. Arguments: context, and
+// the cache: 0 fp32 keys as rows (attention_causal), 1 fp16 key tiles
+// (attention_decode_f16), 2 fp32 key tiles (attention_decode_f32; 1 and 2
+// are the KV cache's layouts).
+enum class DecodeCache : int64_t { kF32Rows = 0, kF16Tiles = 1, kF32Tiles = 2 };
+
 void BM_AttentionDecodeLayers(benchmark::State& state) {
   tc::bench::init_threads_from_env();
   constexpr int kLayers = 24;
-  const bool f16 = state.range(1) != 0;
+  const auto cache = static_cast<DecodeCache>(state.range(1));
+  const bool f16 = cache == DecodeCache::kF16Tiles;
   const AttentionShape& s = kQwen05B;
   const int64_t context = state.range(0);
   const auto q = random_vector(static_cast<size_t>(s.heads * s.head_dim), 1);
   std::vector<std::vector<float>> keys, values;
-  for (int layer = 0; layer < kLayers; ++layer) {
-    keys.push_back(random_vector(static_cast<size_t>(context * s.kv_heads * s.head_dim),
-                                 static_cast<uint32_t>(2 * layer + 2)));
-    values.push_back(random_vector(keys.back().size(), static_cast<uint32_t>(2 * layer + 3)));
-  }
   std::vector<std::vector<uint16_t>> keys16, values16;
-  if (f16) {
-    for (int layer = 0; layer < kLayers; ++layer) {
-      keys16.push_back(to_f16_key_tiles(keys[static_cast<size_t>(layer)], s));
-      values16.push_back(to_f16(values[static_cast<size_t>(layer)]));
+  for (int layer = 0; layer < kLayers; ++layer) {
+    const auto k = random_vector(static_cast<size_t>(context * s.kv_heads * s.head_dim),
+                                 static_cast<uint32_t>(2 * layer + 2));
+    const auto v = random_vector(k.size(), static_cast<uint32_t>(2 * layer + 3));
+    if (f16) {
+      keys16.push_back(to_key_tiles<uint16_t>(k, s));
+      values16.push_back(to_f16(v));
+    } else {
+      keys.push_back(cache == DecodeCache::kF32Tiles ? to_key_tiles<float>(k, s) : k);
+      values.push_back(v);
     }
-    keys.clear();
-    values.clear();
   }
   std::vector<float> out(q.size());
   for (auto _ : state) {
     for (size_t layer = 0; layer < kLayers; ++layer) {
-      if (f16) {
-        tc::kernels::attention_decode_f16(q.data(), keys16[layer].data(), values16[layer].data(),
-                                          context - 1, s, out.data());
-      } else {
-        tc::kernels::attention_causal(q.data(), keys[layer].data(), values[layer].data(), 1,
-                                      context - 1, s, out.data());
+      switch (cache) {
+        case DecodeCache::kF32Rows:
+          tc::kernels::attention_causal(q.data(), keys[layer].data(), values[layer].data(), 1,
+                                        context - 1, s, out.data());
+          break;
+        case DecodeCache::kF16Tiles:
+          tc::kernels::attention_decode_f16(q.data(), keys16[layer].data(), values16[layer].data(),
+                                            context - 1, s, out.data());
+          break;
+        case DecodeCache::kF32Tiles:
+          tc::kernels::attention_decode_f32(q.data(), keys[layer].data(), values[layer].data(),
+                                            context - 1, s, out.data());
+          break;
       }
     }
     benchmark::DoNotOptimize(out.data());
@@ -152,8 +175,8 @@ BENCHMARK(BM_AttentionDecode)
     ->UseRealTime();
 
 BENCHMARK(BM_AttentionDecodeLayers)
-    ->ArgNames({"ctx", "f16"})
-    ->ArgsProduct({{128, 2048}, {0, 1}})
+    ->ArgNames({"ctx", "cache"})
+    ->ArgsProduct({{128, 2048}, {0, 1, 2}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -112,14 +113,19 @@ HalfCache to_half(const std::vector<float>& values) {
   return out;
 }
 
-// Key rows ([positions][kv_heads][head_dim] half bits) in key tiles; the
-// last tile's unused slots hold NaN, which decode must ignore.
-std::vector<uint16_t> to_key_tiles(const std::vector<uint16_t>& rows, const AttentionShape& s) {
+// Key rows ([positions][kv_heads][head_dim], fp32 or half bits) in key
+// tiles; the last tile's unused slots hold NaN, which decode must ignore.
+template <typename T>
+std::vector<T> to_key_tiles(const std::vector<T>& rows, const AttentionShape& s) {
   const int64_t row = s.kv_heads * s.head_dim;
   const auto positions = static_cast<int64_t>(rows.size()) / row;
-  constexpr uint16_t kHalfNan = 0x7e00;
-  std::vector<uint16_t> tiles(
-      static_cast<size_t>(key_tiles_size(positions, s.kv_heads, s.head_dim)), kHalfNan);
+  T nan{};
+  if constexpr (std::is_same_v<T, uint16_t>) {
+    nan = 0x7e00;  // fp16 NaN
+  } else {
+    nan = std::numeric_limits<float>::quiet_NaN();
+  }
+  std::vector<T> tiles(static_cast<size_t>(key_tiles_size(positions, s.kv_heads, s.head_dim)), nan);
   for (int64_t p = 0; p < positions; ++p)
     for (int64_t h = 0; h < s.kv_heads; ++h)
       for (int64_t d = 0; d < s.head_dim; ++d)
@@ -128,15 +134,25 @@ std::vector<uint16_t> to_key_tiles(const std::vector<uint16_t>& rows, const Atte
   return tiles;
 }
 
-// attention_decode_f16 over the inputs rounded to fp16 (keys in key tiles)
-// against the reference on the same rounded keys and values.
-void expect_f16_decode_matches_reference(const Inputs& in, int64_t start,
-                                         const AttentionShape& shape) {
+// Decode over key tiles against the reference on rows: fp32 tiles of the
+// inputs, and fp16 tiles of the inputs rounded to fp16 (against the
+// reference on the same rounded keys and values).
+void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
+                                          const AttentionShape& shape) {
+  std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> want(in.q.size());
+  {
+    SCOPED_TRACE("fp32 cache");
+    const std::vector<float> tiles = to_key_tiles(in.k, shape);
+    attention_decode_f32(in.q.data(), tiles.data(), in.v.data(), start, shape, got.data());
+    attention_causal_reference(in.q.data(), in.k.data(), in.v.data(), 1, start, shape, want.data());
+    expect_close(got, want);
+  }
+  SCOPED_TRACE("fp16 cache");
   const HalfCache k = to_half(in.k), v = to_half(in.v);
   const std::vector<uint16_t> tiles = to_key_tiles(k.bits, shape);
-  std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
+  std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
   attention_decode_f16(in.q.data(), tiles.data(), v.bits.data(), start, shape, got.data());
-  std::vector<float> want(in.q.size());
   attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
                              want.data());
   expect_close(got, want);
@@ -154,7 +170,7 @@ TEST(AttentionFast, KeyTilesHoldEachPositionsDimensionsInOneRowOfThirtyTwo) {
   EXPECT_EQ(key_tiles_size(33, 2, 3), 12 * 32);
 }
 
-TEST(AttentionFast, Fp16DecodeMatchesTheReferenceOnTheWidenedCache) {
+TEST(AttentionFast, DecodeFromKeyTilesMatchesTheReference) {
   // Short contexts (a task per kv head), long ones (whole rows, split
   // across threads), a partial last block, head dims with and without the
   // AVX-512 step.
@@ -169,7 +185,7 @@ TEST(AttentionFast, Fp16DecodeMatchesTheReferenceOnTheWidenedCache) {
       SCOPED_TRACE("heads " + std::to_string(shape.heads) + "/" + std::to_string(shape.kv_heads) +
                    ", head_dim " + std::to_string(shape.head_dim) + ", start " +
                    std::to_string(start));
-      expect_f16_decode_matches_reference(random_inputs(1, start, shape, 17), start, shape);
+      expect_tile_decode_matches_reference(random_inputs(1, start, shape, 17), start, shape);
     }
   }
 }
@@ -188,8 +204,8 @@ TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {
       for (int64_t i = 0; i < row; ++i) in.k[static_cast<size_t>(p * row + i)] *= growth;
     }
     expect_close(run(true, in, 1, start, shape), run(false, in, 1, start, shape));
-    // The fp16 cache's step too.
-    expect_f16_decode_matches_reference(in, start, shape);
+    // From the cache's layout (key tiles), fp32 and fp16.
+    expect_tile_decode_matches_reference(in, start, shape);
   }
 }
 

@@ -102,23 +102,27 @@ TEST(KvCache, StoresCropsAndRewrites) {
       EXPECT_EQ(view.keys[i], keys[i]);  // exactly representable in fp16 too
       EXPECT_EQ(view.values[i], values[i]);
     }
-    // The halves in place: only an fp16 cache has them.
-    const auto half = cache->read_f16(1);
-    if (format == model::KvFormat::kF16) {
-      ASSERT_NE(half.keys, nullptr);
-      ASSERT_NE(half.values, nullptr);
-      // Keys in key tiles: dimension d of position p at d · 32 + p (one kv head).
-      for (int64_t p = 0; p < 3; ++p) {
-        for (int64_t d = 0; d < 4; ++d) {
-          const auto i = static_cast<size_t>(p * 4 + d);
-          EXPECT_EQ(half.keys[kernels::key_tile_index(p, 0, d, 1, 4)], f32_to_f16(keys[i]));
-          EXPECT_EQ(half.keys[d * 32 + p], f32_to_f16(keys[i]));
-          EXPECT_EQ(half.values[i], f32_to_f16(values[i]));
+    // In place for decode: keys in key tiles, dimension d of position p at
+    // d · 32 + p (one kv head); values as rows. fp32 or fp16, never both.
+    const auto in_place = cache->read_decode(1);
+    const bool f16 = format == model::KvFormat::kF16;
+    ASSERT_EQ(in_place.keys == nullptr, f16);
+    ASSERT_EQ(in_place.values == nullptr, f16);
+    ASSERT_EQ(in_place.keys16 == nullptr, !f16);
+    ASSERT_EQ(in_place.values16 == nullptr, !f16);
+    for (int64_t p = 0; p < 3; ++p) {
+      for (int64_t d = 0; d < 4; ++d) {
+        const auto i = static_cast<size_t>(p * 4 + d);
+        const auto tile = static_cast<size_t>(d * 32 + p);
+        EXPECT_EQ(kernels::key_tile_index(p, 0, d, 1, 4), static_cast<int64_t>(tile));
+        if (f16) {
+          EXPECT_EQ(in_place.keys16[tile], f32_to_f16(keys[i]));
+          EXPECT_EQ(in_place.values16[i], f32_to_f16(values[i]));
+        } else {
+          EXPECT_EQ(in_place.keys[tile], keys[i]);
+          EXPECT_EQ(in_place.values[i], values[i]);
         }
       }
-    } else {
-      EXPECT_EQ(half.keys, nullptr);
-      EXPECT_EQ(half.values, nullptr);
     }
     cache->crop(1);
     EXPECT_EQ(cache->length(), 1);

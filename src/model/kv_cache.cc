@@ -1,6 +1,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -25,58 +26,26 @@ KvFormat parse_kv_format(std::string_view name) {
 
 namespace {
 
-// Per-layer growable storage of T, [tokens, kv_dim] for keys and for values.
+float widen(float x) { return x; }
+float widen(uint16_t half) { return f16_to_f32(half); }
 template <typename T>
-struct LayerStore {
-  std::vector<T> keys;
-  std::vector<T> values;
-
-  void ensure(int64_t tokens, int64_t kv_dim) {
-    const size_t needed = static_cast<size_t>(tokens * kv_dim);
-    if (keys.size() < needed) {
-      // Geometric growth so a long generation does not reallocate every step.
-      const size_t grown = std::max(needed, keys.size() * 2);
-      keys.resize(grown);
-      values.resize(grown);
-    }
+T narrow(float x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return x;
+  } else {
+    return f32_to_f16(x);
   }
-};
+}
 
-class F32KvCache final : public KvCache {
+// The cache in fp32 (T = float) or fp16 (T = uint16_t, IEEE half bits: half
+// the memory). Keys are kept in key tiles (kernels/cpu/attention.h), the
+// layout decode attention scores fastest, values as rows; decode reads both
+// in place (read_decode). read() gives rows for prefill: keys copied out of
+// their tiles, fp16 values widened, fp32 values in place.
+template <typename T>
+class TiledKvCache final : public KvCache {
  public:
-  explicit F32KvCache(const ModelConfig& config)
-      : kv_dim_(config.kv_dim()), layers_(static_cast<size_t>(config.num_layers)) {}
-
-  void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
-             const float* values) override {
-    auto& store = layers_[static_cast<size_t>(layer)];
-    store.ensure(pos + n, kv_dim_);
-    std::copy(keys, keys + n * kv_dim_, store.keys.begin() + pos * kv_dim_);
-    std::copy(values, values + n * kv_dim_, store.values.begin() + pos * kv_dim_);
-  }
-
-  View read(int64_t layer, int64_t /*end*/) override {
-    const auto& store = layers_[static_cast<size_t>(layer)];
-    return {store.keys.data(), store.values.data()};
-  }
-
-  KvFormat format() const override { return KvFormat::kF32; }
-  size_t bytes_per_token() const override {
-    return 2 * layers_.size() * static_cast<size_t>(kv_dim_) * sizeof(float);
-  }
-
- private:
-  int64_t kv_dim_;
-  std::vector<LayerStore<float>> layers_;
-};
-
-// Half the memory of fp32. Keys are kept in key tiles (kernels/cpu/attention.h),
-// the layout decode attention scores fastest, values as rows. read() widens
-// both into [end, kv_dim] rows in scratch buffers (prefill); decode reads the
-// halves in place through read_f16().
-class F16KvCache final : public KvCache {
- public:
-  explicit F16KvCache(const ModelConfig& config)
+  explicit TiledKvCache(const ModelConfig& config)
       : kv_heads_(config.num_kv_heads),
         head_dim_(config.head_dim),
         kv_dim_(config.kv_dim()),
@@ -84,67 +53,88 @@ class F16KvCache final : public KvCache {
 
   void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
              const float* values) override {
-    auto& store = layers_[static_cast<size_t>(layer)];
-    // Whole tiles: the values grow alike, so both stay in step.
-    store.ensure(round_up_to_tile(pos + n), kv_dim_);
+    Layer& store = layers_[static_cast<size_t>(layer)];
+    store.ensure(pos + n, kv_dim_);
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t h = 0; h < kv_heads_; ++h) {
         for (int64_t d = 0; d < head_dim_; ++d) {
           const int64_t row = t * kv_dim_ + h * head_dim_ + d;
-          store.keys[tile_index(pos + t, h, d)] = f32_to_f16(keys[row]);
-          store.values[static_cast<size_t>(pos * kv_dim_ + row)] = f32_to_f16(values[row]);
+          store.keys[tile_index(pos + t, h, d)] = narrow<T>(keys[row]);
+          store.values[static_cast<size_t>(pos * kv_dim_ + row)] = narrow<T>(values[row]);
         }
       }
     }
   }
 
   View read(int64_t layer, int64_t end) override {
-    const auto& store = layers_[static_cast<size_t>(layer)];
-    const size_t count = static_cast<size_t>(end * kv_dim_);
-    if (scratch_keys_.size() < count) {
-      scratch_keys_.resize(count);
-      scratch_values_.resize(count);
-    }
+    const Layer& store = layers_[static_cast<size_t>(layer)];
+    const auto count = static_cast<size_t>(end * kv_dim_);
+    if (scratch_keys_.size() < count) scratch_keys_.resize(count);
     for (int64_t p = 0; p < end; ++p) {
       for (int64_t h = 0; h < kv_heads_; ++h) {
         for (int64_t d = 0; d < head_dim_; ++d)
           scratch_keys_[static_cast<size_t>(p * kv_dim_ + h * head_dim_ + d)] =
-              f16_to_f32(store.keys[tile_index(p, h, d)]);
+              widen(store.keys[tile_index(p, h, d)]);
       }
     }
-    for (size_t i = 0; i < count; ++i) scratch_values_[i] = f16_to_f32(store.values[i]);
-    return {scratch_keys_.data(), scratch_values_.data()};
+    if constexpr (std::is_same_v<T, float>) {
+      return {scratch_keys_.data(), store.values.data()};
+    } else {
+      if (scratch_values_.size() < count) scratch_values_.resize(count);
+      for (size_t i = 0; i < count; ++i) scratch_values_[i] = widen(store.values[i]);
+      return {scratch_keys_.data(), scratch_values_.data()};
+    }
   }
 
-  HalfView read_f16(int64_t layer) const override {
-    const auto& store = layers_[static_cast<size_t>(layer)];
-    return {store.keys.data(), store.values.data()};
+  DecodeView read_decode(int64_t layer) const override {
+    const Layer& store = layers_[static_cast<size_t>(layer)];
+    if constexpr (std::is_same_v<T, float>) {
+      return {.keys = store.keys.data(), .values = store.values.data()};
+    } else {
+      return {.keys16 = store.keys.data(), .values16 = store.values.data()};
+    }
   }
 
-  KvFormat format() const override { return KvFormat::kF16; }
+  KvFormat format() const override {
+    return std::is_same_v<T, float> ? KvFormat::kF32 : KvFormat::kF16;
+  }
   size_t bytes_per_token() const override {
-    return 2 * layers_.size() * static_cast<size_t>(kv_dim_) * sizeof(uint16_t);
+    return 2 * layers_.size() * static_cast<size_t>(kv_dim_) * sizeof(T);
   }
 
  private:
-  static int64_t round_up_to_tile(int64_t positions) {
-    return (positions + kernels::kKeyTileTokens - 1) / kernels::kKeyTileTokens *
-           kernels::kKeyTileTokens;
-  }
+  // One layer's storage, grown in whole key tiles.
+  struct Layer {
+    std::vector<T> keys;
+    std::vector<T> values;
+
+    void ensure(int64_t tokens, int64_t kv_dim) {
+      const int64_t tiles = (tokens + kernels::kKeyTileTokens - 1) / kernels::kKeyTileTokens;
+      const auto needed = static_cast<size_t>(tiles * kernels::kKeyTileTokens * kv_dim);
+      if (keys.size() < needed) {
+        // Geometric growth so a long generation does not reallocate every
+        // step; whole tiles either way, so stored keys keep their places.
+        const size_t grown = std::max(needed, keys.size() * 2);
+        keys.resize(grown);
+        values.resize(grown);
+      }
+    }
+  };
+
   size_t tile_index(int64_t position, int64_t head, int64_t d) const {
     return static_cast<size_t>(kernels::key_tile_index(position, head, d, kv_heads_, head_dim_));
   }
 
   int64_t kv_heads_, head_dim_, kv_dim_;
-  std::vector<LayerStore<uint16_t>> layers_;
+  std::vector<Layer> layers_;
   std::vector<float> scratch_keys_, scratch_values_;
 };
 
 }  // namespace
 
 std::unique_ptr<KvCache> make_kv_cache(KvFormat format, const ModelConfig& config) {
-  if (format == KvFormat::kF16) return std::make_unique<F16KvCache>(config);
-  return std::make_unique<F32KvCache>(config);
+  if (format == KvFormat::kF16) return std::make_unique<TiledKvCache<uint16_t>>(config);
+  return std::make_unique<TiledKvCache<float>>(config);
 }
 
 }  // namespace tc::model

@@ -31,24 +31,27 @@ class KvCache {
   // Stores keys and values ([n, kv_dim] each) of positions pos .. pos+n-1 of one layer.
   virtual void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
                      const float* values) = 0;
-  // fp32 keys and values of positions 0 .. end-1 of one layer, [end, kv_dim]
-  // each. They may point into the cache itself (fp32 storage) or into
-  // buffers owned by the cache (other formats), valid until the next call.
+  // fp32 keys and values of positions 0 .. end-1 of one layer as rows,
+  // [end, kv_dim] each (prefill). They may point into the cache itself
+  // (fp32 values) or into buffers owned by the cache (keys, which are
+  // stored in tiles; fp16 values), valid until the next call.
   struct View {
     const float* keys;
     const float* values;
   };
   virtual View read(int64_t layer, int64_t end) = 0;
-  // The stored fp16 keys and values of one layer in place, as IEEE half
-  // bits, for decode attention to read itself (half the bytes per step, no
-  // widened copy): keys in key tiles (kernels/cpu/attention.h) holding at
-  // least length() positions, values [length, kv_dim]. Null pointers when
-  // the cache does not store fp16.
-  struct HalfView {
-    const uint16_t* keys = nullptr;
-    const uint16_t* values = nullptr;
+  // The stored keys and values of one layer in place, for decode attention
+  // to read itself (no copy): keys in key tiles (kernels/cpu/attention.h)
+  // holding at least length() positions, values [length, kv_dim]. fp32
+  // (keys, values) or fp16 as IEEE half bits (keys16, values16, half the
+  // bytes per step); the other pair null.
+  struct DecodeView {
+    const float* keys = nullptr;
+    const float* values = nullptr;
+    const uint16_t* keys16 = nullptr;
+    const uint16_t* values16 = nullptr;
   };
-  virtual HalfView read_f16(int64_t /*layer*/) const { return {}; }
+  virtual DecodeView read_decode(int64_t layer) const = 0;
 
   virtual KvFormat format() const = 0;
   // Bytes stored per token across all layers (keys and values).

@@ -154,10 +154,15 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache* cac
     laps.lap(&ForwardProfile::rope);
     if (cache) {
       cache->write(l, start, n, k_.data(), v_.data());
-      const KvCache::HalfView half = n == 1 ? cache->read_f16(l) : KvCache::HalfView{};
-      if (half.keys != nullptr) {
-        kernels::attention_decode_f16(q_.data(), half.keys, half.values, start, shape,
-                                      attention_.data());
+      if (n == 1) {  // decode: the cache's own layout, read in place
+        const KvCache::DecodeView kv = cache->read_decode(l);
+        if (kv.keys16 != nullptr) {
+          kernels::attention_decode_f16(q_.data(), kv.keys16, kv.values16, start, shape,
+                                        attention_.data());
+        } else {
+          kernels::attention_decode_f32(q_.data(), kv.keys, kv.values, start, shape,
+                                        attention_.data());
+        }
       } else {
         const KvCache::View kv = cache->read(l, start + n);
         kernels::attention_causal(q_.data(), kv.keys, kv.values, n, start, shape,

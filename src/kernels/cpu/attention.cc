@@ -106,9 +106,10 @@ struct Problem {
   int64_t kv_stride;   // floats from one position's keys to the next
   int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
   float scale;         // 1/sqrt(dim), folded into the copied queries
-  // Decode over an fp16 cache (keys/values above unused): keys in key tiles
-  // (attention.h), values as IEEE half rows.
-  const uint16_t* key_tiles = nullptr;
+  // Decode over a cache's key tiles (attention.h; keys above unused): fp32
+  // (values above as rows), or fp16 with values as IEEE half rows.
+  const float* key_tiles = nullptr;
+  const uint16_t* key_tiles16 = nullptr;
   const uint16_t* values16 = nullptr;
 };
 
@@ -595,9 +596,15 @@ struct Partials {
   float* l(int64_t kv, int64_t split) const { return m(kv, split) + group_size; }
 };
 
-// s[j] = q · key j for the 32 slots of one kv head's key tile (slots past
-// the block's keys hold anything; the softmax step masks them).
-__attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const uint16_t* tile,
+TC_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// s[j] = q · key j for the 32 slots of one kv head's key tile, fp32 or fp16
+// (slots past the block's keys hold anything; the softmax step masks them).
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const T* tile,
                                                            int64_t dim, float* s) {
   static_assert(kKeyTileTokens == 32, "four vectors of 8 keys per tile row");
   __m256 acc[4];
@@ -605,13 +612,9 @@ __attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const
   for (int g = 0; g < 4; ++g) acc[g] = _mm256_setzero_ps();
   for (int64_t d = 0; d < dim; ++d) {
     const __m256 qd = _mm256_broadcast_ss(q + d);
-    const uint16_t* row = tile + d * kKeyTileTokens;
+    const T* row = tile + d * kKeyTileTokens;
     TC_UNROLL
-    for (int g = 0; g < 4; ++g) {
-      const __m256 k =
-          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * g)));
-      acc[g] = _mm256_fmadd_ps(qd, k, acc[g]);
-    }
+    for (int g = 0; g < 4; ++g) acc[g] = _mm256_fmadd_ps(qd, load8(row + 8 * g), acc[g]);
   }
   TC_UNROLL
   for (int g = 0; g < 4; ++g) _mm256_storeu_ps(s + 8 * g, acc[g]);
@@ -625,8 +628,9 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
-  const bool f16 = pb.key_tiles != nullptr;
-  const int64_t width = (kv_end - kv_begin) * dim;  // floats of a row this task reads
+  const bool f16 = pb.key_tiles16 != nullptr;
+  const bool tiles = f16 || pb.key_tiles != nullptr;  // keys in key tiles, else rows
+  const int64_t width = (kv_end - kv_begin) * dim;    // floats of a row this task reads
   // The AVX-512 steps take a whole block for all heads of a group at once.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
   // The AVX2 path widens fp16 values (not keys: they are scored from their tiles).
@@ -658,51 +662,61 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
     const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
-    if (f16 && avx512) {
-      // Keys from their tiles, values from their rows, nothing widened; the
+    if (tiles && avx512) {
+      // Keys from their tiles, values from their rows, nothing copied; the
       // step prefetches the next block of this task as it goes.
       const bool next = ahead > 0;
       for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
         const int64_t tile = key_tile_index(k0, kv, 0, pb.kv_heads, dim);
         const int64_t row = k0 * pb.kv_stride + kv * dim;
         const int64_t step = kPrefetchAhead * pb.kv_stride;
+        const float* q = qs + (kv - kv_begin) * group * padded;
         float* lanes = l_lanes + (kv - kv_begin) * group * 16;
-        decode_block_f16_avx512(
-            qs + (kv - kv_begin) * group * padded, group, dim, pb.key_tiles + tile,
-            pb.values16 + row, pb.kv_stride, count, s, out.o(kv, split), out.m(kv, split), lanes,
-            next ? pb.key_tiles + tile + step : nullptr, next ? pb.values16 + row + step : nullptr);
+        const auto run = [&](const auto* key_tiles, const auto* values) {
+          decode_tile_block_avx512(q, group, dim, key_tiles + tile, values + row, pb.kv_stride,
+                                   count, s, out.o(kv, split), out.m(kv, split), lanes,
+                                   next ? key_tiles + tile + step : nullptr,
+                                   next ? values + row + step : nullptr);
+        };
+        if (f16) {
+          run(pb.key_tiles16, pb.values16);
+        } else {
+          run(pb.key_tiles, pb.values);
+        }
       }
       continue;
     }
-    // The block's value rows (keys too for fp32): in the cache, or widened
-    // from fp16 into vwide.
-    const float* keys = f16 ? nullptr : pb.keys + first;
+    // The AVX2 path, or keys as rows: the block's value rows in the cache
+    // or widened from fp16 into vwide; keys as rows in the cache, or tiles.
+    const float* keys = tiles ? nullptr : pb.keys + first;
     const float* values = vwide;
     int64_t block_ld = width;
     if (f16) {
       widen_rows(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
-      if (ahead > 0) {
-        const int64_t next = key_tile_index(k0 + kPrefetchAhead, kv_begin, 0, pb.kv_heads, dim);
-        prefetch_bytes(pb.key_tiles + next, (kv_end - kv_begin) * dim * kKeyTileTokens * 2);
-      }
     } else {
       values = pb.values + first;
       block_ld = pb.kv_stride;
-      if (!avx512) {  // the AVX-512 step prefetches its next block itself
-        const int64_t next = first + kPrefetchAhead * pb.kv_stride;
-        prefetch_rows(pb.keys + next, pb.kv_stride, ahead, width);
-        prefetch_rows(pb.values + next, pb.kv_stride, ahead, width);
-      }
+    }
+    if (!f16 && !avx512) {  // the AVX-512 step prefetches its next block itself
+      prefetch_rows(pb.values + first + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
+      if (!tiles) prefetch_rows(keys + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
+    }
+    if (tiles && ahead > 0) {
+      const int64_t next = key_tile_index(k0 + kPrefetchAhead, kv_begin, 0, pb.kv_heads, dim);
+      const int64_t bytes = (kv_end - kv_begin) * dim * kKeyTileTokens * (f16 ? 2 : 4);
+      prefetch_bytes(f16 ? static_cast<const void*>(pb.key_tiles16 + next)
+                         : static_cast<const void*>(pb.key_tiles + next),
+                     bytes);
     }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
       const int64_t head_offset = (kv - kv_begin) * dim;
-      const float* k = f16 ? nullptr : keys + head_offset;
+      const float* k = tiles ? nullptr : keys + head_offset;
       const float* v = values + head_offset;
       const float* q = qs + (kv - kv_begin) * group * padded;
       float* o = out.o(kv, split);
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
-      if (avx512) {
+      if (avx512) {  // keys as rows
         const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
         decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m,
                             l_lanes + (kv - kv_begin) * group * 16, pb.keys + next,
@@ -711,7 +725,7 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       }
       int64_t ld = block_ld;
       if (pad) {
-        if (!f16) {
+        if (!tiles) {
           copy_padded(k, ld, count, dim, padded, kpad);
           k = kpad;
         }
@@ -720,11 +734,12 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
         ld = padded;
       }
       // Every head of the group over this block while it is in L1.
-      const uint16_t* tile =
-          f16 ? pb.key_tiles + key_tile_index(k0, kv, 0, pb.kv_heads, dim) : nullptr;
+      const int64_t tile = tiles ? key_tile_index(k0, kv, 0, pb.kv_heads, dim) : 0;
       for (int64_t r = 0; r < group; ++r) {
         if (f16) {
-          dot_key_tile(q + r * padded, tile, dim, s);
+          dot_key_tile(q + r * padded, pb.key_tiles16 + tile, dim, s);
+        } else if (tiles) {
+          dot_key_tile(q + r * padded, pb.key_tiles + tile, dim, s);
         } else {
           dot_keys(q + r * padded, k, ld, count, padded, s);
         }
@@ -836,6 +851,25 @@ void attention_causal(const float* q, const float* keys, const float* values, in
   }
 }
 
+void attention_decode_f32(const float* q, const float* key_tiles, const float* values,
+                          int64_t start, const AttentionShape& shape, float* out) {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx2 && f.fma && f.f16c)) {
+    // Keys into rows, and the reference path.
+    const int64_t positions = start + 1, dim = shape.head_dim;
+    std::vector<float> rows(static_cast<size_t>(positions * shape.kv_heads * dim));
+    for (int64_t p = 0; p < positions; ++p)
+      for (int64_t h = 0; h < shape.kv_heads; ++h)
+        for (int64_t d = 0; d < dim; ++d)
+          rows[static_cast<size_t>((p * shape.kv_heads + h) * dim + d)] =
+              key_tiles[key_tile_index(p, h, d, shape.kv_heads, dim)];
+    return attention_causal_reference(q, rows.data(), values, 1, start, shape, out);
+  }
+  Problem pb = make_problem(q, nullptr, values, 1, start, shape, out);
+  pb.key_tiles = key_tiles;
+  decode(pb);
+}
+
 void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
                           int64_t start, const AttentionShape& shape, float* out) {
   const CpuFeatures& f = cpu_features();
@@ -858,7 +892,7 @@ void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint1
                                       out);
   }
   Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
-  pb.key_tiles = key_tiles;
+  pb.key_tiles16 = key_tiles;
   pb.values16 = values;
   decode(pb);
 }

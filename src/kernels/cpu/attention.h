@@ -25,7 +25,7 @@ struct AttentionShape {
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
-// How an fp16 KV cache lays out its keys for decode ("key tiles"): positions
+// How the KV cache lays out its keys for decode ("key tiles"): positions
 // in tiles of kKeyTileTokens, and within a tile each kv head's keys
 // dimension-major, row d holding dimension d of the tile's 32 positions (a
 // 64-byte cache line). Decode then scores 16 keys with one FMA per query
@@ -46,12 +46,14 @@ constexpr int64_t key_tiles_size(int64_t positions, int64_t kv_heads, int64_t he
   return (positions + kKeyTileTokens - 1) / kKeyTileTokens * kKeyTileTokens * kv_heads * head_dim;
 }
 
-// Decode (one query, at position `start`) over an fp16 KV cache, as IEEE
-// half bits: keys in key tiles holding the start+1 positions (the last
-// tile's later slots are read and ignored, whatever they hold), values
-// [start+1, kv_heads, head_dim]. The result equals attention_causal on the
-// same keys and values widened to fp32, while the cache streamed per step
-// is half the bytes.
+// Decode (one query, at position `start`) over a KV cache that keeps its
+// keys in key tiles holding the start+1 positions (the last tile's later
+// slots are read and ignored, whatever they hold) and its values as rows,
+// [start+1, kv_heads, head_dim]: fp32, or fp16 as IEEE half bits (half the
+// bytes streamed per step). The result equals attention_causal on the same
+// keys and values (widened to fp32) as rows.
+void attention_decode_f32(const float* q, const float* key_tiles, const float* values,
+                          int64_t start, const AttentionShape& shape, float* out);
 void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
                           int64_t start, const AttentionShape& shape, float* out);
 

@@ -35,15 +35,19 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
                          float* l_lanes, const float* next_k, const float* next_v,
                          int64_t next_count);
 
-// The same step over an fp16 cache: the block's keys are one kv head's key
-// tile (attention.h: tile[d·kDecodeBlockKeys + j] = key j, dimension d, all
-// 32 slots readable; slots from count on are ignored), its values fp16 rows
-// v[j·ld ..]. next_tile / next_v: the same for a later block (or null),
-// prefetched one cache line per loop iteration. dim must be a multiple of 16.
-// Call only when cpu_has_avx512().
-void decode_block_f16_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
-                             const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
-                             float* m, float* l_lanes, const uint16_t* next_tile,
-                             const uint16_t* next_v);
+// The same step over a cache's key tiles, fp32 or fp16 (IEEE half bits): the
+// block's keys are one kv head's key tile (attention.h: tile[d·kDecodeBlockKeys
+// + j] = key j, dimension d, all 32 slots readable; slots from count on are
+// ignored), its values rows v[j·ld ..] of the same type. next_tile / next_v:
+// the same for a later block (or null), prefetched a row per loop iteration.
+// dim must be a multiple of 16. Call only when cpu_has_avx512().
+void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
+                              const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
+                              float* m, float* l_lanes, const uint16_t* next_tile,
+                              const uint16_t* next_v);
+void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const float* tile,
+                              const float* v, int64_t ld, int64_t count, float* s, float* o,
+                              float* m, float* l_lanes, const float* next_tile,
+                              const float* next_v);
 
 }  // namespace tc::kernels

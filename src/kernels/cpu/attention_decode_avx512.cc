@@ -3,7 +3,7 @@
 // and using no STL or other shared inline code.
 //
 // Per key block, for the group of query heads that share one kv head:
-//  - fp32 cache (decode_block_avx512): each (head, key) dot product
+//  - keys as rows (decode_block_avx512): each (head, key) dot product
 //    accumulates in one vector over the head dimension, and 16 of them are
 //    reduced together into one vector of 16 scores (45 instructions, where
 //    16 separate horizontal sums take about 130). Against the AVX2 path this
@@ -12,10 +12,10 @@
 //    their own instantiation: with the dimension a constant, GCC schedules
 //    the score loop with far fewer spills (2048 keys, one thread: 85 → 72 µs
 //    per layer).
-//  - fp16 cache (decode_block_f16_avx512): keys arrive as a key tile (dim
-//    rows of 32 keys, attention.h), so one FMA scores 16 keys for one head
-//    and nothing is reduced; values are read as fp16 rows and widened in
-//    registers. Nothing is widened into memory first.
+//  - a cache's key tiles (decode_tile_block_avx512, fp32 or fp16): keys
+//    arrive as dim rows of 32 keys (attention.h), so one FMA scores 16 keys
+//    for one head and nothing is reduced; fp16 keys and values are widened
+//    in registers, never into memory.
 //  - softmax: per head, on the two vectors of 16 scores, with a vectorized
 //    e^x that computes exactly what the AVX2 one in fast_exp.h does;
 //  - P·V: rows of heads × dims of accumulators in registers, each value row
@@ -32,6 +32,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+
+#include <cstddef>
 
 #include "kernels/cpu/attention_decode.h"
 #include "kernels/cpu/avx512_common.h"
@@ -97,14 +99,20 @@ inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t di
 }
 
 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+// Prefetches the cache lines of [p, p + Bytes) (a whole number of lines from p).
+template <size_t Bytes>
+inline void prefetch_lines(const void* p) {
+#pragma GCC unroll 4
+  for (size_t b = 0; b < Bytes; b += 64) _mm_prefetch(static_cast<const char*>(p) + b, _MM_HINT_T0);
+}
 inline __m512 load16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // o[i·dim + c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]
 // for M rows and NV vectors of output dims; v fp32, or fp16 widened in
-// registers. next_v (or null): the same dims of a later block's rows, one
-// cache line per row prefetched.
+// registers. next_v (or null): the same dims of a later block's rows,
+// prefetched a row per iteration.
 template <int M, int NV, typename T>
 inline void pv_tile(const float* p, const T* v, int64_t ld, int64_t count, float* o, int64_t dim,
                     const T* next_v) {
@@ -114,8 +122,7 @@ inline void pv_tile(const float* p, const T* v, int64_t ld, int64_t count, float
 #pragma GCC unroll 4
     for (int c = 0; c < NV; ++c) acc[i][c] = _mm512_loadu_ps(o + i * dim + c * 16);
   for (int64_t j = 0; j < count; ++j) {
-    if (next_v != nullptr)
-      _mm_prefetch(reinterpret_cast<const char*>(next_v + j * ld), _MM_HINT_T0);
+    if (next_v != nullptr) prefetch_lines<NV * 16 * sizeof(T)>(next_v + j * ld);
     __m512 vj[NV];
 #pragma GCC unroll 4
     for (int c = 0; c < NV; ++c) vj[c] = load16(v + j * ld + c * 16);
@@ -234,22 +241,22 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
   }
 }
 
-// M query rows (M <= 8) of one fp16 block: scores from the key tile, the
-// softmax step per row, then P·V 32 dims at a time (M × 2 accumulators).
-// next_tile / next_v (or null): a later block's tile and value rows, one
-// cache line prefetched per score and P·V iteration.
-template <int M, int64_t D>
-void rows_f16(const float* qs, int64_t dim_arg, const uint16_t* tile, const uint16_t* v, int64_t ld,
-              int64_t count, float* s, float* o, float* m, float* l_lanes,
-              const uint16_t* next_tile, const uint16_t* next_v) {
+// M query rows (M <= 8) of one block: scores from the key tile, the softmax
+// step per row, then P·V 32 dims at a time (M × 2 accumulators). T: float
+// or fp16 (uint16_t) keys and values. next_tile / next_v (or null): a later
+// block's tile and value rows, prefetched a tile row and a value row per
+// score and P·V iteration.
+template <int M, int64_t D, typename T>
+void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int64_t ld,
+               int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
+               const T* next_v) {
   const int64_t dim = D != 0 ? D : dim_arg;
   __m512 acc[M][2];
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  // A tile row (32 halves) is one cache line.
   for (int64_t d = 0; d < dim; ++d) {
     if (next_tile != nullptr)
-      _mm_prefetch(reinterpret_cast<const char*>(next_tile + d * kDecodeBlockKeys), _MM_HINT_T0);
+      prefetch_lines<kDecodeBlockKeys * sizeof(T)>(next_tile + d * kDecodeBlockKeys);
     const __m512 k0 = load16(tile + d * kDecodeBlockKeys);
     const __m512 k1 = load16(tile + d * kDecodeBlockKeys + 16);
 #pragma GCC unroll 8
@@ -265,27 +272,43 @@ void rows_f16(const float* qs, int64_t dim_arg, const uint16_t* tile, const uint
                 s + i * kDecodeBlockKeys);
   int64_t c = 0;
   for (; c + 32 <= dim; c += 32)
-    pv_tile<M, 2, uint16_t>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
-  if (c < dim)
-    pv_tile<M, 1, uint16_t>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
+    pv_tile<M, 2, T>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
+  if (c < dim) pv_tile<M, 1, T>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
 }
 
 // The group in tiles of up to 8 rows (16 score accumulators); the first
 // tile prefetches the next block, the others reread this one from L1.
-template <int64_t D>
-void block_f16(const float* qs, int64_t group, int64_t dim, const uint16_t* tile, const uint16_t* v,
-               int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
-               const uint16_t* next_tile, const uint16_t* next_v) {
-  using RowsFn = void (*)(const float*, int64_t, const uint16_t*, const uint16_t*, int64_t, int64_t,
-                          float*, float*, float*, float*, const uint16_t*, const uint16_t*);
-  static constexpr RowsFn kRows[8] = {rows_f16<1, D>, rows_f16<2, D>, rows_f16<3, D>,
-                                      rows_f16<4, D>, rows_f16<5, D>, rows_f16<6, D>,
-                                      rows_f16<7, D>, rows_f16<8, D>};
+template <int64_t D, typename T>
+void tile_block(const float* qs, int64_t group, int64_t dim, const T* tile, const T* v, int64_t ld,
+                int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
+                const T* next_v) {
+  using RowsFn = void (*)(const float*, int64_t, const T*, const T*, int64_t, int64_t, float*,
+                          float*, float*, float*, const T*, const T*);
+  static constexpr RowsFn kRows[8] = {rows_tile<1, D, T>, rows_tile<2, D, T>, rows_tile<3, D, T>,
+                                      rows_tile<4, D, T>, rows_tile<5, D, T>, rows_tile<6, D, T>,
+                                      rows_tile<7, D, T>, rows_tile<8, D, T>};
   for (int64_t h = 0; h < group; h += 8) {
     const int64_t rows = group - h < 8 ? group - h : 8;
     const bool first = h == 0;
     kRows[rows - 1](qs + h * dim, dim, tile, v, ld, count, s + h * kDecodeBlockKeys, o + h * dim,
                     m + h, l_lanes + h * 16, first ? next_tile : nullptr, first ? next_v : nullptr);
+  }
+}
+
+template <typename T>
+void tile_block_dispatch(const float* qs, int64_t group, int64_t dim, const T* tile, const T* v,
+                         int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
+                         const T* next_tile, const T* next_v) {
+  switch (dim) {
+    case 64:
+      return tile_block<64, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
+                               next_v);
+    case 128:
+      return tile_block<128, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
+                                next_v);
+    default:
+      return tile_block<0, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
+                              next_v);
   }
 }
 
@@ -308,19 +331,18 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
   }
 }
 
-void decode_block_f16_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
-                             const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
-                             float* m, float* l_lanes, const uint16_t* next_tile,
-                             const uint16_t* next_v) {
-  switch (dim) {
-    case 64:
-      return block_f16<64>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
-    case 128:
-      return block_f16<128>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
-                            next_v);
-    default:
-      return block_f16<0>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
-  }
+void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
+                              const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
+                              float* m, float* l_lanes, const uint16_t* next_tile,
+                              const uint16_t* next_v) {
+  tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
+}
+
+void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const float* tile,
+                              const float* v, int64_t ld, int64_t count, float* s, float* o,
+                              float* m, float* l_lanes, const float* next_tile,
+                              const float* next_v) {
+  tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
 }
 
 }  // namespace tc::kernels
