@@ -11,11 +11,12 @@
 // causal mask; blocks past the last row's position are never visited.
 //
 // Decode (n == 1) has only a group's handful of rows, too few to pay for
-// transposing keys each step: over an fp32 cache scores are dot products;
-// an fp16 cache keeps its keys transposed already, in key tiles (attention.h),
-// and scores 16 keys per FMA. Every query head of the group runs over a key
-// block while it is in L1; with AVX-512 (head_dim a multiple of 16) that
-// block step is attention_decode_avx512.cc, else the AVX2 code here. Long contexts are read in
+// transposing keys each step. The KV cache keeps its keys transposed
+// already, in key tiles (attention.h: attention_decode_f32/_f16), and
+// scores 16 keys per FMA; keys given as rows (attention_causal) are scored
+// as dot products. Every query head of the group runs over a key block
+// while it is in L1; with AVX-512 (head_dim a multiple of 16) that block
+// step is attention_decode_avx512.cc, else the AVX2 code here. Long contexts are read in
 // whole rows (every kv head in one pass over memory) and split into key ranges on different
 // threads, whose partial (m, l, O) are merged at the end (flash-decoding); short ones are split by
 // kv head first.

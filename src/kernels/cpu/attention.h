@@ -19,9 +19,10 @@ struct AttentionShape {
 //
 // The fast path, chosen at run time by CPU features (AVX2+FMA, else the
 // reference below). Prefill (n > 1) is a tiled online-softmax ("flash")
-// kernel; decode (n == 1) streams the cache once (AVX-512 where the CPU has
-// it) and splits long contexts across threads. Scratch memory is O(block
-// sizes), per thread.
+// kernel; decode (n == 1) streams the keys and values once (AVX-512 where
+// the CPU has it) and splits long contexts across threads. Scratch memory
+// is O(block sizes), per thread. The model's decode reads its KV cache
+// through attention_decode_f32/_f16 below instead (keys in key tiles).
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
