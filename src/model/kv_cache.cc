@@ -26,8 +26,6 @@ KvFormat parse_kv_format(std::string_view name) {
 
 namespace {
 
-float widen(float x) { return x; }
-float widen(uint16_t half) { return f16_to_f32(half); }
 template <typename T>
 T narrow(float x) {
   if constexpr (std::is_same_v<T, float>) {
@@ -70,18 +68,12 @@ class TiledKvCache final : public KvCache {
     const Layer& store = layers_[static_cast<size_t>(layer)];
     const auto count = static_cast<size_t>(end * kv_dim_);
     if (scratch_keys_.size() < count) scratch_keys_.resize(count);
-    for (int64_t p = 0; p < end; ++p) {
-      for (int64_t h = 0; h < kv_heads_; ++h) {
-        for (int64_t d = 0; d < head_dim_; ++d)
-          scratch_keys_[static_cast<size_t>(p * kv_dim_ + h * head_dim_ + d)] =
-              widen(store.keys[tile_index(p, h, d)]);
-      }
-    }
+    kernels::key_tiles_to_rows(store.keys.data(), end, kv_heads_, head_dim_, scratch_keys_.data());
     if constexpr (std::is_same_v<T, float>) {
       return {scratch_keys_.data(), store.values.data()};
     } else {
       if (scratch_values_.size() < count) scratch_values_.resize(count);
-      for (size_t i = 0; i < count; ++i) scratch_values_[i] = widen(store.values[i]);
+      for (size_t i = 0; i < count; ++i) scratch_values_[i] = f16_to_f32(store.values[i]);
       return {scratch_keys_.data(), scratch_values_.data()};
     }
   }

@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -852,18 +853,45 @@ void attention_causal(const float* q, const float* keys, const float* values, in
   }
 }
 
+namespace {
+
+template <typename T>
+void tiles_to_rows(const T* key_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+                   float* rows) {
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t h = 0; h < kv_heads; ++h) {
+      for (int64_t d = 0; d < head_dim; ++d) {
+        const T key = key_tiles[key_tile_index(p, h, d, kv_heads, head_dim)];
+        float& row = rows[(p * kv_heads + h) * head_dim + d];
+        if constexpr (std::is_same_v<T, float>) {
+          row = key;
+        } else {
+          row = f16_to_f32(key);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void key_tiles_to_rows(const float* key_tiles, int64_t positions, int64_t kv_heads,
+                       int64_t head_dim, float* rows) {
+  tiles_to_rows(key_tiles, positions, kv_heads, head_dim, rows);
+}
+
+void key_tiles_to_rows(const uint16_t* key_tiles, int64_t positions, int64_t kv_heads,
+                       int64_t head_dim, float* rows) {
+  tiles_to_rows(key_tiles, positions, kv_heads, head_dim, rows);
+}
+
 void attention_decode_f32(const float* q, const float* key_tiles, const float* values,
                           int64_t start, const AttentionShape& shape, float* out) {
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma && f.f16c)) {
     // Keys into rows, and the reference path.
-    const int64_t positions = start + 1, dim = shape.head_dim;
-    std::vector<float> rows(static_cast<size_t>(positions * shape.kv_heads * dim));
-    for (int64_t p = 0; p < positions; ++p)
-      for (int64_t h = 0; h < shape.kv_heads; ++h)
-        for (int64_t d = 0; d < dim; ++d)
-          rows[static_cast<size_t>((p * shape.kv_heads + h) * dim + d)] =
-              key_tiles[key_tile_index(p, h, d, shape.kv_heads, dim)];
+    std::vector<float> rows(static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim));
+    key_tiles_to_rows(key_tiles, start + 1, shape.kv_heads, shape.head_dim, rows.data());
     return attention_causal_reference(q, rows.data(), values, 1, start, shape, out);
   }
   Problem pb = make_problem(q, nullptr, values, 1, start, shape, out);
@@ -876,19 +904,10 @@ void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint1
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma && f.f16c)) {
     // Widen the cache into rows and take the reference path.
-    const int64_t positions = start + 1, dim = shape.head_dim;
-    const auto count = static_cast<size_t>(positions * shape.kv_heads * dim);
+    const auto count = static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim);
     std::vector<float> wide_keys(count), wide_values(count);
-    for (int64_t p = 0; p < positions; ++p) {
-      for (int64_t h = 0; h < shape.kv_heads; ++h) {
-        for (int64_t d = 0; d < dim; ++d) {
-          const int64_t row = (p * shape.kv_heads + h) * dim + d;
-          wide_keys[static_cast<size_t>(row)] =
-              f16_to_f32(key_tiles[key_tile_index(p, h, d, shape.kv_heads, dim)]);
-          wide_values[static_cast<size_t>(row)] = f16_to_f32(values[row]);
-        }
-      }
-    }
+    key_tiles_to_rows(key_tiles, start + 1, shape.kv_heads, shape.head_dim, wide_keys.data());
+    for (size_t i = 0; i < count; ++i) wide_values[i] = f16_to_f32(values[i]);
     return attention_causal_reference(q, wide_keys.data(), wide_values.data(), 1, start, shape,
                                       out);
   }

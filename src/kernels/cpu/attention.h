@@ -47,6 +47,14 @@ constexpr int64_t key_tiles_size(int64_t positions, int64_t kv_heads, int64_t he
   return (positions + kKeyTileTokens - 1) / kKeyTileTokens * kKeyTileTokens * kv_heads * head_dim;
 }
 
+// The keys of positions [0, positions) from key tiles into rows,
+// [positions][kv_heads][head_dim], fp16 widened (prefill over a cache, and
+// the decode fallbacks without AVX2).
+void key_tiles_to_rows(const float* key_tiles, int64_t positions, int64_t kv_heads,
+                       int64_t head_dim, float* rows);
+void key_tiles_to_rows(const uint16_t* key_tiles, int64_t positions, int64_t kv_heads,
+                       int64_t head_dim, float* rows);
+
 // Decode (one query, at position `start`) over a KV cache that keeps its
 // keys in key tiles holding the start+1 positions (the last tile's later
 // slots are read and ignored, whatever they hold) and its values as rows,
