@@ -180,6 +180,45 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
   }
 }
 
+// The prefill GEMM walks weights in panels of 64 rows x 128 inputs and
+// tokens in blocks of 256 and tiles of 6, prefetching the next panel's block
+// as it goes. 130 rows (three panels, the last of 2), 300 inputs (three
+// blocks, the last of 44) and 300 tokens (two token blocks, tiles ending in
+// 4 and 2) cross every one of those edges, for each stored format.
+TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
+  constexpr int64_t kRows = 130, kCols = 300, kTokens = 300;
+  const WeightMatrix dense = random_f32(kRows, kCols, 11);
+  std::vector<WeightMatrix> formats;
+  formats.push_back(random_f32(kRows, kCols, 11));
+  for (const WeightFormat half : {WeightFormat::kBF16, WeightFormat::kF16}) {
+    WeightMatrix m;
+    m.format = half;
+    m.rows = kRows;
+    m.cols = kCols;
+    m.storage.resize(static_cast<size_t>(kRows * kCols) * 2);
+    auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
+    for (int64_t i = 0; i < kRows * kCols; ++i) {
+      const float v = dense.f32()[i];
+      out[i] = half == WeightFormat::kBF16 ? f32_to_bf16(v) : f32_to_f16(v);
+    }
+    formats.push_back(std::move(m));
+  }
+  formats.push_back(quantize_q8_row(dense, false));
+  formats.push_back(quantize_q4_g128(dense));
+  const std::vector<float> x = random_vector(static_cast<size_t>(kTokens * kCols), 12);
+  for (const WeightMatrix& w : formats) {
+    std::vector<float> fast(static_cast<size_t>(kTokens * kRows), -1.0f), slow(fast.size());
+    kernels::matmul(w, x.data(), kTokens, fast.data());
+    kernels::matmul_reference(w, x.data(), kTokens, slow.data());
+    const float tolerance = 2e-6f * std::sqrt(static_cast<float>(kCols)) + 1e-6f;
+    for (size_t i = 0; i < fast.size(); ++i) {
+      ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
+          << kernels::weight_format_name(w.format) << " token " << i / kRows << " row "
+          << i % kRows;
+    }
+  }
+}
+
 TEST(QuantErrorStats, RelativeFrobeniusErrorKnownCase) {
   const float a[] = {3.0f, 0.0f, 0.0f, 4.0f};  // ‖A‖ = 5
   const float b[] = {3.0f, 1.0f, 0.0f, 4.0f};  // ‖A − B‖ = 1

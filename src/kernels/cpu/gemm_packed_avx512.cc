@@ -122,12 +122,15 @@ void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64
 
 // Brings the block the next pack will read (the next kPanelK inputs of the
 // same rows, or after the last block the first block of the next panel) into
-// L2 while the current panel's tiles run, a share before each tile. The
-// weights come from memory once per prefill, and unprefetched every pack
-// waited for them with the FMA units idle (a quarter of the GEMM time at
-// Qwen2.5-0.5B shapes). Requested all at once at pack time (512 lines for
-// fp32, more than the core keeps in flight), they measured 2-3% slower on
-// one thread than spread like this (quant_matmul_bench, 128 tokens).
+// L2 while the current panel's tiles run. The weights come from memory once
+// per prefill, and unprefetched every pack waited for them with the FMA units
+// idle (a quarter of the GEMM time at Qwen2.5-0.5B shapes). The requests are
+// spread thinly: one line every few inputs inside each tile's loop (one()),
+// and a tile that ends behind its share catches up (catch_up()). Issued in
+// bursts they stall the core once its miss buffers are full: all at pack
+// time (512 lines for fp32) was slower still, and a burst of ~26 lines before
+// each 6-token tile left the fp32 GEMM at 216-219 GFLOP/s on one thread
+// against 228 spread like this (quant_matmul_bench, 4864 x 896, 128 tokens).
 template <PackedFormat F>
 class NextBlockPrefetch {
  public:
@@ -145,30 +148,47 @@ class NextBlockPrefetch {
     per_tile_ = (total_ + tiles - 1) / tiles;
   }
 
-  // The next share of the block's lines.
-  void step() {
-    const int64_t stop = min64(done_ + per_tile_, total_);
-    for (; done_ < stop; ++done_) {
-      const int64_t row = done_ / lines_per_row_, line = done_ % lines_per_row_;
-      const char* start = element_address<F>(w_, r0_ + row, k0_);
-      _mm_prefetch(start + 64 * line, _MM_HINT_T1);
+  // The next line, if any is left. The position walks row by row without a
+  // division, which would cost more than the prefetch.
+  void one() {
+    if (done_ == total_) return;
+    if (line_ == 0) row_start_ = element_address<F>(w_, r0_ + row_, k0_);
+    _mm_prefetch(row_start_ + 64 * line_, _MM_HINT_T1);
+    ++done_;
+    if (++line_ == lines_per_row_) {
+      line_ = 0;
+      ++row_;
     }
+  }
+
+  // After tile number `tiles_done` (counting from one): whatever of the
+  // tiles' shares one() has not yet requested.
+  void catch_up(int64_t tiles_done) {
+    const int64_t target = min64(tiles_done * per_tile_, total_);
+    while (done_ < target) one();
   }
 
  private:
   const PackedSource& w_;
   int64_t r0_ = 0, k0_ = 0;
   int64_t lines_per_row_ = 0, total_ = 0, per_tile_ = 0, done_ = 0;
+  int64_t row_ = 0, line_ = 0;       // the position of line done_ ...
+  const char* row_start_ = nullptr;  // ... and where row_'s block starts
 };
 
+// Inputs per prefetched line inside a tile: a 6-token tile spends ~12 cycles
+// per input, and at 128 tokens a tile has ~26 lines to request in 128 inputs.
+constexpr int64_t kInputsPerPrefetch = 4;
+
 // y[i][0 .. nr) (+)= Σ_k x[i][k] · panel[k][0 .. nr) for MR tokens.
-template <int MR>
+template <int MR, PackedFormat F>
 void panel_tile(const float* panel, int64_t kc, const float* x, int64_t x_stride, float* y,
-                int64_t y_stride, int64_t nr, bool accumulate) {
+                int64_t y_stride, int64_t nr, bool accumulate, NextBlockPrefetch<F>& prefetch) {
   __m512 acc[MR][4];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < 4; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
+    if (k % kInputsPerPrefetch == 0) prefetch.one();
     const float* p = panel + k * kPanelRows;
     const __m512 w0 = _mm512_load_ps(p), w1 = _mm512_load_ps(p + 16);
     const __m512 w2 = _mm512_load_ps(p + 32), w3 = _mm512_load_ps(p + 48);
@@ -204,30 +224,31 @@ void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_be
       const bool accumulate = k0 > 0;
       NextBlockPrefetch<F> prefetch(w, r0, k0,
                                     (token_end - token_begin + kTileTokens - 1) / kTileTokens);
+      int64_t tiles_done = 0;
       for (int64_t t = token_begin; t < token_end; t += kTileTokens) {
-        prefetch.step();
         const float* xt = x + t * w.cols + k0;
         float* yt = y + t * w.rows + r0;
         switch (min64(kTileTokens, token_end - t)) {
           case 6:
-            panel_tile<6>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<6>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
           case 5:
-            panel_tile<5>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<5>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
           case 4:
-            panel_tile<4>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<4>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
           case 3:
-            panel_tile<3>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<3>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
           case 2:
-            panel_tile<2>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<2>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
           default:
-            panel_tile<1>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate);
+            panel_tile<1>(panel, kc, xt, w.cols, yt, w.rows, nr, accumulate, prefetch);
             break;
         }
+        prefetch.catch_up(++tiles_done);
       }
     }
   }
