@@ -97,10 +97,15 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 }
 
 // One decode token through all 24 layers of the 0.5B shape, each layer with
-// its own K and V (2 MB per layer at 2048 keys in fp32, 48 MB in all, past
-// the last level cache): as in a model, the keys and values come from memory, which
-// the one-layer benchmark above (cache-resident after the first iteration)
-// does not show. Counter: KV bytes read per second. Arguments: context, and
+// its own K and V (2 MB per layer at 2048 keys in fp32, 48 MB in all): as in
+// a model, the keys and values come from memory, which the one-layer
+// benchmark above (cache-resident after the first iteration) does not show.
+// The iterations cycle through kCopies sets of the 24 layers' caches: with
+// one set, part of its 48 MB (24 MB in fp16) was still in the 32 MB L3 when
+// the next iteration read it, and the benchmark measured the fp32 tiles at
+// 790-950 us where a model spends 1480-1610 (with cycling: 1130-1700). In a
+// model the layers' weights stream through the L3 between two reads of a
+// layer's cache. Counter: KV bytes read per second. Arguments: context, and
 // the cache: 0 fp32 keys as rows (attention_causal), 1 fp16 key tiles
 // (attention_decode_f16), 2 fp32 key tiles (attention_decode_f32; 1 and 2
 // are the KV cache's layouts).
@@ -109,6 +114,7 @@ enum class DecodeCache : int64_t { kF32Rows = 0, kF16Tiles = 1, kF32Tiles = 2 };
 void BM_AttentionDecodeLayers(benchmark::State& state) {
   tc::bench::init_threads_from_env();
   constexpr int kLayers = 24;
+  constexpr int kCopies = 4;
   const auto cache = static_cast<DecodeCache>(state.range(1));
   const bool f16 = cache == DecodeCache::kF16Tiles;
   const AttentionShape& s = kQwen05B;
@@ -116,7 +122,7 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
   const auto q = random_vector(static_cast<size_t>(s.heads * s.head_dim), 1);
   std::vector<std::vector<float>> keys, values;
   std::vector<std::vector<uint16_t>> keys16, values16;
-  for (int layer = 0; layer < kLayers; ++layer) {
+  for (int layer = 0; layer < kLayers * kCopies; ++layer) {
     const auto k = random_vector(static_cast<size_t>(context * s.kv_heads * s.head_dim),
                                  static_cast<uint32_t>(2 * layer + 2));
     const auto v = random_vector(k.size(), static_cast<uint32_t>(2 * layer + 3));
@@ -129,8 +135,9 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
     }
   }
   std::vector<float> out(q.size());
+  size_t copy = 0;
   for (auto _ : state) {
-    for (size_t layer = 0; layer < kLayers; ++layer) {
+    for (size_t layer = copy * kLayers; layer < (copy + 1) * kLayers; ++layer) {
       switch (cache) {
         case DecodeCache::kF32Rows:
           tc::kernels::attention_causal(q.data(), keys[layer].data(), values[layer].data(), 1,
@@ -146,6 +153,7 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
           break;
       }
     }
+    copy = (copy + 1) % kCopies;
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
