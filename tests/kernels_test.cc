@@ -163,9 +163,10 @@ namespace tc::kernels {
 namespace {
 
 // The vectorized SiLU·mul (fast exp) against the formula in double, over
-// lengths that leave every tail size and values that saturate the exp.
+// lengths that leave every tail size and values that saturate the exp;
+// 65536 + 37 is split across the thread pool (a prefill's gate).
 TEST(SiluMul, MatchesFormula) {
-  for (const int64_t count : {1, 7, 8, 9, 37, 1000}) {
+  for (const int64_t count : {1, 7, 8, 9, 37, 1000, 65536 + 37}) {
     std::vector<float> gate(static_cast<size_t>(count)), up(gate.size());
     for (int64_t i = 0; i < count; ++i) {
       gate[i] = -110.0f + 220.0f * static_cast<float>(i) / static_cast<float>(count);
