@@ -130,7 +130,7 @@ void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64
 // bursts they stall the core once its miss buffers are full: all at pack
 // time (512 lines for fp32) was slower still, and a burst of ~26 lines before
 // each 6-token tile left the fp32 GEMM at 216-219 GFLOP/s on one thread
-// against 228 spread like this (quant_matmul_bench, 4864 x 896, 128 tokens).
+// against 227-238 spread like this (quant_matmul_bench, 4864 x 896, 128 tokens).
 template <PackedFormat F>
 class NextBlockPrefetch {
  public:
