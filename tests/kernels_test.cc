@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/dtype.h"
+#include "dense_matrix.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/matmul.h"
@@ -20,21 +21,7 @@ using test_data::random_vector;
 
 WeightMatrix make_matrix(WeightFormat format, int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> values = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
-  WeightMatrix m;
-  m.format = format;
-  m.rows = rows;
-  m.cols = cols;
-  m.storage.resize(values.size() * weight_format_size(format));
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (format == WeightFormat::kF32) {
-      reinterpret_cast<float*>(m.storage.data())[i] = values[i];
-    } else if (format == WeightFormat::kBF16) {
-      reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_bf16(values[i]);
-    } else {
-      reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_f16(values[i]);
-    }
-  }
-  return m;
+  return test_data::dense_matrix(format, rows, cols, values.data());
 }
 
 TEST(Matmul, MatchesReferenceOnAwkwardShapes) {

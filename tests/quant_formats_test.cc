@@ -10,6 +10,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "dense_matrix.h"
 #include "kernels/cpu/matmul.h"
 #include "quant/error_stats.h"
 #include "quant/int4_group.h"
@@ -187,22 +188,11 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
 // 4 and 2) cross every one of those edges, for each stored format.
 TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
   constexpr int64_t kRows = 130, kCols = 300, kTokens = 300;
-  const WeightMatrix dense = random_f32(kRows, kCols, 11);
+  const std::vector<float> values = random_vector(static_cast<size_t>(kRows * kCols), 11, 0.1f);
+  const WeightMatrix dense = kernels::make_f32_matrix(kRows, kCols, values.data());
   std::vector<WeightMatrix> formats;
-  formats.push_back(random_f32(kRows, kCols, 11));
-  for (const WeightFormat half : {WeightFormat::kBF16, WeightFormat::kF16}) {
-    WeightMatrix m;
-    m.format = half;
-    m.rows = kRows;
-    m.cols = kCols;
-    m.storage.resize(static_cast<size_t>(kRows * kCols) * 2);
-    auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
-    for (int64_t i = 0; i < kRows * kCols; ++i) {
-      const float v = dense.f32()[i];
-      out[i] = half == WeightFormat::kBF16 ? f32_to_bf16(v) : f32_to_f16(v);
-    }
-    formats.push_back(std::move(m));
-  }
+  for (const WeightFormat format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16})
+    formats.push_back(test_data::dense_matrix(format, kRows, kCols, values.data()));
   formats.push_back(quantize_q8_row(dense, false));
   formats.push_back(quantize_q4_g128(dense));
   const std::vector<float> x = random_vector(static_cast<size_t>(kTokens * kCols), 12);
