@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "dense_matrix.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
 #include "quant/error_stats.h"
 #include "quant/int4_group.h"
 #include "quant/int8_rowwise.h"
@@ -181,6 +182,25 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
   }
 }
 
+// One matrix of random values in all five stored formats.
+std::vector<WeightMatrix> every_packed_format(int64_t rows, int64_t cols, uint32_t seed) {
+  const std::vector<float> values = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
+  std::vector<WeightMatrix> formats;
+  for (const WeightFormat format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16})
+    formats.push_back(test_data::dense_matrix(format, rows, cols, values.data()));
+  const WeightMatrix dense = kernels::make_f32_matrix(rows, cols, values.data());
+  formats.push_back(quantize_q8_row(dense, false));
+  formats.push_back(quantize_q4_g128(dense));
+  return formats;
+}
+
+std::vector<float> reference_product(const WeightMatrix& w, const std::vector<float>& x,
+                                     int64_t n) {
+  std::vector<float> y(static_cast<size_t>(n * w.rows));
+  kernels::matmul_reference(w, x.data(), n, y.data());
+  return y;
+}
+
 // The prefill GEMM walks weights in panels of 64 rows x 128 inputs and
 // tokens in blocks of 256 and tiles of 6, prefetching the next panel's block
 // as it goes. 130 rows (three panels, the last of 2), 300 inputs (three
@@ -188,13 +208,7 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
 // 4 and 2) cross every one of those edges, for each stored format.
 TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
   constexpr int64_t kRows = 130, kCols = 300, kTokens = 300;
-  const std::vector<float> values = random_vector(static_cast<size_t>(kRows * kCols), 11, 0.1f);
-  const WeightMatrix dense = kernels::make_f32_matrix(kRows, kCols, values.data());
-  std::vector<WeightMatrix> formats;
-  for (const WeightFormat format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16})
-    formats.push_back(test_data::dense_matrix(format, kRows, kCols, values.data()));
-  formats.push_back(quantize_q8_row(dense, false));
-  formats.push_back(quantize_q4_g128(dense));
+  const std::vector<WeightMatrix> formats = every_packed_format(kRows, kCols, 11);
   const std::vector<float> x = random_vector(static_cast<size_t>(kTokens * kCols), 12);
   for (const WeightMatrix& w : formats) {
     std::vector<float> fast(static_cast<size_t>(kTokens * kRows), -1.0f), slow(fast.size());
@@ -207,6 +221,91 @@ TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
           << i % kRows;
     }
   }
+}
+
+// A layer's q, k and v in one job: targets of 3, 1 and 2 panels (the last
+// ones partial) whose tasks the threads walk as one list, prefetching across
+// target boundaries, here even between formats. 300 tokens take the packed
+// GEMM in two token blocks; 5 tokens take each matmul's own path.
+TEST(QuantKernels, SharedInputMatmulsMatchReference) {
+  constexpr int64_t kCols = 300;
+  const std::vector<WeightMatrix> a = every_packed_format(130, kCols, 21);
+  const std::vector<WeightMatrix> b = every_packed_format(20, kCols, 22);
+  const std::vector<WeightMatrix> c = every_packed_format(70, kCols, 23);
+  for (const int64_t tokens : {5, 300}) {
+    const std::vector<float> x = random_vector(static_cast<size_t>(tokens * kCols), 24);
+    for (size_t f = 0; f < a.size(); ++f) {
+      // The same format for all three, and a mix of three formats.
+      for (const size_t g : {f, (f + 2) % a.size()}) {
+        const WeightMatrix* weights[] = {&a[f], &b[g], &c[(g + 1) % c.size()]};
+        std::vector<std::vector<float>> outputs;
+        std::vector<kernels::MatmulTarget> targets;
+        for (const WeightMatrix* w : weights)
+          outputs.emplace_back(static_cast<size_t>(tokens * w->rows), -1.0f);
+        for (size_t i = 0; i < 3; ++i) targets.push_back({weights[i], outputs[i].data()});
+        kernels::matmul_same_input(targets, x.data(), tokens);
+        const float tolerance = 2e-6f * std::sqrt(static_cast<float>(kCols)) + 1e-6f;
+        for (size_t i = 0; i < 3; ++i) {
+          const std::vector<float> expected = reference_product(*weights[i], x, tokens);
+          for (size_t e = 0; e < expected.size(); ++e) {
+            ASSERT_NEAR(outputs[i][e], expected[e], tolerance * (1.0f + std::fabs(expected[e])))
+                << "target " << i << " (" << kernels::weight_format_name(weights[i]->format)
+                << "), tokens " << tokens << ", token " << e / weights[i]->rows << " row "
+                << e % weights[i]->rows;
+          }
+        }
+      }
+    }
+  }
+  const std::vector<WeightMatrix> wider = every_packed_format(20, kCols + 1, 25);
+  std::vector<float> x(static_cast<size_t>(kCols + 1)), out(150);
+  const kernels::MatmulTarget mixed[] = {{&a[0], out.data()}, {&wider[0], out.data() + 130}};
+  EXPECT_THROW(kernels::matmul_same_input(mixed, x.data(), 1), tc::Error);
+}
+
+// The MLP's gate and up in one job with SiLU·mul applied per task, against
+// silu(x·gateᵀ) ⊙ (x·upᵀ) from the reference products, for every format;
+// 5 tokens take the separate matmuls and silu_mul. One token (decode, whose
+// int8 and int4 kernels quantize x: gemv_test) must equal those calls.
+TEST(QuantKernels, SiluGateMatchesReference) {
+  constexpr int64_t kRows = 130, kCols = 300;
+  const std::vector<WeightMatrix> gates = every_packed_format(kRows, kCols, 31);
+  const std::vector<WeightMatrix> ups = every_packed_format(kRows, kCols, 32);
+  for (size_t f = 0; f < gates.size(); ++f) {
+    const std::vector<float> x = random_vector(kCols, 35, 3.0f);
+    std::vector<float> fused(kRows), scratch(kRows), gate_y(kRows), up_y(kRows);
+    kernels::matmul_silu_gate(gates[f], ups[f], x.data(), 1, fused.data(), scratch.data());
+    kernels::matmul(gates[f], x.data(), 1, gate_y.data());
+    kernels::matmul(ups[f], x.data(), 1, up_y.data());
+    kernels::silu_mul(gate_y.data(), up_y.data(), kRows);
+    EXPECT_EQ(fused, gate_y) << kernels::weight_format_name(gates[f].format);
+  }
+  for (const int64_t tokens : {5, 300}) {
+    const std::vector<float> x = random_vector(static_cast<size_t>(tokens * kCols), 33, 3.0f);
+    for (size_t f = 0; f < gates.size(); ++f) {
+      std::vector<float> gate_y(static_cast<size_t>(tokens * kRows), -1.0f), up_y(gate_y.size());
+      kernels::matmul_silu_gate(gates[f], ups[f], x.data(), tokens, gate_y.data(), up_y.data());
+      const std::vector<float> g = reference_product(gates[f], x, tokens);
+      const std::vector<float> u = reference_product(ups[f], x, tokens);
+      // Each product is within tol (1 + |value|); silu' is at most 1.1.
+      const double tol = 2e-6 * std::sqrt(static_cast<double>(kCols)) + 1e-6;
+      for (size_t e = 0; e < g.size(); ++e) {
+        const double silu = g[e] / (1.0 + std::exp(-double(g[e])));
+        const double expected = silu * u[e];
+        const double bound = 1.1 * std::fabs(u[e]) * tol * (1.0 + std::fabs(g[e])) +
+                             std::fabs(silu) * tol * (1.0 + std::fabs(u[e])) +
+                             1e-6 * (1.0 + std::fabs(expected));
+        ASSERT_NEAR(gate_y[e], expected, bound)
+            << kernels::weight_format_name(gates[f].format) << ", tokens " << tokens << ", token "
+            << e / kRows << " row " << e % kRows;
+      }
+    }
+  }
+  std::vector<float> x(kCols), out(2 * kRows);
+  const std::vector<WeightMatrix> narrow = every_packed_format(kRows - 1, kCols, 34);
+  EXPECT_THROW(
+      kernels::matmul_silu_gate(gates[0], narrow[0], x.data(), 1, out.data(), out.data() + kRows),
+      tc::Error);
 }
 
 TEST(QuantErrorStats, RelativeFrobeniusErrorKnownCase) {

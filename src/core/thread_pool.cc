@@ -55,29 +55,9 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::run_chunk(size_t chunk_index) {
-  if (job_dynamic_) {
-    // Claim grain-sized pieces until none are left.
-    while (true) {
-      const size_t begin = next_.fetch_add(job_chunk_, std::memory_order_relaxed);
-      if (begin >= job_n_) return;
-      (*body_)(begin, std::min(job_n_, begin + job_chunk_));
-    }
-  }
   const size_t begin = chunk_index * job_chunk_;
   const size_t end = std::min(job_n_, begin + job_chunk_);
   if (begin < end) (*body_)(begin, end);
-}
-
-void ThreadPool::parallel_for_dynamic(size_t n, size_t grain,
-                                      const std::function<void(size_t, size_t)>& body) {
-  if (n == 0) return;
-  grain = std::max<size_t>(1, grain);
-  const size_t chunks = std::min(size(), (n + grain - 1) / grain);
-  if (chunks <= 1) {
-    body(0, n);
-    return;
-  }
-  run_job(body, n, grain, chunks, true);
 }
 
 void ThreadPool::parallel_for(size_t n, size_t grain,
@@ -93,19 +73,17 @@ void ThreadPool::parallel_for(size_t n, size_t grain,
   // Chunk length rounded up to a multiple of the grain.
   size_t chunk = (n + chunks - 1) / chunks;
   chunk = (chunk + grain - 1) / grain * grain;
-  run_job(body, n, chunk, chunks, false);
+  run_job(body, n, chunk, chunks);
 }
 
 void ThreadPool::run_job(const std::function<void(size_t, size_t)>& body, size_t n, size_t chunk,
-                         size_t chunks, bool dynamic) {
+                         size_t chunks) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
     job_n_ = n;
     job_chunk_ = chunk;
     job_chunks_ = chunks;
-    job_dynamic_ = dynamic;
-    next_.store(0, std::memory_order_relaxed);
     pending_.store(chunks - 1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }

@@ -31,14 +31,6 @@ class ThreadPool {
   void parallel_for(size_t n, size_t grain,
                     const std::function<void(size_t begin, size_t end)>& body);
 
-  // Like parallel_for, but the threads claim pieces of `grain` elements from
-  // a shared counter until none are left, so a thread that runs slower (it
-  // shares its core, or memory serves it later) takes fewer pieces and no
-  // thread waits long at the end. For uniform work where the split, not the
-  // locality, limits speed (decode matmuls).
-  void parallel_for_dynamic(size_t n, size_t grain,
-                            const std::function<void(size_t begin, size_t end)>& body);
-
   // The process-wide pool used by the kernels; its size is set once by
   // set_global_threads (the --threads flag) before first use.
   static ThreadPool& global();
@@ -49,7 +41,7 @@ class ThreadPool {
   void run_chunk(size_t chunk_index);
   // Posts a job to the workers, runs chunk 0 here and waits for the rest.
   void run_job(const std::function<void(size_t, size_t)>& body, size_t n, size_t chunk,
-               size_t chunks, bool dynamic);
+               size_t chunks);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -63,8 +55,6 @@ class ThreadPool {
   size_t job_n_ = 0;
   size_t job_chunk_ = 0;
   size_t job_chunks_ = 0;
-  bool job_dynamic_ = false;     // pieces claimed from next_
-  std::atomic<size_t> next_{0};  // first unclaimed element (dynamic jobs)
 };
 
 }  // namespace tc

@@ -142,9 +142,9 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache* cac
                       normed_.data());
     laps.lap(&ForwardProfile::norms);
     observe(LinearKind::kQkv, normed_, hidden);
-    matmul(layer.q_proj, normed_.data(), n, q_.data());
-    matmul(layer.k_proj, normed_.data(), n, k_.data());
-    matmul(layer.v_proj, normed_.data(), n, v_.data());
+    const kernels::MatmulTarget qkv[] = {
+        {&layer.q_proj, q_.data()}, {&layer.k_proj, k_.data()}, {&layer.v_proj, v_.data()}};
+    kernels::matmul_same_input(qkv, normed_.data(), n);
     kernels::add_bias(q_.data(), layer.q_bias.data(), n, q_dim);
     kernels::add_bias(k_.data(), layer.k_bias.data(), n, kv_dim);
     kernels::add_bias(v_.data(), layer.v_bias.data(), n, kv_dim);
@@ -189,11 +189,8 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache* cac
                       normed_.data());
     laps.lap(&ForwardProfile::norms);
     observe(LinearKind::kGateUp, normed_, hidden);
-    matmul(layer.gate_proj, normed_.data(), n, gate_.data());
-    matmul(layer.up_proj, normed_.data(), n, up_.data());
-    laps.lap(&ForwardProfile::mlp);
-    kernels::silu_mul(gate_.data(), up_.data(), n * inter);
-    laps.lap(&ForwardProfile::elementwise);
+    kernels::matmul_silu_gate(layer.gate_proj, layer.up_proj, normed_.data(), n, gate_.data(),
+                              up_.data());
     observe(LinearKind::kDown, gate_, inter);
     matmul(layer.down_proj, gate_.data(), n, projected_.data());
     laps.lap(&ForwardProfile::mlp);

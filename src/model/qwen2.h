@@ -46,6 +46,8 @@ using HiddenStates = std::vector<std::vector<float>>;
 
 // Wall-clock seconds spent in each part of the forward pass, summed over
 // calls while attached with Qwen2Model::set_profile (for "where the time goes").
+// mlp includes the SiLU·mul, which the gate's matmul applies as it goes;
+// elementwise is the residual adds.
 struct ForwardProfile {
   double embedding = 0, norms = 0, qkv_projection = 0, rope = 0, attention = 0,
          output_projection = 0, mlp = 0, lm_head = 0, elementwise = 0;

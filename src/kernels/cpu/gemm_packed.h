@@ -35,11 +35,23 @@ struct PackedSource {
   int64_t cols;
 };
 
+// The panel the calling thread multiplies after this call: the first rows
+// of `source` from `row` (source null: none or unknown). The call's last
+// block prefetches that panel's first block, as every other block prefetches
+// its successor, so a thread that runs panel after panel never packs from
+// cold memory. A source of another format than the call's is not prefetched.
+// No member initializers: the AVX-512 file must not instantiate a constructor.
+struct PackedNext {
+  const PackedSource* source;
+  int64_t row;
+};
+
 // Computes Y for weight rows [row_begin, row_end) and tokens
 // [token_begin, token_end) single-threaded; the caller splits panels and
 // token blocks across threads. x: [n, cols]; y: [n, rows].
 // Call only when cpu_has_avx512().
 void gemm_packed_avx512(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                        int64_t row_end, int64_t token_begin, int64_t token_end);
+                        int64_t row_end, int64_t token_begin, int64_t token_end,
+                        const PackedNext& next);
 
 }  // namespace tc::kernels

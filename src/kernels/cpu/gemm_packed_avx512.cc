@@ -121,28 +121,28 @@ void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64
 }
 
 // Brings the block the next pack will read (the next kPanelK inputs of the
-// same rows, or after the last block the first block of the next panel) into
-// L2 while the current panel's tiles run. The weights come from memory once
-// per prefill, and unprefetched every pack waited for them with the FMA units
-// idle (a quarter of the GEMM time at Qwen2.5-0.5B shapes). The requests are
-// spread thinly: one line every few inputs inside each tile's loop (one()),
-// and a tile that ends behind its share catches up (catch_up()). Issued in
-// bursts they stall the core once its miss buffers are full: all at pack
-// time (512 lines for fp32) was slower still, and a burst of ~26 lines before
-// each 6-token tile left the fp32 GEMM at 216-219 GFLOP/s on one thread
-// against 227-238 spread like this (quant_matmul_bench, 4864 x 896, 128 tokens).
+// same rows, or after the last block the first block of the next panel this
+// thread runs) into L2 while the current panel's tiles run. The weights come
+// from memory once per prefill, and unprefetched every pack waited for them
+// with the FMA units idle (a quarter of the GEMM time at Qwen2.5-0.5B
+// shapes). The requests are spread thinly: one line every few inputs inside
+// each tile's loop (one()), and a tile that ends behind its share catches up
+// (catch_up()). Issued in bursts they stall the core once its miss buffers
+// are full: all at pack time (512 lines for fp32) was slower still, and a
+// burst of ~26 lines before each 6-token tile left the fp32 GEMM at 216-219
+// GFLOP/s on one thread against 227-238 spread like this (quant_matmul_bench,
+// 4864 x 896, 128 tokens).
 template <PackedFormat F>
 class NextBlockPrefetch {
  public:
-  NextBlockPrefetch(const PackedSource& w, int64_t r0, int64_t k0, int64_t tiles) : w_(w) {
-    const bool last_block = k0 + kPanelK >= w.cols;
-    r0_ = last_block ? r0 + kPanelRows : r0;
-    k0_ = last_block ? 0 : k0 + kPanelK;
-    const int64_t rows = min64(kPanelRows, w.rows - r0_);
-    if (rows <= 0) return;
-    const int64_t kc = min64(kPanelK, w.cols - k0_);
-    const char* first = element_address<F>(w, r0_, k0_);
-    const char* end = element_address<F>(w, r0_, k0_ + kc - 1) + 1;
+  // Block (r0, k0) of *w; nothing when w is null or r0 is past its rows.
+  NextBlockPrefetch(const PackedSource* w, int64_t r0, int64_t k0, int64_t tiles)
+      : w_(w), r0_(r0), k0_(k0) {
+    if (w == nullptr || r0 >= w->rows) return;
+    const int64_t rows = min64(kPanelRows, w->rows - r0);
+    const int64_t kc = min64(kPanelK, w->cols - k0);
+    const char* first = element_address<F>(*w, r0, k0);
+    const char* end = element_address<F>(*w, r0, k0 + kc - 1) + 1;
     lines_per_row_ = (end - first + 63) / 64 + 1;  // +1: the block may straddle a line
     total_ = rows * lines_per_row_;
     per_tile_ = (total_ + tiles - 1) / tiles;
@@ -152,7 +152,7 @@ class NextBlockPrefetch {
   // division, which would cost more than the prefetch.
   void one() {
     if (done_ == total_) return;
-    if (line_ == 0) row_start_ = element_address<F>(w_, r0_ + row_, k0_);
+    if (line_ == 0) row_start_ = element_address<F>(*w_, r0_ + row_, k0_);
     _mm_prefetch(row_start_ + 64 * line_, _MM_HINT_T1);
     ++done_;
     if (++line_ == lines_per_row_) {
@@ -169,7 +169,7 @@ class NextBlockPrefetch {
   }
 
  private:
-  const PackedSource& w_;
+  const PackedSource* w_;
   int64_t r0_ = 0, k0_ = 0;
   int64_t lines_per_row_ = 0, total_ = 0, per_tile_ = 0, done_ = 0;
   int64_t row_ = 0, line_ = 0;       // the position of line done_ ...
@@ -214,15 +214,29 @@ void panel_tile(const float* panel, int64_t kc, const float* x, int64_t x_stride
 
 template <PackedFormat F>
 void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                 int64_t row_end, int64_t token_begin, int64_t token_end) {
+                 int64_t row_end, int64_t token_begin, int64_t token_end, const PackedNext& next) {
   alignas(64) float panel[kPanelK * kPanelRows];
+  const PackedSource* next_source =
+      next.source != nullptr && next.source->format == F ? next.source : nullptr;
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kPanelRows) {
     const int64_t nr = min64(kPanelRows, row_end - r0);
     for (int64_t k0 = 0; k0 < w.cols; k0 += kPanelK) {
       const int64_t kc = min64(kPanelK, w.cols - k0);
       pack_panel<F>(w, r0, nr, k0, kc, panel);
       const bool accumulate = k0 > 0;
-      NextBlockPrefetch<F> prefetch(w, r0, k0,
+      // The block packed after this one: the next inputs of these rows, else
+      // the next panel of this call, else the caller's next panel.
+      const PackedSource* then = &w;
+      int64_t then_row = r0, then_k = k0 + kPanelK;
+      if (then_k >= w.cols) {
+        then_k = 0;
+        then_row = r0 + kPanelRows;
+        if (then_row >= row_end) {
+          then = next_source;
+          then_row = next.row;
+        }
+      }
+      NextBlockPrefetch<F> prefetch(then, then_row, then_k,
                                     (token_end - token_begin + kTileTokens - 1) / kTileTokens);
       int64_t tiles_done = 0;
       for (int64_t t = token_begin; t < token_end; t += kTileTokens) {
@@ -257,19 +271,24 @@ void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_be
 }  // namespace
 
 void gemm_packed_avx512(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                        int64_t row_end, int64_t token_begin, int64_t token_end) {
+                        int64_t row_end, int64_t token_begin, int64_t token_end,
+                        const PackedNext& next) {
   switch (w.format) {
     case PackedFormat::kF32:
-      return gemm_format<PackedFormat::kF32>(w, x, y, row_begin, row_end, token_begin, token_end);
+      return gemm_format<PackedFormat::kF32>(w, x, y, row_begin, row_end, token_begin, token_end,
+                                             next);
     case PackedFormat::kBF16:
-      return gemm_format<PackedFormat::kBF16>(w, x, y, row_begin, row_end, token_begin, token_end);
+      return gemm_format<PackedFormat::kBF16>(w, x, y, row_begin, row_end, token_begin, token_end,
+                                              next);
     case PackedFormat::kF16:
-      return gemm_format<PackedFormat::kF16>(w, x, y, row_begin, row_end, token_begin, token_end);
+      return gemm_format<PackedFormat::kF16>(w, x, y, row_begin, row_end, token_begin, token_end,
+                                             next);
     case PackedFormat::kQ8Row:
-      return gemm_format<PackedFormat::kQ8Row>(w, x, y, row_begin, row_end, token_begin, token_end);
+      return gemm_format<PackedFormat::kQ8Row>(w, x, y, row_begin, row_end, token_begin, token_end,
+                                               next);
     case PackedFormat::kQ4G128:
-      return gemm_format<PackedFormat::kQ4G128>(w, x, y, row_begin, row_end, token_begin,
-                                                token_end);
+      return gemm_format<PackedFormat::kQ4G128>(w, x, y, row_begin, row_end, token_begin, token_end,
+                                                next);
   }
 }
 

@@ -1,16 +1,19 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul_quant.h"
+#include "kernels/cpu/ops.h"
 #include "kernels/cpu/row_walk.h"
 
 namespace tc::kernels {
@@ -148,24 +151,78 @@ PackedFormat packed_format(WeightFormat format) {
   }
 }
 
-// Several tokens through the packed-panel GEMM. Tasks are (panel of 64 rows,
-// block of up to 256 tokens) pairs, claimed dynamically, so even a matrix of
+PackedSource packed_source(const WeightMatrix& weight) {
+  return PackedSource{packed_format(weight.format), weight.storage.data(), weight.scales.data(),
+                      weight.rows, weight.cols};
+}
+
+int64_t panel_count(const WeightMatrix& weight) {
+  return (weight.rows + kPanelRows - 1) / kPanelRows;
+}
+
+int64_t token_block_count(int64_t n) { return (n + kTokenBlock - 1) / kTokenBlock; }
+
+// One task of a packed GEMM: rows [64 · panel, +64) for the token block,
+// with the panel the same thread multiplies next.
+void run_packed_task(const PackedSource& source, const float* x, int64_t n, float* y, int64_t panel,
+                     int64_t block, const PackedNext& next) {
+  gemm_packed_avx512(source, x, y, panel * kPanelRows,
+                     std::min(source.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
+                     std::min(n, (block + 1) * kTokenBlock), next);
+}
+
+// Calls body(task, following) for tasks [0, count) on the pool: following is
+// the task the same thread will probably run next, or -1. The tasks are
+// walked like decode rows (row_walk.h): each thread takes runs of
+// consecutive tasks, from the front or from the back of the list, so the
+// task after the current one is known and its weights can be prefetched,
+// and a thread slowed by a neighbour on its core takes fewer. Claimed one at
+// a time from a shared counter instead, a thread's next panel was often not
+// the one it had prefetched (the other thread had taken it), every such
+// pack began from cold memory, and the two-thread fp32 GEMM (4864 x 896,
+// 128 tokens, quant_matmul_bench) ran at 335-468 GFLOP/s, against 414-469
+// walked; the low end came in the minutes when memory answered slowly.
+void walk_packed_tasks(int64_t count, const std::function<void(int64_t, int64_t)>& body) {
+  walk_rows(ThreadPool::global(), count, count, 1, [&](const RowClaim& claim) {
+    for (int64_t task = claim.begin; task < claim.end; ++task) {
+      const bool last = task + 1 == claim.end;
+      const bool next_known = claim.next.begin < claim.next.end;
+      body(task, !last ? task + 1 : next_known ? claim.next.begin : -1);
+    }
+  });
+}
+
+// Several tokens through the packed-panel GEMM, for each target. Tasks are
+// (target, panel of 64 rows, block of up to 256 tokens), so even a matrix of
 // one or two panels keeps every thread busy when there are many tokens.
-void gemm_packed(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
-  const PackedSource source{packed_format(weight.format), weight.storage.data(),
-                            weight.scales.data(), weight.rows, weight.cols};
-  const int64_t panels = (weight.rows + kPanelRows - 1) / kPanelRows;
-  const int64_t blocks = (n + kTokenBlock - 1) / kTokenBlock;
-  ThreadPool::global().parallel_for_dynamic(
-      static_cast<size_t>(panels * blocks), 1, [&](size_t begin, size_t end) {
-        for (size_t task = begin; task < end; ++task) {
-          const int64_t panel = static_cast<int64_t>(task) / blocks;
-          const int64_t block = static_cast<int64_t>(task) % blocks;
-          gemm_packed_avx512(source, x, y, panel * kPanelRows,
-                             std::min(weight.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
-                             std::min(n, (block + 1) * kTokenBlock));
-        }
-      });
+void gemm_packed(std::span<const MatmulTarget> targets, const float* x, int64_t n) {
+  const int64_t blocks = token_block_count(n);
+  std::vector<PackedSource> sources;
+  std::vector<int64_t> first_task{0};  // target i's tasks start at first_task[i]
+  for (const MatmulTarget& target : targets) {
+    sources.push_back(packed_source(*target.weight));
+    first_task.push_back(first_task.back() + panel_count(*target.weight) * blocks);
+  }
+  const auto target_of = [&](int64_t task) {
+    size_t i = 0;
+    while (task >= first_task[i + 1]) ++i;
+    return i;
+  };
+  walk_packed_tasks(first_task.back(), [&](int64_t task, int64_t following) {
+    PackedNext next{nullptr, 0};
+    if (following >= 0) {
+      const size_t j = target_of(following);
+      next = {&sources[j], (following - first_task[j]) / blocks * kPanelRows};
+    }
+    const size_t i = target_of(task);
+    const int64_t local = task - first_task[i];
+    run_packed_task(sources[i], x, n, targets[i].y, local / blocks, local % blocks, next);
+  });
+}
+
+// Whether x · Wᵀ for n tokens goes through the packed panels.
+bool uses_packed_gemm(const WeightMatrix& weight, int64_t n) {
+  return n >= kPackedMinTokens && cpu_has_avx512() && has_packed_gemm(weight.format);
 }
 
 }  // namespace
@@ -181,8 +238,9 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {
     return gemv_avx512(weight, x, y);
   }
-  if (n >= kPackedMinTokens && cpu_has_avx512() && has_packed_gemm(weight.format)) {
-    return gemm_packed(weight, x, n, y);
+  if (uses_packed_gemm(weight, n)) {
+    const MatmulTarget target{&weight, y};
+    return gemm_packed(std::span(&target, 1), x, n);
   }
   switch (weight.format) {
     case WeightFormat::kQ8Row:
@@ -219,6 +277,51 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
     default:
       return;
   }
+}
+
+void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, int64_t n) {
+  for (const MatmulTarget& target : targets) {
+    if (target.weight->cols != targets[0].weight->cols) {
+      fail("matmul_same_input: weights of {} and {} inputs cannot share x", targets[0].weight->cols,
+           target.weight->cols);
+    }
+  }
+  const bool packed = std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
+    return uses_packed_gemm(*t.weight, n);
+  });
+  if (!packed) {
+    for (const MatmulTarget& target : targets) matmul(*target.weight, x, n, target.y);
+    return;
+  }
+  gemm_packed(targets, x, n);
+}
+
+void matmul_silu_gate(const WeightMatrix& gate, const WeightMatrix& up, const float* x, int64_t n,
+                      float* gate_y, float* up_y) {
+  if (gate.rows != up.rows || gate.cols != up.cols) {
+    fail("matmul_silu_gate: gate is {}x{} but up is {}x{}", gate.rows, gate.cols, up.rows, up.cols);
+  }
+  if (!uses_packed_gemm(gate, n) || !uses_packed_gemm(up, n)) {
+    matmul(gate, x, n, gate_y);
+    matmul(up, x, n, up_y);
+    silu_mul(gate_y, up_y, n * gate.rows);
+    return;
+  }
+  const PackedSource gate_source = packed_source(gate), up_source = packed_source(up);
+  const int64_t blocks = token_block_count(n);
+  const int64_t rows = gate.rows;
+  // A task is a panel of the gate, then the same panel of up, then SiLU·mul.
+  walk_packed_tasks(panel_count(gate) * blocks, [&](int64_t task, int64_t following) {
+    const int64_t panel = task / blocks, block = task % blocks;
+    const int64_t r0 = panel * kPanelRows, nr = std::min(kPanelRows, rows - r0);
+    run_packed_task(gate_source, x, n, gate_y, panel, block, {&up_source, r0});
+    const PackedNext after_up = following >= 0
+                                    ? PackedNext{&gate_source, following / blocks * kPanelRows}
+                                    : PackedNext{nullptr, 0};
+    run_packed_task(up_source, x, n, up_y, panel, block, after_up);
+    for (int64_t t = block * kTokenBlock; t < std::min(n, (block + 1) * kTokenBlock); ++t)
+      silu_mul_serial(gate_y + t * rows + r0, up_y + t * rows + r0, nr);
+  });
 }
 
 void matmul_reference(const WeightMatrix& weight, const float* x, int64_t n, float* y) {

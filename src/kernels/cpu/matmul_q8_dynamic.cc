@@ -26,7 +26,7 @@ namespace tc::kernels {
 namespace {
 
 // Rows per thread chunk (a multiple of every kernel's row block).
-constexpr size_t kRowGrain = 16;
+constexpr int64_t kRowGrain = 16;
 // Quantized activations are padded per token to a multiple of this many bytes
 // (zeros), so the SIMD loops read whole vectors past `cols` without a check.
 constexpr int64_t kStrideAlign = 64;
@@ -363,17 +363,17 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
     });
     return;
   }
-  // Rows are claimed in pieces (about 32 per matmul) rather than split in
-  // fixed halves: on a shared machine one thread often runs slower, and with
-  // fixed halves the other waits for it at the end of every matmul.
-  const auto row_count = static_cast<size_t>(rows);
-  const size_t grain =
-      std::max(kRowGrain, (row_count / 32 + kRowGrain - 1) / kRowGrain * kRowGrain);
-  ThreadPool::global().parallel_for_dynamic(row_count, grain, [&](size_t begin, size_t end) {
+  // Rows are walked like decode rows (row_walk.h): each thread takes runs of
+  // consecutive rows, one thread from the front and one from the back, so a
+  // slower thread (on a shared machine one often is) takes fewer. A claim is
+  // at most ~1/32 of the rows, which stay in L2 while every token tile
+  // passes over them.
+  const int64_t max_claim =
+      std::max(kRowGrain, (rows / 32 + kRowGrain - 1) / kRowGrain * kRowGrain);
+  walk_rows(ThreadPool::global(), rows, max_claim, kRowGrain, [&](const RowClaim& c) {
     for (int64_t t0 = 0; t0 < n; t0 += tile) {
       rows_fn(w, w_scales, cols, qx.data() + t0 * stride, x_scales.data() + t0, stride,
-              std::min(tile, n - t0), y + t0 * rows, rows, static_cast<int64_t>(begin),
-              static_cast<int64_t>(end));
+              std::min(tile, n - t0), y + t0 * rows, rows, c.begin, c.end);
     }
   });
 }

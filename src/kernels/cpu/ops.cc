@@ -117,7 +117,13 @@ __attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float*
   for (; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-void silu_mul_range(float* gate, const float* up, int64_t count) {
+// Below this many elements (one decode token's MLP at the 0.5B shape is
+// 4864) the pool's hand-off costs more than it saves.
+constexpr int64_t kSiluParallelMin = 1 << 16;
+
+}  // namespace
+
+void silu_mul_serial(float* gate, const float* up, int64_t count) {
   static const bool vector = cpu_features().avx2 && cpu_features().fma;
   if (vector) return silu_mul_avx2(gate, up, count);
   for (int64_t i = 0; i < count; ++i) {
@@ -126,21 +132,15 @@ void silu_mul_range(float* gate, const float* up, int64_t count) {
   }
 }
 
-// Below this many elements (one decode token's MLP at the 0.5B shape is
-// 4864) the pool's hand-off costs more than it saves.
-constexpr int64_t kSiluParallelMin = 1 << 16;
-
-}  // namespace
-
 // A prefill's gate is tokens x intermediate (622k elements at 128 tokens of
 // the 0.5B shape), so it is split across the pool: in a 245 ms fp32 prefill
 // on two threads the elementwise steps took 6 ms with SiLU·mul on one
 // thread, 4 ms split.
 void silu_mul(float* gate, const float* up, int64_t count) {
-  if (count < kSiluParallelMin) return silu_mul_range(gate, up, count);
+  if (count < kSiluParallelMin) return silu_mul_serial(gate, up, count);
   ThreadPool::global().parallel_for(
       static_cast<size_t>(count), 4096, [&](size_t begin, size_t end) {
-        silu_mul_range(gate + begin, up + begin, static_cast<int64_t>(end - begin));
+        silu_mul_serial(gate + begin, up + begin, static_cast<int64_t>(end - begin));
       });
 }
 

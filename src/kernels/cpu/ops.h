@@ -28,6 +28,8 @@ void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const Rope
 
 // gate[i] = silu(gate[i]) * up[i] for n rows of width d (in place in gate).
 void silu_mul(float* gate, const float* up, int64_t count);
+// The same on the calling thread, for callers already inside a pool job.
+void silu_mul_serial(float* gate, const float* up, int64_t count);
 
 // x[i] += y[i].
 void add_inplace(float* x, const float* y, int64_t count);

@@ -15,6 +15,10 @@
 // partitions back to back: int4 decode 143 -> 188 tok/s (with the machine's
 // read bandwidth at ~84 GB/s) and 126 -> 147 (at ~50 GB/s), int8 116 -> 137,
 // dynamic int8 91 -> 119, bf16 67 -> 72, fp32 36 -> 39 (at ~84 GB/s).
+//
+// Prefill walks the same way: the packed GEMM's tasks (panels of 64 rows,
+// matmul.cc) and the W8A8 GEMM's rows. There the next claim tells the
+// GEMM which panel to prefetch after the current one.
 #pragma once
 
 #include <cstdint>
