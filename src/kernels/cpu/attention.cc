@@ -1,5 +1,6 @@
 // Causal grouped-query attention: the scalar reference and the AVX2+FMA fast
-// path (with an AVX-512 step for decode).
+// path (with an AVX-512 step for decode, and AVX-512 tiles for prefill's two
+// products, attention_prefill.h).
 //
 // Prefill (n > 1) is flash attention. A task is a block of query positions
 // times the GQA group of query heads that share one kv head ("rows"), so each
@@ -38,6 +39,7 @@
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention_decode.h"
+#include "kernels/cpu/attention_prefill.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/fast_exp.h"
 #include "kernels/cpu/gemm.h"
@@ -419,6 +421,9 @@ TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (t_end - t_begin) * group;
   const bool pad_values = padded != dim;
+  // The AVX-512 tiles (attention_prefill.h) take the products where whole
+  // vectors of 16 cover the head dimension.
+  const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * dim) + region(dim * kKeyBlock) + region(rows * kKeyBlock) +
                   region(rows * padded) + 2 * region(rows) +
@@ -445,7 +450,11 @@ TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_
   for (int64_t k0 = 0; k0 <= last_pos; k0 += kKeyBlock) {
     const int64_t count = std::min(kKeyBlock, last_pos + 1 - k0);
     transpose_keys(kbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, kt);
-    score_block(qs, rows, dim, kt, round_up(count, 16), s);
+    if (avx512) {
+      prefill_scores_avx512(qs, rows, dim, kt, kKeyBlock, round_up(count, 16), s, kKeyBlock);
+    } else {
+      score_block(qs, rows, dim, kt, round_up(count, 16), s);
+    }
     // Only a block reaching past the first row's position needs the mask.
     const bool diagonal = k0 + count - 1 > first_pos;
     for (int64_t r = 0; r < rows; ++r) {
@@ -461,7 +470,11 @@ TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_
       v = vpad;
       ldv = padded;
     }
-    pv_block(s, rows, v, ldv, count, o, padded);
+    if (avx512) {
+      prefill_pv_avx512(s, kKeyBlock, rows, v, ldv, count, o, padded);
+    } else {
+      pv_block(s, rows, v, ldv, count, o, padded);
+    }
   }
 
   for (int64_t r = 0; r < rows; ++r) {
