@@ -135,7 +135,9 @@ void silu_mul_serial(float* gate, const float* up, int64_t count) {
 // A prefill's gate is tokens x intermediate (622k elements at 128 tokens of
 // the 0.5B shape), so it is split across the pool: in a 245 ms fp32 prefill
 // on two threads the elementwise steps took 6 ms with SiLU·mul on one
-// thread, 4 ms split.
+// thread, 4 ms split. The packed formats now apply it inside the gate's
+// matmul (matmul_silu_gate); this split serves the prefills that take
+// separate matmuls (dynamic int8, CPUs without AVX-512).
 void silu_mul(float* gate, const float* up, int64_t count) {
   if (count < kSiluParallelMin) return silu_mul_serial(gate, up, count);
   ThreadPool::global().parallel_for(
