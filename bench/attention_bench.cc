@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -36,31 +37,30 @@ std::vector<float> random_vector(size_t n, uint32_t seed) {
   return out;
 }
 
-std::vector<uint16_t> to_f16(const std::vector<float>& values) {
-  std::vector<uint16_t> out(values.size());
-  for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_f16(values[i]);
-  return out;
-}
-
-// Key rows [positions][kv_heads][head_dim] as key tiles (the KV cache's
-// layout), fp32 or fp16.
+// Key and value rows [positions][kv_heads][head_dim] as KV tiles (the KV
+// cache's layout), fp32 or fp16.
 template <typename T>
-std::vector<T> to_key_tiles(const std::vector<float>& rows, const AttentionShape& s) {
+std::vector<T> to_kv_tiles(const std::vector<float>& keys, const std::vector<float>& values,
+                           const AttentionShape& s) {
   const int64_t row = s.kv_heads * s.head_dim;
-  const auto positions = static_cast<int64_t>(rows.size()) / row;
+  const auto positions = static_cast<int64_t>(keys.size()) / row;
   std::vector<T> out(
-      static_cast<size_t>(tc::kernels::key_tiles_size(positions, s.kv_heads, s.head_dim)));
+      static_cast<size_t>(tc::kernels::kv_tiles_size(positions, s.kv_heads, s.head_dim)));
+  const auto narrow = [](float x) {
+    if constexpr (std::is_same_v<T, float>) {
+      return x;
+    } else {
+      return tc::f32_to_f16(x);
+    }
+  };
   for (int64_t p = 0; p < positions; ++p) {
     for (int64_t h = 0; h < s.kv_heads; ++h) {
       for (int64_t d = 0; d < s.head_dim; ++d) {
-        const float x = rows[static_cast<size_t>(p * row + h * s.head_dim + d)];
-        T& slot =
-            out[static_cast<size_t>(tc::kernels::key_tile_index(p, h, d, s.kv_heads, s.head_dim))];
-        if constexpr (std::is_same_v<T, float>) {
-          slot = x;
-        } else {
-          slot = tc::f32_to_f16(x);
-        }
+        const auto at = static_cast<size_t>(p * row + h * s.head_dim + d);
+        out[static_cast<size_t>(tc::kernels::kv_key_index(p, h, d, s.kv_heads, s.head_dim))] =
+            narrow(keys[at]);
+        out[static_cast<size_t>(tc::kernels::kv_value_index(p, h, d, s.kv_heads, s.head_dim))] =
+            narrow(values[at]);
       }
     }
   }
@@ -106,9 +106,9 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 // 790-950 us where a model spends 1480-1610 (with cycling: 1130-1700). In a
 // model the layers' weights stream through the L3 between two reads of a
 // layer's cache. Counter: KV bytes read per second. Arguments: context, and
-// the cache: 0 fp32 keys as rows (attention_causal), 1 fp16 key tiles
-// (attention_decode_f16), 2 fp32 key tiles (attention_decode_f32; 1 and 2
-// are the KV cache's layouts).
+// the cache: 0 fp32 keys and values as rows (attention_causal), 1 fp16 KV
+// tiles (attention_decode_f16), 2 fp32 KV tiles (attention_decode_f32; 1
+// and 2 are the KV cache's layouts).
 enum class DecodeCache : int64_t { kF32Rows = 0, kF16Tiles = 1, kF32Tiles = 2 };
 
 void BM_AttentionDecodeLayers(benchmark::State& state) {
@@ -120,18 +120,24 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
   const AttentionShape& s = kQwen05B;
   const int64_t context = state.range(0);
   const auto q = random_vector(static_cast<size_t>(s.heads * s.head_dim), 1);
-  std::vector<std::vector<float>> keys, values;
-  std::vector<std::vector<uint16_t>> keys16, values16;
+  // Per layer: keys and values as rows (kF32Rows), or the KV tiles.
+  std::vector<std::vector<float>> keys, values, tiles;
+  std::vector<std::vector<uint16_t>> tiles16;
   for (int layer = 0; layer < kLayers * kCopies; ++layer) {
-    const auto k = random_vector(static_cast<size_t>(context * s.kv_heads * s.head_dim),
-                                 static_cast<uint32_t>(2 * layer + 2));
-    const auto v = random_vector(k.size(), static_cast<uint32_t>(2 * layer + 3));
-    if (f16) {
-      keys16.push_back(to_key_tiles<uint16_t>(k, s));
-      values16.push_back(to_f16(v));
-    } else {
-      keys.push_back(cache == DecodeCache::kF32Tiles ? to_key_tiles<float>(k, s) : k);
-      values.push_back(v);
+    auto k = random_vector(static_cast<size_t>(context * s.kv_heads * s.head_dim),
+                           static_cast<uint32_t>(2 * layer + 2));
+    auto v = random_vector(k.size(), static_cast<uint32_t>(2 * layer + 3));
+    switch (cache) {
+      case DecodeCache::kF32Rows:
+        keys.push_back(std::move(k));
+        values.push_back(std::move(v));
+        break;
+      case DecodeCache::kF16Tiles:
+        tiles16.push_back(to_kv_tiles<uint16_t>(k, v, s));
+        break;
+      case DecodeCache::kF32Tiles:
+        tiles.push_back(to_kv_tiles<float>(k, v, s));
+        break;
     }
   }
   std::vector<float> out(q.size());
@@ -144,12 +150,12 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
                                         context - 1, s, out.data());
           break;
         case DecodeCache::kF16Tiles:
-          tc::kernels::attention_decode_f16(q.data(), keys16[layer].data(), values16[layer].data(),
-                                            context - 1, s, out.data());
+          tc::kernels::attention_decode_f16(q.data(), tiles16[layer].data(), context - 1, s,
+                                            out.data());
           break;
         case DecodeCache::kF32Tiles:
-          tc::kernels::attention_decode_f32(q.data(), keys[layer].data(), values[layer].data(),
-                                            context - 1, s, out.data());
+          tc::kernels::attention_decode_f32(q.data(), tiles[layer].data(), context - 1, s,
+                                            out.data());
           break;
       }
     }
@@ -184,7 +190,7 @@ BENCHMARK(BM_AttentionDecode)
 
 BENCHMARK(BM_AttentionDecodeLayers)
     ->ArgNames({"ctx", "cache"})
-    ->ArgsProduct({{128, 2048}, {0, 1, 2}})
+    ->ArgsProduct({{128, 512, 2048}, {0, 1, 2}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -113,28 +113,34 @@ HalfCache to_half(const std::vector<float>& values) {
   return out;
 }
 
-// Key rows ([positions][kv_heads][head_dim], fp32 or half bits) in key
-// tiles; the last tile's unused slots hold NaN, which decode must ignore.
+// Key and value rows ([positions][kv_heads][head_dim], fp32 or half bits)
+// in KV tiles; the last block's unused slots hold NaN, which decode must
+// ignore.
 template <typename T>
-std::vector<T> to_key_tiles(const std::vector<T>& rows, const AttentionShape& s) {
+std::vector<T> to_kv_tiles(const std::vector<T>& keys, const std::vector<T>& values,
+                           const AttentionShape& s) {
   const int64_t row = s.kv_heads * s.head_dim;
-  const auto positions = static_cast<int64_t>(rows.size()) / row;
+  const auto positions = static_cast<int64_t>(keys.size()) / row;
   T nan{};
   if constexpr (std::is_same_v<T, uint16_t>) {
     nan = 0x7e00;  // fp16 NaN
   } else {
     nan = std::numeric_limits<float>::quiet_NaN();
   }
-  std::vector<T> tiles(static_cast<size_t>(key_tiles_size(positions, s.kv_heads, s.head_dim)), nan);
-  for (int64_t p = 0; p < positions; ++p)
-    for (int64_t h = 0; h < s.kv_heads; ++h)
-      for (int64_t d = 0; d < s.head_dim; ++d)
-        tiles[static_cast<size_t>(key_tile_index(p, h, d, s.kv_heads, s.head_dim))] =
-            rows[static_cast<size_t>(p * row + h * s.head_dim + d)];
+  std::vector<T> tiles(static_cast<size_t>(kv_tiles_size(positions, s.kv_heads, s.head_dim)), nan);
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t h = 0; h < s.kv_heads; ++h) {
+      for (int64_t d = 0; d < s.head_dim; ++d) {
+        const auto at = static_cast<size_t>(p * row + h * s.head_dim + d);
+        tiles[static_cast<size_t>(kv_key_index(p, h, d, s.kv_heads, s.head_dim))] = keys[at];
+        tiles[static_cast<size_t>(kv_value_index(p, h, d, s.kv_heads, s.head_dim))] = values[at];
+      }
+    }
+  }
   return tiles;
 }
 
-// Decode over key tiles against the reference on rows: fp32 tiles of the
+// Decode over KV tiles against the reference on rows: fp32 tiles of the
 // inputs, and fp16 tiles of the inputs rounded to fp16 (against the
 // reference on the same rounded keys and values).
 void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
@@ -143,34 +149,44 @@ void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
   std::vector<float> want(in.q.size());
   {
     SCOPED_TRACE("fp32 cache");
-    const std::vector<float> tiles = to_key_tiles(in.k, shape);
-    attention_decode_f32(in.q.data(), tiles.data(), in.v.data(), start, shape, got.data());
+    const std::vector<float> tiles = to_kv_tiles(in.k, in.v, shape);
+    attention_decode_f32(in.q.data(), tiles.data(), start, shape, got.data());
     attention_causal_reference(in.q.data(), in.k.data(), in.v.data(), 1, start, shape, want.data());
     expect_close(got, want);
   }
   SCOPED_TRACE("fp16 cache");
   const HalfCache k = to_half(in.k), v = to_half(in.v);
-  const std::vector<uint16_t> tiles = to_key_tiles(k.bits, shape);
+  const std::vector<uint16_t> tiles = to_kv_tiles(k.bits, v.bits, shape);
   std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
-  attention_decode_f16(in.q.data(), tiles.data(), v.bits.data(), start, shape, got.data());
+  attention_decode_f16(in.q.data(), tiles.data(), start, shape, got.data());
   attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
                              want.data());
   expect_close(got, want);
 }
 
-TEST(AttentionFast, KeyTilesHoldEachPositionsDimensionsInOneRowOfThirtyTwo) {
-  // Two kv heads of dim 3: tile 0 is head 0's 3 rows of 32, then head 1's.
-  EXPECT_EQ(key_tile_index(0, 0, 0, 2, 3), 0);
-  EXPECT_EQ(key_tile_index(5, 0, 0, 2, 3), 5);
-  EXPECT_EQ(key_tile_index(5, 0, 2, 2, 3), 2 * 32 + 5);
-  EXPECT_EQ(key_tile_index(5, 1, 0, 2, 3), 3 * 32 + 5);
-  EXPECT_EQ(key_tile_index(33, 0, 0, 2, 3), 6 * 32 + 1);
-  EXPECT_EQ(key_tiles_size(1, 2, 3), 6 * 32);
-  EXPECT_EQ(key_tiles_size(32, 2, 3), 6 * 32);
-  EXPECT_EQ(key_tiles_size(33, 2, 3), 12 * 32);
+TEST(AttentionFast, KvTilesHoldEachHeadsKeyTileThenItsValueTile) {
+  // Two kv heads of dim 3, so a tile is 32 × 3 = 96 elements. Block 0: head
+  // 0's key tile (3 rows of 32 positions), its value tile (32 rows of 3),
+  // then head 1's two; block 1 (positions 32..63) follows.
+  EXPECT_EQ(kv_tile_size(3), 96);
+  EXPECT_EQ(kv_tile_start(5, 0, 2, 3), 0);
+  EXPECT_EQ(kv_tile_start(5, 1, 2, 3), 2 * 96);
+  EXPECT_EQ(kv_tile_start(33, 0, 2, 3), 4 * 96);
+  EXPECT_EQ(kv_key_index(0, 0, 0, 2, 3), 0);
+  EXPECT_EQ(kv_key_index(5, 0, 0, 2, 3), 5);
+  EXPECT_EQ(kv_key_index(5, 0, 2, 2, 3), 2 * 32 + 5);
+  EXPECT_EQ(kv_key_index(5, 1, 0, 2, 3), 2 * 96 + 5);
+  EXPECT_EQ(kv_key_index(33, 0, 0, 2, 3), 4 * 96 + 1);
+  EXPECT_EQ(kv_value_index(0, 0, 0, 2, 3), 96);
+  EXPECT_EQ(kv_value_index(5, 0, 2, 2, 3), 96 + 5 * 3 + 2);
+  EXPECT_EQ(kv_value_index(5, 1, 1, 2, 3), 3 * 96 + 5 * 3 + 1);
+  EXPECT_EQ(kv_value_index(63, 1, 2, 2, 3), 7 * 96 + 31 * 3 + 2);
+  EXPECT_EQ(kv_tiles_size(1, 2, 3), 4 * 96);
+  EXPECT_EQ(kv_tiles_size(32, 2, 3), 4 * 96);
+  EXPECT_EQ(kv_tiles_size(33, 2, 3), 8 * 96);
 }
 
-TEST(AttentionFast, DecodeFromKeyTilesMatchesTheReference) {
+TEST(AttentionFast, DecodeFromKvTilesMatchesTheReference) {
   // Short contexts (a task per kv head), long ones (whole rows, split
   // across threads), a partial last block, head dims with and without the
   // AVX-512 step.
@@ -204,7 +220,7 @@ TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {
       for (int64_t i = 0; i < row; ++i) in.k[static_cast<size_t>(p * row + i)] *= growth;
     }
     expect_close(run(true, in, 1, start, shape), run(false, in, 1, start, shape));
-    // From the cache's layout (key tiles), fp32 and fp16.
+    // From the cache's layout (KV tiles), fp32 and fp16.
     expect_tile_decode_matches_reference(in, start, shape);
   }
 }

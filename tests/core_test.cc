@@ -102,25 +102,24 @@ TEST(KvCache, StoresCropsAndRewrites) {
       EXPECT_EQ(view.keys[i], keys[i]);  // exactly representable in fp16 too
       EXPECT_EQ(view.values[i], values[i]);
     }
-    // In place for decode: keys in key tiles, dimension d of position p at
-    // d · 32 + p (one kv head); values as rows. fp32 or fp16, never both.
+    // In place for decode: KV tiles (one kv head of dim 4): the key tile,
+    // dimension d of position p at d · 32 + p, then the value tile, at
+    // 128 + p · 4 + d. fp32 or fp16, never both.
     const auto in_place = cache->read_decode(1);
     const bool f16 = format == model::KvFormat::kF16;
-    ASSERT_EQ(in_place.keys == nullptr, f16);
-    ASSERT_EQ(in_place.values == nullptr, f16);
-    ASSERT_EQ(in_place.keys16 == nullptr, !f16);
-    ASSERT_EQ(in_place.values16 == nullptr, !f16);
+    ASSERT_EQ(in_place.tiles == nullptr, f16);
+    ASSERT_EQ(in_place.tiles16 == nullptr, !f16);
     for (int64_t p = 0; p < 3; ++p) {
       for (int64_t d = 0; d < 4; ++d) {
         const auto i = static_cast<size_t>(p * 4 + d);
-        const auto tile = static_cast<size_t>(d * 32 + p);
-        EXPECT_EQ(kernels::key_tile_index(p, 0, d, 1, 4), static_cast<int64_t>(tile));
+        const auto key = static_cast<size_t>(d * 32 + p);
+        const auto value = static_cast<size_t>(128 + p * 4 + d);
         if (f16) {
-          EXPECT_EQ(in_place.keys16[tile], f32_to_f16(keys[i]));
-          EXPECT_EQ(in_place.values16[i], f32_to_f16(values[i]));
+          EXPECT_EQ(in_place.tiles16[key], f32_to_f16(keys[i]));
+          EXPECT_EQ(in_place.tiles16[value], f32_to_f16(values[i]));
         } else {
-          EXPECT_EQ(in_place.keys[tile], keys[i]);
-          EXPECT_EQ(in_place.values[i], values[i]);
+          EXPECT_EQ(in_place.tiles[key], keys[i]);
+          EXPECT_EQ(in_place.tiles[value], values[i]);
         }
       }
     }
@@ -139,10 +138,10 @@ TEST(KvCache, StoresCropsAndRewrites) {
   }
 }
 
-TEST(KvCache, ReadsBackPositionsAcrossKeyTilesAndGrowth) {
-  // Two kv heads, 70 positions written 33, 1 and 36 at a time: three key
-  // tiles of the fp16 cache, a write straddling a tile edge, and storage
-  // that grows while holding data.
+TEST(KvCache, ReadsBackPositionsAcrossTileBlocksAndGrowth) {
+  // Two kv heads, 70 positions written 33, 1 and 36 at a time: three blocks
+  // of KV tiles, a write straddling a block edge, and storage that grows
+  // while holding data.
   const model::ModelConfig config = attention_config(1, 4, 2, 8);
   const int64_t kv_dim = 16, positions = 70;
   std::vector<float> keys(static_cast<size_t>(positions * kv_dim)), values(keys.size());

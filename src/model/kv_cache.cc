@@ -36,10 +36,10 @@ T narrow(float x) {
 }
 
 // The cache in fp32 (T = float) or fp16 (T = uint16_t, IEEE half bits: half
-// the memory). Keys are kept in key tiles (kernels/cpu/attention.h), the
-// layout decode attention scores fastest, values as rows; decode reads both
-// in place (read_decode). read() gives rows for prefill: keys copied out of
-// their tiles, fp16 values widened, fp32 values in place.
+// the memory). Each layer is kept in KV tiles (kernels/cpu/attention.h), the
+// layout decode attention streams fastest, and decode reads them in place
+// (read_decode). read() gives rows for prefill, copied out of the tiles and
+// widened from fp16.
 template <typename T>
 class TiledKvCache final : public KvCache {
  public:
@@ -51,39 +51,39 @@ class TiledKvCache final : public KvCache {
 
   void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
              const float* values) override {
-    Layer& store = layers_[static_cast<size_t>(layer)];
-    store.ensure(pos + n, kv_dim_);
+    std::vector<T>& tiles = layers_[static_cast<size_t>(layer)];
+    ensure(tiles, pos + n);
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t h = 0; h < kv_heads_; ++h) {
         for (int64_t d = 0; d < head_dim_; ++d) {
           const int64_t row = t * kv_dim_ + h * head_dim_ + d;
-          store.keys[tile_index(pos + t, h, d)] = narrow<T>(keys[row]);
-          store.values[static_cast<size_t>(pos * kv_dim_ + row)] = narrow<T>(values[row]);
+          tiles[index(kernels::kv_key_index(pos + t, h, d, kv_heads_, head_dim_))] =
+              narrow<T>(keys[row]);
+          tiles[index(kernels::kv_value_index(pos + t, h, d, kv_heads_, head_dim_))] =
+              narrow<T>(values[row]);
         }
       }
     }
   }
 
   View read(int64_t layer, int64_t end) override {
-    const Layer& store = layers_[static_cast<size_t>(layer)];
+    const std::vector<T>& tiles = layers_[static_cast<size_t>(layer)];
     const auto count = static_cast<size_t>(end * kv_dim_);
-    if (scratch_keys_.size() < count) scratch_keys_.resize(count);
-    kernels::key_tiles_to_rows(store.keys.data(), end, kv_heads_, head_dim_, scratch_keys_.data());
-    if constexpr (std::is_same_v<T, float>) {
-      return {scratch_keys_.data(), store.values.data()};
-    } else {
-      if (scratch_values_.size() < count) scratch_values_.resize(count);
-      for (size_t i = 0; i < count; ++i) scratch_values_[i] = f16_to_f32(store.values[i]);
-      return {scratch_keys_.data(), scratch_values_.data()};
+    if (scratch_keys_.size() < count) {
+      scratch_keys_.resize(count);
+      scratch_values_.resize(count);
     }
+    kernels::kv_tiles_to_rows(tiles.data(), end, kv_heads_, head_dim_, scratch_keys_.data(),
+                              scratch_values_.data());
+    return {scratch_keys_.data(), scratch_values_.data()};
   }
 
   DecodeView read_decode(int64_t layer) const override {
-    const Layer& store = layers_[static_cast<size_t>(layer)];
+    const std::vector<T>& tiles = layers_[static_cast<size_t>(layer)];
     if constexpr (std::is_same_v<T, float>) {
-      return {.keys = store.keys.data(), .values = store.values.data()};
+      return {.tiles = tiles.data()};
     } else {
-      return {.keys16 = store.keys.data(), .values16 = store.values.data()};
+      return {.tiles16 = tiles.data()};
     }
   }
 
@@ -95,30 +95,20 @@ class TiledKvCache final : public KvCache {
   }
 
  private:
-  // One layer's storage, grown in whole key tiles.
-  struct Layer {
-    std::vector<T> keys;
-    std::vector<T> values;
-
-    void ensure(int64_t tokens, int64_t kv_dim) {
-      const int64_t tiles = (tokens + kernels::kKeyTileTokens - 1) / kernels::kKeyTileTokens;
-      const auto needed = static_cast<size_t>(tiles * kernels::kKeyTileTokens * kv_dim);
-      if (keys.size() < needed) {
-        // Geometric growth so a long generation does not reallocate every
-        // step; whole tiles either way, so stored keys keep their places.
-        const size_t grown = std::max(needed, keys.size() * 2);
-        keys.resize(grown);
-        values.resize(grown);
-      }
+  // Grows a layer's tiles to hold `tokens` positions (whole blocks).
+  void ensure(std::vector<T>& tiles, int64_t tokens) const {
+    const auto needed = index(kernels::kv_tiles_size(tokens, kv_heads_, head_dim_));
+    if (tiles.size() < needed) {
+      // Geometric growth so a long generation does not reallocate every
+      // step; whole blocks either way, so stored positions keep their places.
+      tiles.resize(std::max(needed, tiles.size() * 2));
     }
-  };
-
-  size_t tile_index(int64_t position, int64_t head, int64_t d) const {
-    return static_cast<size_t>(kernels::key_tile_index(position, head, d, kv_heads_, head_dim_));
   }
 
+  static size_t index(int64_t i) { return static_cast<size_t>(i); }
+
   int64_t kv_heads_, head_dim_, kv_dim_;
-  std::vector<Layer> layers_;
+  std::vector<std::vector<T>> layers_;  // per layer, KV tiles
   std::vector<float> scratch_keys_, scratch_values_;
 };
 

@@ -32,24 +32,20 @@ class KvCache {
   virtual void write(int64_t layer, int64_t pos, int64_t n, const float* keys,
                      const float* values) = 0;
   // fp32 keys and values of positions 0 .. end-1 of one layer as rows,
-  // [end, kv_dim] each (prefill). They may point into the cache itself
-  // (fp32 values) or into buffers owned by the cache (keys, which are
-  // stored in tiles; fp16 values), valid until the next call.
+  // [end, kv_dim] each (prefill), in buffers owned by the cache (copied out
+  // of its tiles), valid until the next call.
   struct View {
     const float* keys;
     const float* values;
   };
   virtual View read(int64_t layer, int64_t end) = 0;
   // The stored keys and values of one layer in place, for decode attention
-  // to read itself (no copy): keys in key tiles (kernels/cpu/attention.h)
-  // holding at least length() positions, values [length, kv_dim]. fp32
-  // (keys, values) or fp16 as IEEE half bits (keys16, values16, half the
-  // bytes per step); the other pair null.
+  // to read itself (no copy): KV tiles (kernels/cpu/attention.h) holding at
+  // least length() positions, fp32 (tiles) or fp16 as IEEE half bits
+  // (tiles16, half the bytes per step); the other one null.
   struct DecodeView {
-    const float* keys = nullptr;
-    const float* values = nullptr;
-    const uint16_t* keys16 = nullptr;
-    const uint16_t* values16 = nullptr;
+    const float* tiles = nullptr;
+    const uint16_t* tiles16 = nullptr;
   };
   virtual DecodeView read_decode(int64_t layer) const = 0;
 

@@ -156,12 +156,10 @@ std::vector<float> Qwen2Model::run(std::span<const int32_t> tokens, KvCache* cac
       cache->write(l, start, n, k_.data(), v_.data());
       if (n == 1) {  // decode: the cache's own layout, read in place
         const KvCache::DecodeView kv = cache->read_decode(l);
-        if (kv.keys16 != nullptr) {
-          kernels::attention_decode_f16(q_.data(), kv.keys16, kv.values16, start, shape,
-                                        attention_.data());
+        if (kv.tiles16 != nullptr) {
+          kernels::attention_decode_f16(q_.data(), kv.tiles16, start, shape, attention_.data());
         } else {
-          kernels::attention_decode_f32(q_.data(), kv.keys, kv.values, start, shape,
-                                        attention_.data());
+          kernels::attention_decode_f32(q_.data(), kv.tiles, start, shape, attention_.data());
         }
       } else {
         const KvCache::View kv = cache->read(l, start + n);

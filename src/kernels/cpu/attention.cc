@@ -13,7 +13,7 @@
 //
 // Decode (n == 1) has only a group's handful of rows, too few to pay for
 // transposing keys each step. The KV cache keeps its keys transposed
-// already, in key tiles (attention.h: attention_decode_f32/_f16), and
+// already, in KV tiles (attention.h: attention_decode_f32/_f16), and
 // scores 16 keys per FMA; keys given as rows (attention_causal) are scored
 // as dot products. Every query head of the group runs over a key block
 // while it is in L1; with AVX-512 (head_dim a multiple of 16) that block
@@ -89,11 +89,11 @@ namespace {
 // ---- setup shared by both paths ----------------------------------------------
 
 constexpr int64_t kKeyBlock = 64;  // prefill keys per block: a 64 × head_dim K or V block fits L1
-// Decode keys per block. K and V rows are interleaved with the other kv
-// heads', so a block fills only part of L1's sets; at 32 keys K and V stay
-// there for every head of the group (64 measured ~20% slower at head_dim 64).
+// Decode keys per block: at 32 keys a kv head's K and V stay in L1 for
+// every head of the group (64 measured ~20% slower at head_dim 64, when K
+// and V were rows interleaved with the other kv heads').
 constexpr int64_t kDecodeKeys = kDecodeBlockKeys;
-static_assert(kDecodeKeys == kKeyTileTokens, "a decode block of an fp16 cache is one key tile");
+static_assert(kDecodeKeys == kKvTileTokens, "a decode block of a cache is one block of KV tiles");
 constexpr int kTileRows = 6;            // rows of a register tile (6 × 16 floats: 12 accumulators)
 constexpr int64_t kTargetRows = 64;     // prefill rows (positions × group heads) per task
 constexpr int64_t kMinSplitKeys = 128;  // decode: the shortest key range worth a thread
@@ -110,11 +110,10 @@ struct Problem {
   int64_t kv_stride;   // floats from one position's keys to the next
   int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
   float scale;         // 1/sqrt(dim), folded into the copied queries
-  // Decode over a cache's key tiles (attention.h; keys above unused): fp32
-  // (values above as rows), or fp16 with values as IEEE half rows.
-  const float* key_tiles = nullptr;
-  const uint16_t* key_tiles16 = nullptr;
-  const uint16_t* values16 = nullptr;
+  // Decode over a cache's KV tiles (attention.h; keys and values above
+  // unused): fp32, or fp16 as IEEE half bits.
+  const float* kv_tiles = nullptr;
+  const uint16_t* kv_tiles16 = nullptr;
 };
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -565,10 +564,18 @@ TC_AVX2 void pv_row(const float* p, const float* v, int64_t ldv, int64_t count, 
 }
 
 // Decode streams each layer's K and V from memory once per token (2 MB per
-// layer at 2048 tokens of Qwen2.5-0.5B, far past the caches). Rows this many
-// keys ahead are requested while a block is computed (measured at 2048 keys:
-// 2.38 → 2.15 ms for 24 layers on two threads; further ahead was no better).
+// layer at 2048 tokens of Qwen2.5-0.5B, far past the caches).
+//  - Keys and values as rows (attention_causal): rows this many keys ahead
+//    are requested while a block is computed (measured at 2048 keys: 2.38 →
+//    2.15 ms for 24 layers on two threads; further ahead was no better).
 constexpr int64_t kPrefetchAhead = kDecodeKeys;
+//  - KV tiles (a cache): a task reads its tiles as one stream (TileStream)
+//    and prefetches about kStreamLead bytes ahead in it, as the GEMV does in
+//    its weights (gemv_prefetch.h). 24 layers at 2048 keys, fp32, two
+//    threads, in one sitting: 4 KiB ahead 901-986 us, 8 KiB 807-816, 16 KiB
+//    839-888, 32 KiB 920-956; the earlier layout (values as rows, the next
+//    block prefetched) 1048-1345.
+constexpr int64_t kStreamLead = 8192;
 
 // Prefetches `count` rows of `floats` floats each, `stride` floats apart.
 void prefetch_rows(const float* first, int64_t stride, int64_t count, int64_t floats) {
@@ -578,24 +585,14 @@ void prefetch_rows(const float* first, int64_t stride, int64_t count, int64_t fl
   }
 }
 
-// dst[j·width + c] = src[j·stride + c] widened from fp16, for j < count,
-// c < width. Rows of a block `ahead` keys later (the first ahead_count of
-// them) are prefetched as the block is widened: the widening reads the
-// cache in order, one row per step, the stream the prefetch keeps ahead of.
-__attribute__((target("avx2,fma,f16c"))) void widen_rows(const uint16_t* src, int64_t stride,
-                                                         int64_t count, int64_t width,
-                                                         int64_t ahead, int64_t ahead_count,
-                                                         float* dst) {
-  for (int64_t j = 0; j < count; ++j) {
-    const uint16_t* row = src + j * stride;
-    if (j < ahead_count) prefetch_bytes(row + ahead * stride, width * 2);
-    float* out = dst + j * width;
-    int64_t c = 0;
-    for (; c + 8 <= width; c += 8)
-      _mm256_storeu_ps(out + c,
-                       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c))));
-    for (; c < width; ++c) out[c] = f16_to_f32(row[c]);
-  }
+// dst[i] = src[i] widened from fp16, for i < count.
+__attribute__((target("avx2,fma,f16c"))) void widen(const uint16_t* src, int64_t count,
+                                                    float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  for (; i < count; ++i) dst[i] = f16_to_f32(src[i]);
 }
 
 // Where a decode task's partial results go: for kv head kv, o [group][padded_dim]
@@ -621,18 +618,99 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) 
 template <typename T>
 __attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const T* tile,
                                                            int64_t dim, float* s) {
-  static_assert(kKeyTileTokens == 32, "four vectors of 8 keys per tile row");
+  static_assert(kKvTileTokens == 32, "four vectors of 8 keys per tile row");
   __m256 acc[4];
   TC_UNROLL
   for (int g = 0; g < 4; ++g) acc[g] = _mm256_setzero_ps();
   for (int64_t d = 0; d < dim; ++d) {
     const __m256 qd = _mm256_broadcast_ss(q + d);
-    const T* row = tile + d * kKeyTileTokens;
+    const T* row = tile + d * kKvTileTokens;
     TC_UNROLL
     for (int g = 0; g < 4; ++g) acc[g] = _mm256_fmadd_ps(qd, load8(row + 8 * g), acc[g]);
   }
   TC_UNROLL
   for (int g = 0; g < 4; ++g) _mm256_storeu_ps(s + 8 * g, acc[g]);
+}
+
+// A decode task's KV tiles in the order it reads them: per block, the key
+// and value tiles of its kv heads, which lie side by side; the next block's
+// follow past the other kv heads' tiles (none when the task reads whole
+// rows). The step prefetches the tile `lead` tiles further on.
+struct TileStream {
+  int64_t tile_size;   // elements of a tile
+  int64_t per_block;   // tiles the task reads per block
+  int64_t block_size;  // elements of a block (every kv head)
+  int64_t lead;        // tiles
+  int64_t stored;      // elements of the tiles that hold the context
+
+  // Where the tile `lead` on from tile i of this block's part (starting at
+  // `part`) starts, or -1 when it lies past the stored blocks.
+  int64_t ahead(int64_t part, int64_t i) const {
+    const int64_t j = i + lead;
+    const int64_t at = part + j / per_block * block_size + j % per_block * tile_size;
+    return at + tile_size <= stored ? at : -1;
+  }
+};
+
+template <typename T>
+TileStream tile_stream(const Problem& pb, int64_t kv_heads_read) {
+  const int64_t tile_size = kv_tile_size(pb.dim);
+  const int64_t tile_bytes = tile_size * static_cast<int64_t>(sizeof(T));
+  return {tile_size, 2 * kv_heads_read, 2 * pb.kv_heads * tile_size,
+          std::max<int64_t>(1, kStreamLead / tile_bytes),
+          kv_tiles_size(pb.start + 1, pb.kv_heads, pb.dim)};
+}
+
+// One block of KV tiles (keys k0 .. k0+count-1) for the query heads of kv
+// heads [kv_begin, kv_end), fp32 or fp16 tiles (T).
+template <typename T>
+TC_AVX2 void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& stream,
+                                int64_t kv_begin, int64_t kv_end, int64_t k0, int64_t count,
+                                bool avx512, const float* qs, float* s, float* l_lanes,
+                                float* vwide, float* vpad, const Partials& out, int64_t split) {
+  const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
+  const int64_t part = kv_tile_start(k0, kv_begin, pb.kv_heads, dim);
+  const auto ahead = [&](int64_t i) {
+    const int64_t at = stream.ahead(part, i);
+    return at < 0 ? nullptr : kv_tiles + at;
+  };
+  for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
+    const int64_t i = 2 * (kv - kv_begin);  // the head's key tile in the part; its value tile next
+    const T* key_tile = kv_tiles + part + i * stream.tile_size;
+    const T* value_tile = key_tile + stream.tile_size;
+    const float* q = qs + (kv - kv_begin) * group * padded;
+    float* o = out.o(kv, split);
+    float* m = out.m(kv, split);
+    if (avx512) {  // the step prefetches as it reads; nothing is copied
+      decode_tile_block_avx512(q, group, dim, key_tile, value_tile, dim, count, s, o, m,
+                               l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
+      continue;
+    }
+    // AVX2: the tiles ahead requested at once; fp16 values widened, odd
+    // dims padded.
+    const int64_t tile_bytes = stream.tile_size * static_cast<int64_t>(sizeof(T));
+    for (const T* next : {ahead(i), ahead(i + 1)})
+      if (next != nullptr) prefetch_bytes(next, tile_bytes);
+    const float* v = nullptr;
+    if constexpr (std::is_same_v<T, uint16_t>) {
+      widen(value_tile, count * dim, vwide);
+      v = vwide;
+    } else {
+      v = value_tile;
+    }
+    int64_t ld = dim;
+    if (padded != dim) {
+      copy_padded(v, ld, count, dim, padded, vpad);
+      v = vpad;
+      ld = padded;
+    }
+    float* l = out.l(kv, split);
+    for (int64_t r = 0; r < group; ++r) {
+      dot_key_tile(q + r * padded, key_tile, dim, s);
+      softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
+      pv_row(s, v, ld, count, o + r * padded, padded);
+    }
+  }
 }
 
 // The query heads of kv heads [kv_begin, kv_end) over keys [k_begin, k_end),
@@ -643,9 +721,8 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
-  const bool f16 = pb.key_tiles16 != nullptr;
-  const bool tiles = f16 || pb.key_tiles != nullptr;  // keys in key tiles, else rows
-  const int64_t width = (kv_end - kv_begin) * dim;    // floats of a row this task reads
+  const bool f16 = pb.kv_tiles16 != nullptr;
+  const bool tiles = f16 || pb.kv_tiles != nullptr;  // a cache's KV tiles, else rows
   // The AVX-512 steps take a whole block for all heads of a group at once.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
   // The AVX2 path widens fp16 values (not keys: they are scored from their tiles).
@@ -653,15 +730,15 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * padded) + region(group * kDecodeKeys) +
                   (pad ? 2 * region(kDecodeKeys * padded) : 0) +
-                  (widen_values ? region(kDecodeKeys * width) : 0) +
+                  (widen_values ? region(kDecodeKeys * dim) : 0) +
                   (avx512 ? region(rows * 16) : 0));
   float* qs = scratch.data();                     // [rows][padded], scaled, zero-padded
   float* s = qs + region(rows * padded);          // [group][kDecodeKeys] scores, then p
   float* kpad = s + region(group * kDecodeKeys);  // [kDecodeKeys][padded] if dim is odd
   float* vpad = kpad + (pad ? region(kDecodeKeys * padded) : 0);
-  float* vwide = vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][width]
+  float* vwide = vpad + (pad ? region(kDecodeKeys * padded) : 0);  // [kDecodeKeys][dim]
   // The AVX-512 step's l: 16 partial sums per query row, added up at the end.
-  float* l_lanes = vwide + (widen_values ? region(kDecodeKeys * width) : 0);
+  float* l_lanes = vwide + (widen_values ? region(kDecodeKeys * dim) : 0);
   if (avx512) std::fill(l_lanes, l_lanes + rows * 16, 0.0f);
 
   for (int64_t r = 0; r < rows; ++r) {
@@ -673,91 +750,56 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
     std::fill(out.m(kv, split), out.m(kv, split) + group, -INFINITY);
     std::fill(out.l(kv, split), out.l(kv, split) + group, 0.0f);
   }
+  const TileStream stream = f16 ? tile_stream<uint16_t>(pb, kv_end - kv_begin)
+                                : tile_stream<float>(pb, kv_end - kv_begin);
   for (int64_t k0 = k_begin; k0 < k_end; k0 += kDecodeKeys) {
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
-    const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
-    const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
-    if (tiles && avx512) {
-      // Keys from their tiles, values from their rows, nothing copied; the
-      // step prefetches the next block of this task as it goes.
-      const bool next = ahead > 0;
-      for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
-        const int64_t tile = key_tile_index(k0, kv, 0, pb.kv_heads, dim);
-        const int64_t row = k0 * pb.kv_stride + kv * dim;
-        const int64_t step = kPrefetchAhead * pb.kv_stride;
-        const float* q = qs + (kv - kv_begin) * group * padded;
-        float* lanes = l_lanes + (kv - kv_begin) * group * 16;
-        const auto run = [&](const auto* key_tiles, const auto* values) {
-          decode_tile_block_avx512(q, group, dim, key_tiles + tile, values + row, pb.kv_stride,
-                                   count, s, out.o(kv, split), out.m(kv, split), lanes,
-                                   next ? key_tiles + tile + step : nullptr,
-                                   next ? values + row + step : nullptr);
-        };
-        if (f16) {
-          run(pb.key_tiles16, pb.values16);
-        } else {
-          run(pb.key_tiles, pb.values);
-        }
+    if (tiles) {
+      if (f16) {
+        decode_tiles_block(pb, pb.kv_tiles16, stream, kv_begin, kv_end, k0, count, avx512, qs, s,
+                           l_lanes, vwide, vpad, out, split);
+      } else {
+        decode_tiles_block(pb, pb.kv_tiles, stream, kv_begin, kv_end, k0, count, avx512, qs, s,
+                           l_lanes, vwide, vpad, out, split);
       }
       continue;
     }
-    // The AVX2 path, or keys as rows: the block's value rows in the cache
-    // or widened from fp16 into vwide; keys as rows in the cache, or tiles.
-    const float* keys = tiles ? nullptr : pb.keys + first;
-    const float* values = vwide;
-    int64_t block_ld = width;
-    if (f16) {
-      widen_rows(pb.values16 + first, pb.kv_stride, count, width, kPrefetchAhead, ahead, vwide);
-    } else {
-      values = pb.values + first;
-      block_ld = pb.kv_stride;
-    }
-    if (!f16 && !avx512) {  // the AVX-512 step prefetches its next block itself
-      prefetch_rows(pb.values + first + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
-      if (!tiles) prefetch_rows(keys + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
-    }
-    if (tiles && ahead > 0) {
-      const int64_t next = key_tile_index(k0 + kPrefetchAhead, kv_begin, 0, pb.kv_heads, dim);
-      const int64_t bytes = (kv_end - kv_begin) * dim * kKeyTileTokens * (f16 ? 2 : 4);
-      prefetch_bytes(f16 ? static_cast<const void*>(pb.key_tiles16 + next)
-                         : static_cast<const void*>(pb.key_tiles + next),
-                     bytes);
+    // Keys and values as rows, fp32, the kv heads' rows side by side.
+    const int64_t ahead = std::min(kDecodeKeys, k_end - k0 - kPrefetchAhead);
+    const int64_t first = k0 * pb.kv_stride + kv_begin * dim;
+    const float* keys = pb.keys + first;
+    const float* values = pb.values + first;
+    const int64_t width = (kv_end - kv_begin) * dim;  // floats of a row this task reads
+    if (!avx512) {  // the AVX-512 step prefetches its next block itself
+      prefetch_rows(values + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
+      prefetch_rows(keys + kPrefetchAhead * pb.kv_stride, pb.kv_stride, ahead, width);
     }
     for (int64_t kv = kv_begin; kv < kv_end; ++kv) {
       const int64_t head_offset = (kv - kv_begin) * dim;
-      const float* k = tiles ? nullptr : keys + head_offset;
+      const float* k = keys + head_offset;
       const float* v = values + head_offset;
       const float* q = qs + (kv - kv_begin) * group * padded;
       float* o = out.o(kv, split);
       float* m = out.m(kv, split);
       float* l = out.l(kv, split);
-      if (avx512) {  // keys as rows
+      if (avx512) {
         const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-        decode_block_avx512(q, group, dim, k, v, block_ld, count, s, o, m,
+        decode_block_avx512(q, group, dim, k, v, pb.kv_stride, count, s, o, m,
                             l_lanes + (kv - kv_begin) * group * 16, pb.keys + next,
                             pb.values + next, std::max<int64_t>(ahead, 0));
         continue;
       }
-      int64_t ld = block_ld;
+      int64_t ld = pb.kv_stride;
       if (pad) {
-        if (!tiles) {
-          copy_padded(k, ld, count, dim, padded, kpad);
-          k = kpad;
-        }
+        copy_padded(k, ld, count, dim, padded, kpad);
+        k = kpad;
         copy_padded(v, ld, count, dim, padded, vpad);
         v = vpad;
         ld = padded;
       }
       // Every head of the group over this block while it is in L1.
-      const int64_t tile = tiles ? key_tile_index(k0, kv, 0, pb.kv_heads, dim) : 0;
       for (int64_t r = 0; r < group; ++r) {
-        if (f16) {
-          dot_key_tile(q + r * padded, pb.key_tiles16 + tile, dim, s);
-        } else if (tiles) {
-          dot_key_tile(q + r * padded, pb.key_tiles + tile, dim, s);
-        } else {
-          dot_keys(q + r * padded, k, ld, count, padded, s);
-        }
+        dot_keys(q + r * padded, k, ld, count, padded, s);
         softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
         pv_row(s, v, ld, count, o + r * padded, padded);
       }
@@ -869,65 +911,69 @@ void attention_causal(const float* q, const float* keys, const float* values, in
 namespace {
 
 template <typename T>
-void tiles_to_rows(const T* key_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
-                   float* rows) {
+float widened(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return x;
+  } else {
+    return f16_to_f32(x);
+  }
+}
+
+template <typename T>
+void tiles_to_rows(const T* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+                   float* keys, float* values) {
   for (int64_t p = 0; p < positions; ++p) {
     for (int64_t h = 0; h < kv_heads; ++h) {
       for (int64_t d = 0; d < head_dim; ++d) {
-        const T key = key_tiles[key_tile_index(p, h, d, kv_heads, head_dim)];
-        float& row = rows[(p * kv_heads + h) * head_dim + d];
-        if constexpr (std::is_same_v<T, float>) {
-          row = key;
-        } else {
-          row = f16_to_f32(key);
-        }
+        const int64_t row = (p * kv_heads + h) * head_dim + d;
+        keys[row] = widened(kv_tiles[kv_key_index(p, h, d, kv_heads, head_dim)]);
+        values[row] = widened(kv_tiles[kv_value_index(p, h, d, kv_heads, head_dim)]);
       }
     }
   }
 }
 
-}  // namespace
-
-void key_tiles_to_rows(const float* key_tiles, int64_t positions, int64_t kv_heads,
-                       int64_t head_dim, float* rows) {
-  tiles_to_rows(key_tiles, positions, kv_heads, head_dim, rows);
-}
-
-void key_tiles_to_rows(const uint16_t* key_tiles, int64_t positions, int64_t kv_heads,
-                       int64_t head_dim, float* rows) {
-  tiles_to_rows(key_tiles, positions, kv_heads, head_dim, rows);
-}
-
-void attention_decode_f32(const float* q, const float* key_tiles, const float* values,
-                          int64_t start, const AttentionShape& shape, float* out) {
+// Decode over KV tiles: the fast path, or (without AVX2+FMA+F16C) the
+// reference on the tiles copied out into rows.
+template <typename T>
+void decode_tiles(const float* q, const T* kv_tiles, int64_t start, const AttentionShape& shape,
+                  float* out) {
   const CpuFeatures& f = cpu_features();
   if (!(f.avx2 && f.fma && f.f16c)) {
-    // Keys into rows, and the reference path.
-    std::vector<float> rows(static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim));
-    key_tiles_to_rows(key_tiles, start + 1, shape.kv_heads, shape.head_dim, rows.data());
-    return attention_causal_reference(q, rows.data(), values, 1, start, shape, out);
-  }
-  Problem pb = make_problem(q, nullptr, values, 1, start, shape, out);
-  pb.key_tiles = key_tiles;
-  decode(pb);
-}
-
-void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
-                          int64_t start, const AttentionShape& shape, float* out) {
-  const CpuFeatures& f = cpu_features();
-  if (!(f.avx2 && f.fma && f.f16c)) {
-    // Widen the cache into rows and take the reference path.
     const auto count = static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim);
-    std::vector<float> wide_keys(count), wide_values(count);
-    key_tiles_to_rows(key_tiles, start + 1, shape.kv_heads, shape.head_dim, wide_keys.data());
-    for (size_t i = 0; i < count; ++i) wide_values[i] = f16_to_f32(values[i]);
-    return attention_causal_reference(q, wide_keys.data(), wide_values.data(), 1, start, shape,
-                                      out);
+    std::vector<float> keys(count), values(count);
+    tiles_to_rows(kv_tiles, start + 1, shape.kv_heads, shape.head_dim, keys.data(), values.data());
+    return attention_causal_reference(q, keys.data(), values.data(), 1, start, shape, out);
   }
   Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
-  pb.key_tiles16 = key_tiles;
-  pb.values16 = values;
+  if constexpr (std::is_same_v<T, float>) {
+    pb.kv_tiles = kv_tiles;
+  } else {
+    pb.kv_tiles16 = kv_tiles;
+  }
   decode(pb);
+}
+
+}  // namespace
+
+void kv_tiles_to_rows(const float* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+                      float* keys, float* values) {
+  tiles_to_rows(kv_tiles, positions, kv_heads, head_dim, keys, values);
+}
+
+void kv_tiles_to_rows(const uint16_t* kv_tiles, int64_t positions, int64_t kv_heads,
+                      int64_t head_dim, float* keys, float* values) {
+  tiles_to_rows(kv_tiles, positions, kv_heads, head_dim, keys, values);
+}
+
+void attention_decode_f32(const float* q, const float* kv_tiles, int64_t start,
+                          const AttentionShape& shape, float* out) {
+  decode_tiles(q, kv_tiles, start, shape, out);
+}
+
+void attention_decode_f16(const float* q, const uint16_t* kv_tiles, int64_t start,
+                          const AttentionShape& shape, float* out) {
+  decode_tiles(q, kv_tiles, start, shape, out);
 }
 
 }  // namespace tc::kernels

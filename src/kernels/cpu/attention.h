@@ -22,49 +22,70 @@ struct AttentionShape {
 // kernel; decode (n == 1) streams the keys and values once (AVX-512 where
 // the CPU has it) and splits long contexts across threads. Scratch memory
 // is O(block sizes), per thread. The model's decode reads its KV cache
-// through attention_decode_f32/_f16 below instead (keys in key tiles).
+// through attention_decode_f32/_f16 below instead (KV tiles).
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
-// How the KV cache lays out its keys for decode ("key tiles"): positions
-// in tiles of kKeyTileTokens, and within a tile each kv head's keys
-// dimension-major, row d holding dimension d of the tile's 32 positions (a
-// 64-byte cache line). Decode then scores 16 keys with one FMA per query
-// head and dimension and reduces nothing; rows of keys needed a 16-way
-// reduction per 16 scores and a widened copy (measured: attention.cc).
-// Values stay rows, [position][kv_heads][head_dim].
-constexpr int64_t kKeyTileTokens = 32;
+// How the KV cache lays out one layer ("KV tiles"): positions in blocks of
+// kKvTileTokens; within a block, for each kv head in turn, its key tile and
+// then its value tile.
+//  - A key tile is dimension-major: row d holds dimension d of the block's
+//    32 positions (a 64-byte cache line in fp16). Decode scores 16 keys with
+//    one FMA per query head and dimension and reduces nothing; keys as rows
+//    needed a 16-way reduction per 16 scores (measured: attention.cc).
+//  - A value tile is position-major: row j holds position j's head_dim values.
+// So decode, which reads a block's kv heads in order, reads a layer as one
+// sequential stream, which its prefetch runs a fixed distance ahead in
+// (attention.cc). With the values as rows beside the key tiles (two
+// streams), 24 layers at 2048 keys on two threads (attention_bench
+// DecodeLayers, four interleaved pairs) took 1116-1368 us in fp32 and
+// 648-669 in fp16; as KV tiles 875-1120 and 581-600.
+constexpr int64_t kKvTileTokens = 32;
 
-// Where dimension d of kv head `head` at `position` sits in key tiles.
-constexpr int64_t key_tile_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
+// Elements of one kv head's key tile (or value tile).
+constexpr int64_t kv_tile_size(int64_t head_dim) { return kKvTileTokens * head_dim; }
+
+// Where the key tile of kv head `head` for the block holding `position`
+// starts; the head's value tile follows it.
+constexpr int64_t kv_tile_start(int64_t position, int64_t head, int64_t kv_heads,
+                                int64_t head_dim) {
+  return (position / kKvTileTokens * kv_heads + head) * 2 * kv_tile_size(head_dim);
+}
+
+// Where dimension d of the key (value) of kv head `head` at `position` sits.
+constexpr int64_t kv_key_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
+                               int64_t head_dim) {
+  return kv_tile_start(position, head, kv_heads, head_dim) + d * kKvTileTokens +
+         position % kKvTileTokens;
+}
+constexpr int64_t kv_value_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
                                  int64_t head_dim) {
-  return ((position / kKeyTileTokens * kv_heads + head) * head_dim + d) * kKeyTileTokens +
-         position % kKeyTileTokens;
+  return kv_tile_start(position, head, kv_heads, head_dim) + kv_tile_size(head_dim) +
+         position % kKvTileTokens * head_dim + d;
 }
 
-// Elements of key tiles holding `positions` positions (whole tiles).
-constexpr int64_t key_tiles_size(int64_t positions, int64_t kv_heads, int64_t head_dim) {
-  return (positions + kKeyTileTokens - 1) / kKeyTileTokens * kKeyTileTokens * kv_heads * head_dim;
+// Elements of KV tiles holding `positions` positions (whole blocks).
+constexpr int64_t kv_tiles_size(int64_t positions, int64_t kv_heads, int64_t head_dim) {
+  return (positions + kKvTileTokens - 1) / kKvTileTokens * kv_heads * 2 * kv_tile_size(head_dim);
 }
 
-// The keys of positions [0, positions) from key tiles into rows,
-// [positions][kv_heads][head_dim], fp16 widened (prefill over a cache, and
-// the decode fallbacks without AVX2).
-void key_tiles_to_rows(const float* key_tiles, int64_t positions, int64_t kv_heads,
-                       int64_t head_dim, float* rows);
-void key_tiles_to_rows(const uint16_t* key_tiles, int64_t positions, int64_t kv_heads,
-                       int64_t head_dim, float* rows);
+// The keys and values of positions [0, positions) from KV tiles into rows,
+// [positions][kv_heads][head_dim] each, fp16 widened (prefill over a cache,
+// and the decode fallback without AVX2).
+void kv_tiles_to_rows(const float* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+                      float* keys, float* values);
+void kv_tiles_to_rows(const uint16_t* kv_tiles, int64_t positions, int64_t kv_heads,
+                      int64_t head_dim, float* keys, float* values);
 
-// Decode (one query, at position `start`) over a KV cache that keeps its
-// keys in key tiles holding the start+1 positions (the last tile's later
-// slots are read and ignored, whatever they hold) and its values as rows,
-// [start+1, kv_heads, head_dim]: fp32, or fp16 as IEEE half bits (half the
-// bytes streamed per step). The result equals attention_causal on the same
-// keys and values (widened to fp32) as rows.
-void attention_decode_f32(const float* q, const float* key_tiles, const float* values,
-                          int64_t start, const AttentionShape& shape, float* out);
-void attention_decode_f16(const float* q, const uint16_t* key_tiles, const uint16_t* values,
-                          int64_t start, const AttentionShape& shape, float* out);
+// Decode (one query, at position `start`) over a KV cache's KV tiles holding
+// the start+1 positions (the last block's later slots are read and ignored,
+// whatever they hold): fp32, or fp16 as IEEE half bits (half the bytes
+// streamed per step). The result equals attention_causal on the same keys
+// and values (widened to fp32) as rows.
+void attention_decode_f32(const float* q, const float* kv_tiles, int64_t start,
+                          const AttentionShape& shape, float* out);
+void attention_decode_f16(const float* q, const uint16_t* kv_tiles, int64_t start,
+                          const AttentionShape& shape, float* out);
 
 // The scalar reference twin of attention_causal (same contract): one task
 // per (position, head), all scores of a query materialized, then softmax and

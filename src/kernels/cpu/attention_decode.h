@@ -35,12 +35,14 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
                          float* l_lanes, const float* next_k, const float* next_v,
                          int64_t next_count);
 
-// The same step over a cache's key tiles, fp32 or fp16 (IEEE half bits): the
-// block's keys are one kv head's key tile (attention.h: tile[d·kDecodeBlockKeys
-// + j] = key j, dimension d, all 32 slots readable; slots from count on are
-// ignored), its values rows v[j·ld ..] of the same type. next_tile / next_v:
-// the same for a later block (or null), prefetched a row per loop iteration.
-// dim must be a multiple of 16. Call only when cpu_has_avx512().
+// The same step over a cache's KV tiles (attention.h), fp32 or fp16 (IEEE
+// half bits): the block's keys are one kv head's key tile (tile[d·
+// kDecodeBlockKeys + j] = key j, dimension d, all 32 slots readable; slots
+// from count on are ignored), its values rows v[j·ld ..] of the same type
+// (a value tile: ld = dim). next_tile / next_v (or null): where to prefetch,
+// a tile's worth from each, a row per loop iteration as this block's key
+// and value rows are read. dim must be a multiple of 16. Call only when
+// cpu_has_avx512().
 void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
                               const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
                               float* m, float* l_lanes, const uint16_t* next_tile,

@@ -12,7 +12,7 @@
 //    their own instantiation: with the dimension a constant, GCC schedules
 //    the score loop with far fewer spills (2048 keys, one thread: 85 → 72 µs
 //    per layer).
-//  - a cache's key tiles (decode_tile_block_avx512, fp32 or fp16): keys
+//  - a cache's KV tiles (decode_tile_block_avx512, fp32 or fp16): keys
 //    arrive as dim rows of 32 keys (attention.h), so one FMA scores 16 keys
 //    for one head and nothing is reduced; fp16 keys and values are widened
 //    in registers, never into memory.
@@ -243,9 +243,9 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
 
 // M query rows (M <= 8) of one block: scores from the key tile, the softmax
 // step per row, then P·V 32 dims at a time (M × 2 accumulators). T: float
-// or fp16 (uint16_t) keys and values. next_tile / next_v (or null): a later
-// block's tile and value rows, prefetched a tile row and a value row per
-// score and P·V iteration.
+// or fp16 (uint16_t) keys and values. next_tile / next_v (or null): a tile
+// and value rows further on in the cache, prefetched a tile row and a value
+// row per score and P·V iteration.
 template <int M, int64_t D, typename T>
 void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int64_t ld,
                int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
@@ -277,7 +277,7 @@ void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int6
 }
 
 // The group in tiles of up to 8 rows (16 score accumulators); the first
-// tile prefetches the next block, the others reread this one from L1.
+// tile prefetches ahead, the others reread this block from L1.
 template <int64_t D, typename T>
 void tile_block(const float* qs, int64_t group, int64_t dim, const T* tile, const T* v, int64_t ld,
                 int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
