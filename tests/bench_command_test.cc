@@ -218,7 +218,7 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
     EXPECT_GT(out[key].get<double>(), 0.0) << key;
   }
   EXPECT_EQ(out["method"], "fp32_cpu");
-  EXPECT_EQ(out["kv_cache"], "f32");
+  EXPECT_EQ(out["kv_cache"], "f16");  // the default, as in llama.cpp
   EXPECT_EQ(out["threads"], 1);
   EXPECT_EQ(out["prompt_len"], 8);
   EXPECT_EQ(out["gen"], 3);
@@ -250,10 +250,10 @@ TEST(BenchCli, DecodePartsSplitTheStepsNearlyEqually) {
               1e-9 * out["decode_parts"]["gbs"][0].get<double>());
 }
 
-TEST(BenchCli, DecodesOverAnFp16Cache) {
+TEST(BenchCli, DecodesOverAnFp32Cache) {
   const json out = bench_small_model(
-      "--prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f16");
-  EXPECT_EQ(out["kv_cache"], "f16");
+      "--prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f32");
+  EXPECT_EQ(out["kv_cache"], "f32");
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
 }
 

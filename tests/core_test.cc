@@ -138,6 +138,22 @@ TEST(KvCache, StoresCropsAndRewrites) {
   }
 }
 
+TEST(KvCache, Fp16SaturatesWhatItCannotHold) {
+  // Past 65504 fp16 would round to infinity, and an infinite key turns its
+  // scores into inf or NaN; the cache stores the largest finite half.
+  const model::ModelConfig config = attention_config(1, 2, 1, 4);
+  auto cache = model::make_kv_cache(model::KvFormat::kF16, config);
+  const std::vector<float> keys = {1e6f, -7e4f, 65504.0f, 3.0f};
+  const std::vector<float> values = {-1e9f, 65519.0f, 0.5f, -65504.0f};
+  cache->write(0, 0, 1, keys.data(), values.data());
+  cache->commit(1);
+  const auto view = cache->read(0, 1);
+  EXPECT_EQ(std::vector<float>(view.keys, view.keys + 4),
+            (std::vector<float>{65504.0f, -65504.0f, 65504.0f, 3.0f}));
+  EXPECT_EQ(std::vector<float>(view.values, view.values + 4),
+            (std::vector<float>{-65504.0f, 65504.0f, 0.5f, -65504.0f}));
+}
+
 TEST(KvCache, ReadsBackPositionsAcrossTileBlocksAndGrowth) {
   // Two kv heads, 70 positions written 33, 1 and 36 at a time: three blocks
   // of KV tiles, a write straddling a block edge, and storage that grows

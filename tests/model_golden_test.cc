@@ -7,6 +7,7 @@
 #include "decode/greedy.h"
 #include "golden_reader.h"
 #include "io/safetensors.h"
+#include "model/kv_cache.h"
 #include "model/loader.h"
 #include "test_paths.h"
 
@@ -66,12 +67,17 @@ TEST_P(ModelGolden, GreedyIdsMatchTransformers) {
   model::Qwen2Model model = model::load_qwen2(test::fixture_model(name));
   const nlohmann::json golden = test::read_json(test::golden_dir(name) + "/golden.json");
   ASSERT_FALSE(golden["greedy"].empty());
-  for (const auto& prompt : golden["greedy"]) {
-    const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
-    const auto expected = prompt["new_ids"].get<std::vector<int32_t>>();
-    const auto result = decode::generate_greedy(
-        model, prompt_ids, static_cast<int64_t>(expected.size()), model.config().eos_token_ids);
-    EXPECT_EQ(result.new_ids, expected) << name << " prompt: " << prompt["prompt"];
+  // Both caches: f32 (the harness's) and f16 (generate's and bench's default).
+  for (const auto format : {model::KvFormat::kF32, model::KvFormat::kF16}) {
+    for (const auto& prompt : golden["greedy"]) {
+      const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
+      const auto expected = prompt["new_ids"].get<std::vector<int32_t>>();
+      const auto result =
+          decode::generate_greedy(model, prompt_ids, static_cast<int64_t>(expected.size()),
+                                  model.config().eos_token_ids, format);
+      EXPECT_EQ(result.new_ids, expected)
+          << name << " " << model::kv_format_name(format) << " cache, prompt: " << prompt["prompt"];
+    }
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "kernels/cpu/weight_matrix.h"
 
+#include "apps/cli_common.h"
 #include "apps/commands.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -65,7 +66,7 @@ struct BenchOptions {
   int64_t repeats = 3;
   int64_t bandwidth_mib = 1024;
   size_t threads = 0;
-  std::string kv_cache = "f32";
+  std::string kv_cache = kDefaultKvCache;
   bool json = false;
 };
 
@@ -418,13 +419,7 @@ void register_bench(CLI::App& app) {
                    "last-level cache)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
-  command
-      ->add_option(
-          "--kv-cache", options->kv_cache,
-          "How the KV cache stores keys and values: f32, or f16 (half the bytes per "
-          "decode step at long contexts; llama.cpp's default; slightly different numerics)")
-      ->check(CLI::IsMember({"f32", "f16"}))
-      ->capture_default_str();
+  add_kv_cache_option(*command, options->kv_cache);
   command
       ->add_option("--threads", options->threads,
                    "Threads for the measurements and the kernels (0 = one per hardware thread)")

@@ -20,7 +20,7 @@ struct GenerateOptions {
   ModelOptions model;
   std::string prompt;
   int64_t max_new_tokens = 32;
-  std::string kv_cache = "f32";
+  std::string kv_cache = kDefaultKvCache;
   bool json = false;
   bool profile = false;
 };
@@ -118,12 +118,7 @@ void register_generate(CLI::App& app) {
   command->add_flag(
       "--json", options->json,
       "Print one JSON object: prompt_ids, new_ids, text, prefill_tok_s, decode_tok_s");
-  command
-      ->add_option("--kv-cache", options->kv_cache,
-                   "How the KV cache stores keys and values: f32, or f16 (half the bytes per "
-                   "decode step at long contexts; slightly different numerics)")
-      ->check(CLI::IsMember({"f32", "f16"}))
-      ->capture_default_str();
+  add_kv_cache_option(*command, options->kv_cache);
   command->add_flag("--profile", options->profile,
                     "Time each part of the forward pass (projections, attention, MLP, lm_head...) "
                     "and report where prefill and decode time goes");

@@ -26,12 +26,15 @@ KvFormat parse_kv_format(std::string_view name) {
 
 namespace {
 
+// fp16 saturates at the largest finite half (65504) rather than rounding
+// to infinity: one huge key would otherwise turn its scores into inf or NaN.
 template <typename T>
 T narrow(float x) {
   if constexpr (std::is_same_v<T, float>) {
     return x;
   } else {
-    return f32_to_f16(x);
+    constexpr float kMaxHalf = 65504.0f;
+    return f32_to_f16(std::clamp(x, -kMaxHalf, kMaxHalf));  // NaN stays NaN
   }
 }
 
