@@ -263,6 +263,36 @@ TEST(QuantKernels, SharedInputMatmulsMatchReference) {
   EXPECT_THROW(kernels::matmul_same_input(mixed, x.data(), 1), tc::Error);
 }
 
+// One token (decode) through a layer's q, k and v is one walk over their
+// rows laid end to end (matmul.cc: gemv_avx512_together): claims that cross
+// from one matrix into the next run as a piece per matrix. 1000, 130 and 130
+// rows give both threads several claims, some crossing each edge; every row
+// must be exactly what each matrix's own matmul gives (the same kernel on
+// the same prepared x), for every format.
+TEST(QuantKernels, OneTokenThroughSharedInputEqualsEachMatmul) {
+  constexpr int64_t kCols = 300;
+  const std::vector<WeightMatrix> a = every_packed_format(1000, kCols, 41);
+  const std::vector<WeightMatrix> b = every_packed_format(130, kCols, 42);
+  const std::vector<WeightMatrix> c = every_packed_format(130, kCols, 43);
+  const std::vector<float> x = random_vector(kCols, 44, 3.0f);
+  for (size_t f = 0; f < a.size(); ++f) {
+    const WeightMatrix* weights[] = {&a[f], &b[f], &c[f]};
+    std::vector<kernels::MatmulTarget> targets;
+    std::vector<std::vector<float>> together, alone;
+    for (const WeightMatrix* w : weights) {
+      together.emplace_back(static_cast<size_t>(w->rows), -1.0f);
+      alone.emplace_back(static_cast<size_t>(w->rows), -2.0f);
+    }
+    for (size_t i = 0; i < 3; ++i) targets.push_back({weights[i], together[i].data()});
+    kernels::matmul_same_input(targets, x.data(), 1);
+    for (size_t i = 0; i < 3; ++i) {
+      kernels::matmul(*weights[i], x.data(), 1, alone[i].data());
+      EXPECT_EQ(together[i], alone[i])
+          << "target " << i << " (" << kernels::weight_format_name(weights[i]->format) << ")";
+    }
+  }
+}
+
 // The MLP's gate and up in one job with SiLU·mul applied per task, against
 // silu(x·gateᵀ) ⊙ (x·upᵀ) from the reference products, for every format;
 // 5 tokens take the separate matmuls and silu_mul. One token (decode, whose

@@ -20,8 +20,9 @@ struct MatmulTarget {
 
 // y = x · Wᵀ for several weights with the same input x (a layer's q, k and
 // v). With many tokens all of their panels are tasks of one pool job, so the
-// small k and v matrices do not each pay a hand-off and a tail. The results
-// are those of matmul on each weight.
+// small k and v matrices do not each pay a hand-off and a tail; with one
+// token (decode) the threads walk all of their rows in one job when the
+// weights share a format. The results are those of matmul on each weight.
 void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, int64_t n);
 
 // The first half of the SiLU-gated MLP: gate_y = silu(x · gateᵀ) ⊙ (x · upᵀ),
