@@ -162,31 +162,27 @@ void gemv_avx512_together(std::span<const MatmulTarget> targets, const float* x)
     starts[i + 1] = starts[i] + targets[i].weight->rows;
     bytes += static_cast<int64_t>(targets[i].weight->bytes());
   }
-  const int64_t rows = starts[targets.size()];
-  const int64_t row_bytes = std::max<int64_t>(1, bytes / rows);
   const auto target_of = [&](int64_t row) {
     size_t i = 0;
     while (row >= starts[i + 1]) ++i;
     return i;
   };
-  walk_rows(ThreadPool::global(), rows, (kDecodeClaimBytes + row_bytes - 1) / row_bytes,
-            kDecodeMinClaimRows, [&](const RowClaim& c) {
-              for (int64_t begin = c.begin; begin < c.end;) {
-                const size_t i = target_of(begin);
-                const int64_t end = std::min(c.end, starts[i + 1]);
-                // What the thread reads after this piece, in this matrix's rows.
-                GemvNext next{0, 0, begin == c.begin && c.next.warm};
-                if (end == c.end) {
-                  next.begin = std::max(c.next.begin, starts[i]) - starts[i];
-                  next.end = std::min(c.next.end, starts[i + 1]) - starts[i];
-                  if (next.begin >= next.end) next.begin = next.end = 0;
-                }
-                const WeightMatrix& weight = *targets[i].weight;
-                gemv_rows_avx512(weight, in, targets[i].y, begin - starts[i], end - starts[i],
-                                 next);
-                begin = end;
-              }
-            });
+  walk_decode_rows(starts[targets.size()], bytes, [&](const RowClaim& c) {
+    for (int64_t begin = c.begin; begin < c.end;) {
+      const size_t i = target_of(begin);
+      const int64_t end = std::min(c.end, starts[i + 1]);
+      // What the thread reads after this piece, in this matrix's rows.
+      GemvNext next{0, 0, begin == c.begin && c.next.warm};
+      if (end == c.end) {
+        next.begin = std::max(c.next.begin, starts[i]) - starts[i];
+        next.end = std::min(c.next.end, starts[i + 1]) - starts[i];
+        if (next.begin >= next.end) next.begin = next.end = 0;
+      }
+      const WeightMatrix& weight = *targets[i].weight;
+      gemv_rows_avx512(weight, in, targets[i].y, begin - starts[i], end - starts[i], next);
+      begin = end;
+    }
+  });
 }
 
 // Whether one token through these matrices can be one walk: one format with

@@ -107,13 +107,17 @@ void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_cl
   });
 }
 
+void walk_decode_rows(int64_t rows, int64_t bytes,
+                      const std::function<void(const RowClaim&)>& body) {
+  if (rows <= 0) return;
+  const int64_t row_bytes = std::max<int64_t>(1, bytes / rows);
+  const int64_t max_rows = (kDecodeClaimBytes + row_bytes - 1) / row_bytes;
+  walk_rows(ThreadPool::global(), rows, max_rows, kDecodeMinClaimRows, body);
+}
+
 void walk_decode_rows(const WeightMatrix& weight,
                       const std::function<void(const RowClaim&)>& body) {
-  if (weight.rows <= 0) return;
-  const int64_t row_bytes =
-      std::max<int64_t>(1, static_cast<int64_t>(weight.bytes()) / weight.rows);
-  const int64_t max_rows = (kDecodeClaimBytes + row_bytes - 1) / row_bytes;
-  walk_rows(ThreadPool::global(), weight.rows, max_rows, kDecodeMinClaimRows, body);
+  walk_decode_rows(weight.rows, static_cast<int64_t>(weight.bytes()), body);
 }
 
 }  // namespace tc::kernels

@@ -51,5 +51,9 @@ void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_cl
 constexpr int64_t kDecodeClaimBytes = 512 * 1024;
 constexpr int64_t kDecodeMinClaimRows = 16;
 void walk_decode_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body);
+// The same walk over `rows` rows that hold `bytes` in all (several matrices
+// of one format laid end to end: matmul.cc's decode of q, k and v together).
+void walk_decode_rows(int64_t rows, int64_t bytes,
+                      const std::function<void(const RowClaim&)>& body);
 
 }  // namespace tc::kernels
