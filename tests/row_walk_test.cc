@@ -108,5 +108,30 @@ TEST(RowWalk, TwoThreadsWalkFromBothEnds) {
   }
 }
 
+// A decode matmul's claims hold at most about kDecodeClaimBytes of its rows:
+// the lm_head's (151936 fp32 rows of 896) in claims of at most 1171 rows
+// (4 MiB), so a walk over it makes a few hundred claims, not 151936 / 16.
+TEST(RowWalk, DecodeClaimsHoldAtMostTheClaimBytes) {
+  const int64_t rows = 151936, row_bytes = 896 * 4;
+  const int64_t max_rows = (kDecodeClaimBytes + row_bytes - 1) / row_bytes;
+  ASSERT_EQ(max_rows, 1171);
+  std::mutex mutex;
+  std::vector<int> times_claimed(static_cast<size_t>(rows), 0);
+  std::vector<RowClaim> claims;
+  walk_decode_rows(rows, rows * row_bytes, [&](const RowClaim& claim) {
+    std::lock_guard<std::mutex> lock(mutex);
+    claims.push_back(claim);
+    for (int64_t r = claim.begin; r < claim.end; ++r) ++times_claimed[static_cast<size_t>(r)];
+  });
+  for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(times_claimed[static_cast<size_t>(r)], 1) << r;
+  if (ThreadPool::global().size() == 1) {
+    EXPECT_EQ(claims.size(), 1u);  // one thread reads the rows as one claim
+    return;
+  }
+  for (const RowClaim& claim : claims) ASSERT_LE(claim.end - claim.begin, max_rows);
+  EXPECT_GE(claims.size(), static_cast<size_t>(rows / max_rows));
+  EXPECT_LT(claims.size(), 400u);
+}
+
 }  // namespace
 }  // namespace tc::kernels

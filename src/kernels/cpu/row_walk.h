@@ -45,10 +45,17 @@ void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_cl
 
 // walk_rows for a decode matmul of `weight` on the global pool: claims of at
 // most about kDecodeClaimBytes of the matrix (weights and scales), at least
-// kDecodeMinClaimRows rows (16 fp32 results fill one line of y). On two
-// threads, claims of at most 128 KiB and 512 KiB measured alike or 512 a
-// little faster; 4 MiB no faster.
-constexpr int64_t kDecodeClaimBytes = 512 * 1024;
+// kDecodeMinClaimRows rows (16 fp32 results fill one line of y). Each claim
+// is a compare-and-swap on the line both threads of a pair write, and
+// between two claims a thread was measured to pause ~150 ns at ~80 GB/s
+// (~50 ns at ~50 GB/s): about its prefetch lead, so the stream stalls.
+// Fewer, longer claims stream faster.
+// Only the lm_head and the largest layer matrices reach the cap (a claim is
+// at most a quarter of the rows left, see row_walk.cc). Real fp32 decode
+// steps of the 0.5B shape on two threads, alternated token by token with a
+// 512 KiB cap, at ~80 GB/s: 1 MiB 1.1-1.4% faster, 2 MiB 1.7-2.4%, 4 MiB
+// 1.6-3.2%, 8 and 16 MiB as 4; at ~50 GB/s all alike.
+constexpr int64_t kDecodeClaimBytes = 4 * 1024 * 1024;
 constexpr int64_t kDecodeMinClaimRows = 16;
 void walk_decode_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body);
 // The same walk over `rows` rows that hold `bytes` in all (several matrices
