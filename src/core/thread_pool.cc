@@ -100,19 +100,20 @@ void ThreadPool::worker_loop(size_t worker_index) {
     // Spin a little for the next job before sleeping: decode issues many
     // small jobs back to back.
     const auto job_posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
-    uint64_t current = seen;
-    if (poll_until(job_posted)) {
-      current = generation_.load(std::memory_order_acquire);
-    } else {
+    if (!poll_until(job_posted)) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      current = generation_.load(std::memory_order_acquire);
     }
-    seen = current;
     size_t chunks;
     {
+      // The generation and the job it names are read together, under the
+      // lock run_job posts them under. Read apart, a worker with no chunk in
+      // one job could be overtaken by the next between the two reads, run
+      // its chunk of that job, and then take the job for unseen and run the
+      // chunk again.
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
+      seen = generation_.load(std::memory_order_relaxed);
       chunks = job_chunks_;
     }
     if (worker_index < chunks) {
