@@ -54,7 +54,7 @@ void walk_rows(ThreadPool& pool, int64_t rows, int64_t max_claim, int64_t min_cl
 // at most a quarter of the rows left, see row_walk.cc). Real fp32 decode
 // steps of the 0.5B shape on two threads, alternated token by token with a
 // 512 KiB cap, at ~80 GB/s: 1 MiB 1.1-1.4% faster, 2 MiB 1.7-2.4%, 4 MiB
-// 1.6-3.2%, 8 and 16 MiB as 4; at ~50 GB/s all alike.
+// 1.1-3.2% (int4: ~1%), 8 and 16 MiB as 4; at ~50 GB/s all alike.
 constexpr int64_t kDecodeClaimBytes = 4 * 1024 * 1024;
 constexpr int64_t kDecodeMinClaimRows = 16;
 void walk_decode_rows(const WeightMatrix& weight, const std::function<void(const RowClaim&)>& body);
