@@ -1,46 +1,55 @@
 // Owning, 64-byte aligned storage for activations and converted weights.
 //
-// Buffers of 2 MiB or more (weight matrices) are aligned to 2 MiB and marked
-// for transparent huge pages before they are first touched: decode streams
-// every weight once per token, and with 4 KiB pages the TLB misses cap the
-// read bandwidth well below what the memory delivers (measured here: ~49 vs
-// ~80 GB/s on two threads).
+// Weight matrices ask for Placement::kHugePages: their buffers are laid end
+// to end in regions backed by transparent huge pages (core/huge_page_arena.h),
+// because decode streams every weight once per token and with 4 KiB pages
+// the TLB misses cap the read bandwidth well below what the memory delivers
+// (measured here: ~49 vs ~80 GB/s on two threads). Everything else comes
+// from the heap.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <span>
 
+#include "core/huge_page_arena.h"
+
 namespace tc {
+
+enum class Placement : uint8_t {
+  kHeap,       // the C heap (scratch, small or short-lived buffers)
+  kHugePages,  // HugePageArena::global(): long-lived buffers streamed by decode
+};
 
 template <typename T>
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
-  static constexpr size_t kHugePage = size_t{2} << 20;
 
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t count) { resize(count); }
+  // An empty buffer whose resize places its storage as `placement` says.
+  explicit AlignedBuffer(Placement placement) : placement_(placement) {}
+  explicit AlignedBuffer(size_t count, Placement placement = Placement::kHeap)
+      : placement_(placement) {
+    resize(count);
+  }
 
   // Reallocates to `count` zeroed elements (old contents are dropped).
   void resize(size_t count) {
     data_.reset();
     size_ = count;
     if (count == 0) return;
-    const size_t wanted = count * sizeof(T);
-    const size_t alignment = wanted >= kHugePage ? kHugePage : kAlignment;
-    const size_t bytes = (wanted + alignment - 1) / alignment * alignment;
-    void* memory = std::aligned_alloc(alignment, bytes);
+    const size_t bytes = (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
+    const bool arena = placement_ == Placement::kHugePages && bytes >= HugePageArena::kMinBytes;
+    void* memory =
+        arena ? HugePageArena::global().allocate(bytes) : std::aligned_alloc(kAlignment, bytes);
     if (memory == nullptr) throw std::bad_alloc();
-    // Advisory only: where THP is off the call fails and pages stay 4 KiB.
-    if (alignment == kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);
     std::memset(memory, 0, bytes);
-    data_.reset(static_cast<T*>(memory));
+    data_ = std::unique_ptr<T, Free>(static_cast<T*>(memory), Free{arena});
   }
 
   T* data() { return data_.get(); }
@@ -53,10 +62,18 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(T* pointer) const { std::free(pointer); }
+    bool arena = false;
+    void operator()(T* pointer) const {
+      if (arena) {
+        HugePageArena::global().release(pointer);
+      } else {
+        std::free(pointer);
+      }
+    }
   };
   std::unique_ptr<T, Free> data_;
   size_t size_ = 0;
+  Placement placement_ = Placement::kHeap;
 };
 
 }  // namespace tc

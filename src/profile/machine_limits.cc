@@ -217,13 +217,13 @@ struct ReadBandwidthProbe::State {
   State(size_t thread_count, size_t slice_bytes)
       : threads(thread_count),
         slice(slice_bytes),
-        buffer(slice_bytes * thread_count),
+        buffer(slice_bytes * thread_count, Placement::kHugePages),
         isa(best_isa()),
         pool(thread_count),
         results(thread_count) {}
   size_t threads;
   size_t slice;  // bytes each thread reads, one contiguous part of the buffer
-  // Allocated like the weights (2 MiB aligned, huge pages) and touched once
+  // Allocated like the weights (in huge pages) and touched once
   // (zeroed) before the first pass, so no page faults are timed.
   AlignedBuffer<uint8_t> buffer;
   Isa isa;

@@ -25,7 +25,7 @@ struct RateSamples {
 RateSamples summarize_rates(std::vector<double> samples);
 
 // Multi-threaded streaming read of a `bytes`-long buffer allocated like the
-// model weights (2 MiB aligned, transparent huge pages), with wide vector
+// model weights (in transparent huge pages), with wide vector
 // loads. The buffer and the reading threads are set up once, so the probe
 // can be measured again and again (bench measures it between parts of a
 // decode) without allocating or touching a gigabyte each time.

@@ -35,8 +35,9 @@ struct WeightMatrix {
   WeightFormat format = WeightFormat::kF32;
   int64_t rows = 0;
   int64_t cols = 0;
-  AlignedBuffer<uint8_t> storage;
-  AlignedBuffer<uint8_t> scales;  // quantized formats only (layout above)
+  // In huge pages: decode streams both once per token (core/aligned_buffer.h).
+  AlignedBuffer<uint8_t> storage{Placement::kHugePages};
+  AlignedBuffer<uint8_t> scales{Placement::kHugePages};  // quantized formats only (layout above)
 
   const float* f32() const { return reinterpret_cast<const float*>(storage.data()); }
   const uint16_t* u16() const { return reinterpret_cast<const uint16_t*>(storage.data()); }
