@@ -7,8 +7,8 @@
 // Entered only after a run-time check for AVX-512 VNNI. No lambdas in the
 // VNNI functions: GCC does not pass the target attribute on to them.
 //
-// Both kernels reduce sixteen rows' lane sums together and load whole
-// groups unmasked, a short last group masked, in a loop of its own. (An
+// Both kernels reduce sixteen rows' lane sums together (sixteen_row_blocks)
+// and load whole groups unmasked, only a short last group masked. (An
 // early version chose between a plain and a masked load per row; GCC
 // branched on it, and the kernels ran 10-15% slower from memory, so every
 // load was masked until the sixteen-row form, 8-10% faster from cache for
@@ -212,38 +212,21 @@ TC_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8
   }
 }
 
-TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
-                               const GemvNext& next) {
-  const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
-  const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
-  // Sixteen rows' lane sums, reduced together (the row loop kept rolled, as
-  // in the dynamic int8 kernel).
-  for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
-    const int64_t count = row_end - r0 < 16 ? row_end - r0 : 16;
-    __m512 lanes[16];
-#pragma GCC unroll 1
-    for (int64_t i = 0; i < 16; ++i) {
-      const int64_t r = r0 + i;
-      if (i < count) {
-        streams.prefetch_scales(r);
-        lanes[i] =
-            q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, streams.weights());
-      } else {
-        lanes[i] = _mm512_setzero_ps();
-      }
-    }
-    _mm512_mask_storeu_ps(y + r0, mask16(count), avx512::sum16<avx512::Float32Lanes>(lanes));
-  }
-}
+namespace {
 
-TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
-                              float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
-  const ScaledRows streams(q, cols, scales, 4, row_begin, row_end, next);
-  // Sixteen rows' lane sums reduced together, then scaled and stored as one
-  // vector. The block loop repeats the int4 kernel's on purpose: shared
-  // through a template over a row functor, both kernels ran ~10% slower
-  // from cache (quant_matmul_bench, one thread).
+// y[r] for rows [row_begin, row_end) in blocks of sixteen: row_lanes(r)
+// gives row r's lane sums; a block's sixteen are reduced together into one
+// vector, multiplied by the rows' scales when kRowScales (int8; int4 scales
+// its groups already) and stored as one. The row loop is kept rolled, as in
+// the dynamic int8 kernel. RowLanes is a struct, not a lambda (GCC does not
+// pass the target attribute on to lambdas), and holds x and the stream by
+// value: holding them by reference made both kernels ~10% slower from cache
+// (quant_matmul_bench, one thread), by value they measured as when each
+// kernel had its own loop.
+template <bool kRowScales, typename RowLanes>
+TC_VNNI inline void sixteen_row_blocks(const ScaledRows& streams, RowLanes row_lanes,
+                                       const float* row_scales, int64_t row_begin, int64_t row_end,
+                                       float* y) {
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
     const int64_t count = row_end - r0 < 16 ? row_end - r0 : 16;
     __m512 lanes[16];
@@ -252,16 +235,55 @@ TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols
       const int64_t r = r0 + i;
       if (i < count) {
         streams.prefetch_scales(r);
-        lanes[i] = q8_split_row(q + r * cols, cols, x, streams.weights());
+        lanes[i] = row_lanes(r);
       } else {
         lanes[i] = _mm512_setzero_ps();
       }
     }
     const __mmask16 rows = mask16(count);
-    _mm512_mask_storeu_ps(y + r0, rows,
-                          _mm512_mul_ps(_mm512_maskz_loadu_ps(rows, scales + r0),
-                                        avx512::sum16<avx512::Float32Lanes>(lanes)));
+    __m512 sums = avx512::sum16<avx512::Float32Lanes>(lanes);
+    if constexpr (kRowScales)
+      sums = _mm512_mul_ps(_mm512_maskz_loadu_ps(rows, row_scales + r0), sums);
+    _mm512_mask_storeu_ps(y + r0, rows, sums);
   }
+}
+
+struct Q4RowLanes {
+  const uint8_t* packed;
+  const uint16_t* scales;
+  int64_t cols, row_bytes, groups;
+  SplitX x;
+  Stream stream;
+  TC_VNNI __m512 operator()(int64_t r) const {
+    return q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
+  }
+};
+
+struct Q8RowLanes {
+  const int8_t* q;
+  int64_t cols;
+  SplitX x;
+  Stream stream;
+  TC_VNNI __m512 operator()(int64_t r) const { return q8_split_row(q + r * cols, cols, x, stream); }
+};
+
+}  // namespace
+
+TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
+                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
+                               const GemvNext& next) {
+  const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
+  const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
+  sixteen_row_blocks<false>(
+      streams, Q4RowLanes{packed, scales, cols, row_bytes, groups, x, streams.weights()}, nullptr,
+      row_begin, row_end, y);
+}
+
+TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
+                              float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
+  const ScaledRows streams(q, cols, scales, 4, row_begin, row_end, next);
+  sixteen_row_blocks<true>(streams, Q8RowLanes{q, cols, x, streams.weights()}, scales, row_begin,
+                           row_end, y);
 }
 
 }  // namespace tc::kernels
