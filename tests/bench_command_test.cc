@@ -257,6 +257,32 @@ TEST(BenchCli, DecodesOverAnFp32Cache) {
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
 }
 
+TEST(BenchCli, ComparesALongerContextInTheSameProcess) {
+  const json out = bench_small_model(
+      "--prompt-len 8 --compare-context 24 --gen 3 --repeats 1 --bandwidth-mib 16 --threads 1");
+  ASSERT_TRUE(out.contains("context_compare")) << out.dump();
+  const json& pair = out["context_compare"];
+  EXPECT_EQ(pair["short_context"], 8);
+  EXPECT_EQ(pair["long_context"], 24);
+  EXPECT_EQ(pair["round_steps"], json::array({1, 1, 1}));  // one step a round
+  EXPECT_EQ(pair["samples"]["short_step_seconds"].size(), 3u);
+  EXPECT_EQ(pair["samples"]["long_step_seconds"].size(), 3u);
+  EXPECT_GT(pair["short_tok_s"].get<double>(), 0.0);
+  EXPECT_GT(pair["long_tok_s"].get<double>(), 0.0);
+  // One step a round: each round's ratio is short step time over long.
+  const json& short_s = pair["samples"]["short_step_seconds"];
+  const json& long_s = pair["samples"]["long_step_seconds"];
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_DOUBLE_EQ(pair["round_ratios"][r].get<double>(),
+                     short_s[r].get<double>() / long_s[r].get<double>());
+  }
+  EXPECT_EQ(out["decode_context_ratio"], pair["median_round_ratio"]);
+  // Without the flag there is no comparison.
+  EXPECT_FALSE(bench_small_model("--prompt-len 8 --gen 1 --repeats 1 --bandwidth-mib 16 "
+                                 "--threads 1")
+                   .contains("context_compare"));
+}
+
 TEST(BenchCli, ClearErrors) {
   const std::string model = "--model '" + test::fixture_model("tiny-qwen2-s") + "'";
   auto [status, output] = run_command(bench_command(model + " --method no_such_method"));
@@ -275,6 +301,13 @@ TEST(BenchCli, ClearErrors) {
   std::tie(status, output) = run_command(bench_command(model + " --decode-parts 0"));
   EXPECT_NE(status, 0);
   EXPECT_NE(output.find("--decode-parts"), std::string::npos) << output;
+
+  std::tie(status, output) =
+      run_command(bench_command(model + " --compare-context 40000 --bandwidth-mib 16 --repeats 1"));
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(output.find("--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"),
+            std::string::npos)
+      << output;
 
   std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
   EXPECT_NE(status, 0);

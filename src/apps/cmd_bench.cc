@@ -10,11 +10,15 @@
 // parts with the read bandwidth measured before, between and after them:
 // each part against its own probes (profile/paired_fraction.h) gives a
 // fraction that a change of the machine's phase during the run cannot skew.
+// With --compare-context, decode at a second, longer context runs alternately
+// with the prompt's context in the same process (eval/context_pair.h), for
+// the same reason.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +32,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
+#include "eval/context_pair.h"
 #include "eval/dataset.h"
 #include "eval/latency.h"
 #include "eval/model_cost.h"
@@ -52,6 +57,11 @@ constexpr int kProbeRepeats = 3;
 // Untimed decode steps after each probe between parts: the probe evicted the
 // caches and the model's threads went to sleep while it ran.
 constexpr int64_t kPartRewarm = 1;
+// Rounds the --compare-context decode alternates the two contexts in (at most
+// one per step, so one step a round at the default 32 steps). A VM's hiccup
+// then spoils one round's ratio, which the median of the rounds discards;
+// in rounds of 4 steps it spoiled one in eight (0.28..1.34 around 0.9).
+constexpr int64_t kContextRounds = 32;
 // Where calibrating methods (GPTQ) find data when --calib-file is not given.
 constexpr const char* kDefaultCalibration = "data/kdoc";
 
@@ -61,6 +71,7 @@ struct BenchOptions {
   std::string method = "fp32_cpu";
   std::string calib_file;
   int64_t prompt_len = 128;
+  int64_t compare_context = 0;  // 0: off
   int64_t gen = 32;
   int64_t decode_parts = 4;
   int64_t repeats = 3;
@@ -189,6 +200,35 @@ Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
   return timings;
 }
 
+json context_pair_json(const BenchOptions& options, const eval::ContextPairTimings& timings,
+                       const eval::ContextPairSummary& summary) {
+  return {{"short_context", options.prompt_len},
+          {"long_context", options.compare_context},
+          {"round_steps", timings.round_steps},
+          {"short_tok_s", summary.tok_s[0]},
+          {"long_tok_s", summary.tok_s[1]},
+          {"ratio", summary.ratio},
+          {"round_ratios", summary.round_ratios},
+          {"median_round_ratio", summary.median_round_ratio},
+          {"samples",
+           {{"short_step_seconds", timings.step_s[0]}, {"long_step_seconds", timings.step_s[1]}}}};
+}
+
+void print_context_pair(const BenchOptions& options, const eval::ContextPairTimings& timings,
+                        const eval::ContextPairSummary& summary) {
+  const auto [lowest, highest] =
+      std::minmax_element(summary.round_ratios.begin(), summary.round_ratios.end());
+  std::printf(
+      "context (decode after %ld against %ld prompt tokens, %zu steps each, alternated in %zu "
+      "rounds)\n",
+      static_cast<long>(options.compare_context), static_cast<long>(options.prompt_len),
+      timings.step_s[0].size(), timings.round_steps.size());
+  std::printf("  speed            %8.1f tok/s    against %.1f\n", summary.tok_s[1],
+              summary.tok_s[0]);
+  std::printf("  ratio            %8.3f          whole run %.3f; rounds %.3f..%.3f\n",
+              summary.median_round_ratio, summary.ratio, *lowest, *highest);
+}
+
 double sum(const std::vector<double>& values) {
   double total = 0;
   for (double value : values) total += value;
@@ -218,6 +258,15 @@ void run_model_bench(const BenchOptions& options) {
         options.prompt_len, options.gen, decode_positions(options) - options.gen, positions,
         config.max_position_embeddings);
   }
+  const int64_t compare_positions = options.compare_context + kDecodeWarmup + options.gen;
+  if (options.compare_context > 0 && config.max_position_embeddings > 0 &&
+      compare_positions > config.max_position_embeddings) {
+    fail(
+        "--compare-context {} + --gen {} + {} warm-up steps = {} positions, more than the "
+        "model's max_position_embeddings {}",
+        options.compare_context, options.gen, kDecodeWarmup, compare_positions,
+        config.max_position_embeddings);
+  }
 
   if (!options.json) {
     std::fprintf(stderr,
@@ -230,6 +279,18 @@ void run_model_bench(const BenchOptions& options) {
   profile::ReadBandwidthProbe probe(options.threads, static_cast<size_t>(options.bandwidth_mib)
                                                          << 20);
   const Timings timings = time_model(model, prompt, options, probe);
+  std::optional<eval::ContextPairTimings> context_pair;
+  if (options.compare_context > 0) {
+    if (!options.json) {
+      std::fprintf(
+          stderr, "bench: decode at %ld and %ld tokens of context, alternated in rounds...\n",
+          static_cast<long>(options.prompt_len), static_cast<long>(options.compare_context));
+    }
+    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, kDecodeWarmup,
+                                                model::parse_kv_format(options.kv_cache)};
+    context_pair = eval::time_context_pair(
+        model, prompt, bench_prompt(options.compare_context, config.vocab_size), pair_options);
+  }
   // Measured again after the model and pooled with the first: a neighbour
   // that held a core through one measurement rarely holds it through both.
   const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
@@ -278,8 +339,11 @@ void run_model_bench(const BenchOptions& options) {
                  "the peak measurement; rerun on a quiet machine\n");
   }
 
+  std::optional<eval::ContextPairSummary> context_summary;
+  if (context_pair) context_summary = eval::summarize_context_pair(*context_pair);
+
   if (options.json) {
-    const json out = {
+    json out = {
         {"model", dir},
         {"method", method.name},
         {"weight_format", weight_format},
@@ -317,6 +381,10 @@ void run_model_bench(const BenchOptions& options) {
           {"decode_warmup_seconds", timings.decode_warmup_s},
           {"decode_step_seconds", timings.decode_step_s}}},
         {"data_used", prepared.data_used}};
+    if (context_summary) {
+      out["decode_context_ratio"] = context_summary->median_round_ratio;
+      out["context_compare"] = context_pair_json(options, *context_pair, *context_summary);
+    }
     std::printf("%s\n", out.dump().c_str());
     return;
   }
@@ -349,6 +417,7 @@ void run_model_bench(const BenchOptions& options) {
       "against the bandwidth probes just before and after it\n",
       100.0 * paired.median, paired.fractions.size(), 100.0 * paired.lowest,
       100.0 * paired.highest);
+  if (context_summary) print_context_pair(options, *context_pair, *context_summary);
 }
 
 void run_bench(const BenchOptions& options) {
@@ -394,6 +463,15 @@ void register_bench(CLI::App& app) {
       ->add_option("--prompt-len", options->prompt_len,
                    "Prompt tokens per prefill (pseudo-random ids with a fixed seed)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--compare-context", options->compare_context,
+                   "Also decode after a prompt of this many tokens, in the same process, in "
+                   "rounds alternating with the --prompt-len context (--gen steps for each "
+                   "context, one a round up to 32 rounds), and report its tok/s and their ratio "
+                   "(decode_context_ratio: the median of the rounds' ratios, long over short); "
+                   "0 = off")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
   command
       ->add_option("--gen", options->gen,
