@@ -149,17 +149,9 @@ struct Timings {
   std::vector<double> probe_gbs;      // read bandwidth (best pass) before, between and after parts
 };
 
-// The decode parts: `parts` (at most one per step) nearly equal runs of
-// steps, the longer ones first.
-std::vector<int64_t> split_steps(int64_t steps, int64_t parts) {
-  parts = std::min(parts, steps);
-  std::vector<int64_t> sizes;
-  for (int64_t p = 0; p < parts; ++p) sizes.push_back(steps / parts + (p < steps % parts ? 1 : 0));
-  return sizes;
-}
-
 int64_t decode_positions(const BenchOptions& options) {
-  const auto parts = static_cast<int64_t>(split_steps(options.gen, options.decode_parts).size());
+  const auto parts =
+      static_cast<int64_t>(eval::split_evenly(options.gen, options.decode_parts).size());
   return kDecodeWarmup + options.gen + (parts - 1) * kPartRewarm;
 }
 
@@ -186,7 +178,7 @@ Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
   };
   for (int64_t step = 0; step < kDecodeWarmup; ++step)
     timings.decode_warmup_s.push_back(decode_step());
-  timings.part_steps = split_steps(options.gen, options.decode_parts);
+  timings.part_steps = eval::split_evenly(options.gen, options.decode_parts);
   for (size_t part = 0; part < timings.part_steps.size(); ++part) {
     timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
     if (part > 0) {
@@ -198,6 +190,20 @@ Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
   }
   timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
   return timings;
+}
+
+// A decode run of `steps` steps (warm-up included) after a `flag` prompt of
+// `prompt_len` tokens must stay within the model's positions.
+void check_positions(const char* flag, int64_t prompt_len, const BenchOptions& options,
+                     int64_t steps, const model::ModelConfig& config) {
+  const int64_t positions = prompt_len + steps;
+  if (config.max_position_embeddings > 0 && positions > config.max_position_embeddings) {
+    fail(
+        "{} {} + --gen {} + {} warm-up steps = {} positions, more than the model's "
+        "max_position_embeddings {}",
+        flag, prompt_len, options.gen, steps - options.gen, positions,
+        config.max_position_embeddings);
+  }
 }
 
 json context_pair_json(const BenchOptions& options, const eval::ContextPairTimings& timings,
@@ -250,22 +256,10 @@ void run_model_bench(const BenchOptions& options) {
   const double prepare_seconds = prepare_clock.seconds();
   model::Qwen2Model& model = *prepared.model;
   const model::ModelConfig& config = model.config();
-  const int64_t positions = options.prompt_len + decode_positions(options);
-  if (config.max_position_embeddings > 0 && positions > config.max_position_embeddings) {
-    fail(
-        "--prompt-len {} + --gen {} + {} warm-up steps = {} positions, more than the model's "
-        "max_position_embeddings {}",
-        options.prompt_len, options.gen, decode_positions(options) - options.gen, positions,
-        config.max_position_embeddings);
-  }
-  const int64_t compare_positions = options.compare_context + kDecodeWarmup + options.gen;
-  if (options.compare_context > 0 && config.max_position_embeddings > 0 &&
-      compare_positions > config.max_position_embeddings) {
-    fail(
-        "--compare-context {} + --gen {} + {} warm-up steps = {} positions, more than the "
-        "model's max_position_embeddings {}",
-        options.compare_context, options.gen, kDecodeWarmup, compare_positions,
-        config.max_position_embeddings);
+  check_positions("--prompt-len", options.prompt_len, options, decode_positions(options), config);
+  if (options.compare_context > 0) {
+    check_positions("--compare-context", options.compare_context, options,
+                    kDecodeWarmup + options.gen, config);
   }
 
   if (!options.json) {

@@ -11,15 +11,6 @@ namespace tc::eval {
 
 namespace {
 
-// `steps` in `rounds` nearly equal runs (at most one per step), longer first.
-std::vector<int64_t> split_rounds(int64_t steps, int64_t rounds) {
-  rounds = std::min(rounds, steps);
-  std::vector<int64_t> sizes;
-  for (int64_t r = 0; r < rounds; ++r)
-    sizes.push_back(steps / rounds + (r < steps % rounds ? 1 : 0));
-  return sizes;
-}
-
 // One context: its cache, the logits of its last step and what it fed.
 struct Context {
   std::unique_ptr<model::KvCache> cache;
@@ -48,7 +39,7 @@ ContextPairTimings time_context_pair(model::Qwen2Model& model,
          options.rounds, options.warmup);
   }
   ContextPairTimings timings;
-  timings.round_steps = split_rounds(options.steps, options.rounds);
+  timings.round_steps = split_evenly(options.steps, options.rounds);
   std::array<Context, 2> contexts;
   const std::array<std::span<const int32_t>, 2> prompts{short_prompt, long_prompt};
   for (size_t c = 0; c < 2; ++c) {

@@ -6,7 +6,7 @@
 // VM the memory bandwidth moves by a third from one minute to the next, more
 // than the difference being measured. Here both contexts live in one process
 // on one model, each in its own KV cache, and are decoded in alternating
-// rounds of a few steps (short then long, then long then short, ...), so
+// rounds (short then long, then long then short, ...), so
 // every round's two blocks meet the same machine and the per-round ratios
 // can be read on their own.
 #pragma once

@@ -19,6 +19,13 @@ double percentile(std::vector<double> samples, double q) {
   return samples[below] + (samples[above] - samples[below]) * fraction;
 }
 
+std::vector<int64_t> split_evenly(int64_t count, int64_t parts) {
+  parts = std::min(parts, count);
+  std::vector<int64_t> sizes;
+  for (int64_t p = 0; p < parts; ++p) sizes.push_back(count / parts + (p < count % parts ? 1 : 0));
+  return sizes;
+}
+
 SampleStats summarize(const std::vector<double>& samples) {
   if (samples.empty()) fail("no samples to summarize");
   SampleStats stats;

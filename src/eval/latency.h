@@ -19,6 +19,10 @@ struct SampleStats {
 double percentile(std::vector<double> samples, double q);
 SampleStats summarize(const std::vector<double>& samples);
 
+// `count` items in `parts` nearly equal runs (at most one per item, so never
+// an empty run), the longer runs first: timed steps split into parts or rounds.
+std::vector<int64_t> split_evenly(int64_t count, int64_t parts);
+
 struct LatencyResult {
   int64_t seq_len = 0;
   int64_t n_warmup = 0;
