@@ -302,12 +302,21 @@ TEST(BenchCli, ClearErrors) {
   EXPECT_NE(status, 0);
   EXPECT_NE(output.find("--decode-parts"), std::string::npos) << output;
 
-  std::tie(status, output) =
-      run_command(bench_command(model + " --compare-context 40000 --bandwidth-mib 16 --repeats 1"));
+  // Position counts are checked against config.json before the machine is
+  // measured (its progress line never appears), so a bad count fails at once.
+  std::tie(status, output) = run_command(bench_command(model + " --compare-context 40000"));
   EXPECT_EQ(status, 1);
   EXPECT_NE(output.find("--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"),
             std::string::npos)
       << output;
+  EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
+
+  std::tie(status, output) = run_command(bench_command(model + " --prompt-len 40000"));
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(output.find("--prompt-len 40000 + --gen 32 + 5 warm-up steps = 40037 positions"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
 
   std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
   EXPECT_NE(status, 0);

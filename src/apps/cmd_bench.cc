@@ -37,6 +37,7 @@
 #include "eval/latency.h"
 #include "eval/model_cost.h"
 #include "harness/methods.h"
+#include "io/hf_config.h"
 #include "io/hf_hub.h"
 #include "profile/machine_limits.h"
 #include "profile/paired_fraction.h"
@@ -242,10 +243,18 @@ double sum(const std::vector<double>& values) {
 }
 
 void run_model_bench(const BenchOptions& options) {
-  // Fail fast on a bad method or model before the measurements.
+  // Fail fast on a bad method, model or position count before the machine
+  // measurement and the method's preparation, which take a minute or more.
   const harness::Method& method = harness::find_method(options.method);
   const std::string dir = io::resolve_model_dir(options.model);
   const std::string calibration = calibration_source(options);
+  const model::ModelConfig file_config = io::load_hf_config(dir);
+  check_positions("--prompt-len", options.prompt_len, options, decode_positions(options),
+                  file_config);
+  if (options.compare_context > 0) {
+    check_positions("--compare-context", options.compare_context, options,
+                    kDecodeWarmup + options.gen, file_config);
+  }
 
   const profile::MachineLimits before = measure_limits(options);
   if (!options.json) {
@@ -256,11 +265,6 @@ void run_model_bench(const BenchOptions& options) {
   const double prepare_seconds = prepare_clock.seconds();
   model::Qwen2Model& model = *prepared.model;
   const model::ModelConfig& config = model.config();
-  check_positions("--prompt-len", options.prompt_len, options, decode_positions(options), config);
-  if (options.compare_context > 0) {
-    check_positions("--compare-context", options.compare_context, options,
-                    kDecodeWarmup + options.gen, config);
-  }
 
   if (!options.json) {
     std::fprintf(stderr,
