@@ -304,19 +304,17 @@ TEST(BenchCli, ClearErrors) {
 
   // Position counts are checked against config.json before the machine is
   // measured (its progress line never appears), so a bad count fails at once.
-  std::tie(status, output) = run_command(bench_command(model + " --compare-context 40000"));
-  EXPECT_EQ(status, 1);
-  EXPECT_NE(output.find("--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"),
-            std::string::npos)
-      << output;
-  EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
-
-  std::tie(status, output) = run_command(bench_command(model + " --prompt-len 40000"));
-  EXPECT_EQ(status, 1);
-  EXPECT_NE(output.find("--prompt-len 40000 + --gen 32 + 5 warm-up steps = 40037 positions"),
-            std::string::npos)
-      << output;
-  EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
+  const std::pair<const char*, const char*> too_many_positions[] = {
+      {" --compare-context 40000",
+       "--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"},
+      {" --prompt-len 40000", "--prompt-len 40000 + --gen 32 + 5 warm-up steps = 40037 positions"},
+  };
+  for (const auto& [arguments, message] : too_many_positions) {
+    std::tie(status, output) = run_command(bench_command(model + arguments));
+    EXPECT_EQ(status, 1) << arguments;
+    EXPECT_NE(output.find(message), std::string::npos) << output;
+    EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
+  }
 
   std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
   EXPECT_NE(status, 0);
