@@ -17,6 +17,8 @@ PACKAGES=(
   xz-utils                              # the compressed train split
   liblzma-dev                           # reading train.txt.xz in memory
   libssl-dev                            # SHA-256 (libcrypto) of data files and text slices
+  qemu-user                             # the tests on emulated CPUs without AVX-512
+  jq                                    # reading JSON in the test scripts
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/aligned_buffer.h"
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
@@ -148,8 +149,8 @@ TEST(SplitX, VnniWritesTheSameBytesAsScalar) {
       SplitBuffers scalar(cols), vnni(cols);
       split_x(layout, x.data(), cols, scalar.parts.data(), scalar.scales.data(),
               scalar.corrections.data());
-      split_x_vnni(layout, x.data(), cols, vnni.parts.data(), vnni.scales.data(),
-                   vnni.corrections.data());
+      avx512::split_x_vnni(layout, x.data(), cols, vnni.parts.data(), vnni.scales.data(),
+                           vnni.corrections.data());
       const auto groups = static_cast<size_t>(scalar.groups);
       EXPECT_EQ(0, std::memcmp(scalar.parts.data(), vnni.parts.data(), groups * kSplitGroupBytes))
           << "cols " << cols;
@@ -170,9 +171,9 @@ TEST(SplitX, VnniWritesTheSameBytesAsScalar) {
 // The VNNI kernel for `format` on x already split.
 void run_vnni(const WeightMatrix& w, const SplitX& x, float* y) {
   if (w.format == WeightFormat::kQ4G128) {
-    gemv_q4_g128_vnni(w.storage.data(), w.group_scales(), w.cols, x, y, 0, w.rows);
+    avx512::gemv_q4_g128_vnni(w.storage.data(), w.group_scales(), w.cols, x, y, 0, w.rows);
   } else {
-    gemv_q8_row_vnni(w.i8(), w.row_scales(), w.cols, x, y, 0, w.rows);
+    avx512::gemv_q8_row_vnni(w.i8(), w.row_scales(), w.cols, x, y, 0, w.rows);
   }
 }
 
@@ -298,10 +299,10 @@ TEST(GemvAvx512, WideningKernelsMatchReference) {
         gemv_prepare_x(layout, x.data(), cols, prepared.data());
         std::vector<float> fast(static_cast<size_t>(rows)), slow(fast.size());
         if (format == WeightFormat::kQ4G128) {
-          gemv_q4_g128_avx512(w.storage.data(), w.group_scales(), cols, prepared.data(),
-                              fast.data(), 0, rows);
+          avx512::gemv_q4_g128(w.storage.data(), w.group_scales(), cols, prepared.data(),
+                               fast.data(), 0, rows);
         } else {
-          gemv_q8_row_avx512(w.i8(), w.row_scales(), cols, prepared.data(), fast.data(), 0, rows);
+          avx512::gemv_q8_row(w.i8(), w.row_scales(), cols, prepared.data(), fast.data(), 0, rows);
         }
         matmul_reference(w, x.data(), 1, slow.data());
         for (int64_t r = 0; r < rows; ++r) {

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
@@ -223,9 +224,9 @@ TEST_F(HardwareSnapshot, CpuAndMemory) {
   EXPECT_FALSE(at("/cpu/model_name").get<std::string>().empty());
   EXPECT_GT(at("/memory/total_bytes").get<uint64_t>(), 0u);
   EXPECT_EQ(at("/cpu/kernel_isa").get<std::string>(),
-            tc::kernels::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
-            : tc::kernels::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"
-                                               : std::string(tc::kernels::dot_kernels().isa));
+            tc::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
+            : tc::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"
+                                      : std::string(tc::kernels::dot_kernels().isa));
   for (const std::string& flag : tracked_isa_flags()) {
     const json& value = at("/cpu/isa_flags/" + flag);
     EXPECT_TRUE(value.is_boolean() || value.is_null()) << flag;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
       "tinycompress: load Qwen2-family models in Hugging Face layout, apply compression\n"
       "and decoding methods, and measure speed, memory, size and quality."};
   app.require_subcommand(1);
+  app.footer(
+      "Environment:\n"
+      "  TC_ISA=scalar|avx2|avx512  run the kernels at this instruction-set level (default:\n"
+      "                             the best this CPU has; `info` shows the level in use)");
   tc::apps::register_run(app);
   tc::apps::register_ppl(app);
   tc::apps::register_quantize(app);
@@ -24,6 +29,7 @@ int main(int argc, char** argv) {
   tc::apps::register_init_random(app);
   tc::apps::register_info(app);
   try {
+    tc::cpu_features();  // a bad TC_ISA fails here, before any work
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

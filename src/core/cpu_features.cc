@@ -2,6 +2,11 @@
 
 #include <cpuid.h>
 
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
 namespace tc {
 
 namespace {
@@ -33,11 +38,66 @@ CpuFeatures detect() {
   return f;
 }
 
+bool has_avx2_level(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
+bool has_avx512_level(const CpuFeatures& f) {
+  return has_avx2_level(f) && f.avx512f && f.avx512bw && f.avx512vl;
+}
+
+// detected limited to the level named by TC_ISA.
+CpuFeatures limit_to_requested_level(const CpuFeatures& detected) {
+  const char* requested = std::getenv("TC_ISA");
+  if (requested == nullptr || *requested == '\0') return detected;
+  const std::string name = requested;
+  if (name == "scalar") return CpuFeatures{};
+  if (name == "avx2") {
+    if (!has_avx2_level(detected)) {
+      fail("TC_ISA=avx2: this CPU lacks AVX2, FMA or F16C (use TC_ISA=scalar)");
+    }
+    CpuFeatures f;
+    f.avx2 = f.fma = f.f16c = true;
+    return f;
+  }
+  if (name == "avx512") {
+    if (!has_avx512_level(detected)) {
+      fail("TC_ISA=avx512: this CPU lacks AVX-512 F, BW or VL (use TC_ISA=avx2 or scalar)");
+    }
+    return detected;
+  }
+  fail("TC_ISA={}: unknown instruction-set level (scalar, avx2 or avx512)", name);
+}
+
 }  // namespace
 
-const CpuFeatures& cpu_features() {
+std::string_view isa_level_name(IsaLevel level) {
+  switch (level) {
+    case IsaLevel::kScalar:
+      return "scalar";
+    case IsaLevel::kAvx2:
+      return "avx2";
+    case IsaLevel::kAvx512:
+      return "avx512";
+  }
+  fail("isa_level_name: unknown level {}", static_cast<int>(level));
+}
+
+const CpuFeatures& detected_cpu_features() {
   static const CpuFeatures features = detect();
   return features;
 }
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = limit_to_requested_level(detected_cpu_features());
+  return features;
+}
+
+IsaLevel isa_level() {
+  if (cpu_has_avx512()) return IsaLevel::kAvx512;
+  if (cpu_has_avx2()) return IsaLevel::kAvx2;
+  return IsaLevel::kScalar;
+}
+
+bool cpu_has_avx2() { return has_avx2_level(cpu_features()); }
+bool cpu_has_avx512() { return has_avx512_level(cpu_features()); }
+bool cpu_has_avx512_vnni() { return cpu_has_avx512() && cpu_features().avx512_vnni; }
 
 }  // namespace tc

@@ -39,6 +39,7 @@
 #include <toml++/impl/version.h>
 #endif
 
+#include "core/cpu_features.h"
 #include "git_revision.h"  // generated at every build: TC_GIT_REVISION
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
@@ -247,11 +248,11 @@ json cpu_section() {
       // kernels (int4 and int8 on VNNI integer dot products where it has
       // VNNI) and prefill the packed-panel GEMM; otherwise both run the dot
       // kernels named here (AVX2 or scalar).
-      {"kernel_isa", tc::kernels::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
-                     : tc::kernels::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"
-                                                        : tc::kernels::dot_kernels().isa},
+      {"kernel_isa", tc::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
+                     : tc::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"
+                                               : tc::kernels::dot_kernels().isa},
       {"prefill_gemm_isa",
-       tc::kernels::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
+       tc::cpu_has_avx512() ? "avx512f+bw+vl+fma+f16c" : tc::kernels::dot_kernels().isa},
       {"hypervisor", or_null(hypervisor(cpuinfo))},
       {"scaling_governor",
        or_null(read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))},

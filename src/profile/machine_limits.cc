@@ -10,6 +10,7 @@
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/isa_region.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 
@@ -25,22 +26,18 @@ size_t resolve_threads(size_t threads) {
   return std::max<size_t>(1, std::thread::hardware_concurrency());
 }
 
-enum class Isa { kAvx512, kAvx2, kScalar };
-
-Isa best_isa() {
-  const CpuFeatures& f = cpu_features();
-  if (f.avx512f) return Isa::kAvx512;
-  if (f.avx2 && f.fma) return Isa::kAvx2;
-  return Isa::kScalar;
-}
-
 // ---- Streaming read --------------------------------------------------------
 // Each pass reads 512 bytes per iteration into four independent XOR chains:
 // enough loads in flight to keep the memory system busy, and XOR (unlike a
 // sum) cannot be reassociated away or vectorized differently by the compiler.
 constexpr size_t kReadStep = 512;
 
-__attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t* data, size_t bytes) {
+}  // namespace
+
+TC_ISA_AVX512_BEGIN
+namespace avx512 {
+
+uint64_t read(const uint8_t* data, size_t bytes) {
   const __m512i* p = reinterpret_cast<const __m512i*>(data);
   __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
   __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
@@ -62,7 +59,13 @@ __attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t* data, siz
   return folded;
 }
 
-__attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* data, size_t bytes) {
+}  // namespace avx512
+TC_ISA_END
+
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+
+uint64_t read(const uint8_t* data, size_t bytes) {
   const __m256i* p = reinterpret_cast<const __m256i*>(data);
   __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
   __m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
@@ -82,6 +85,11 @@ __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* data, size_t b
   return lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
 }
 
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
+
 uint64_t read_scalar(const uint8_t* data, size_t bytes) {
   const uint64_t* p = reinterpret_cast<const uint64_t*>(data);
   uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -94,13 +102,13 @@ uint64_t read_scalar(const uint8_t* data, size_t bytes) {
   return a0 ^ a1 ^ a2 ^ a3;
 }
 
-uint64_t read_slice(Isa isa, const uint8_t* data, size_t bytes) {
+uint64_t read_slice(IsaLevel isa, const uint8_t* data, size_t bytes) {
   switch (isa) {
-    case Isa::kAvx512:
-      return read_avx512(data, bytes);
-    case Isa::kAvx2:
-      return read_avx2(data, bytes);
-    case Isa::kScalar:
+    case IsaLevel::kAvx512:
+      return avx512::read(data, bytes);
+    case IsaLevel::kAvx2:
+      return avx2::read(data, bytes);
+    case IsaLevel::kScalar:
       break;
   }
   return read_scalar(data, bytes);
@@ -116,7 +124,12 @@ constexpr int kChainsAvx512 = 16;
 constexpr int kChainsAvx2 = 12;
 constexpr int kChainsScalar = 12;
 
-__attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iterations, float a, float b) {
+}  // namespace
+
+TC_ISA_AVX512_BEGIN
+namespace avx512 {
+
+float fma_chains(int64_t iterations, float a, float b) {
   const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
   __m512 acc[kChainsAvx512];
   for (int k = 0; k < kChainsAvx512; ++k) acc[k] = _mm512_set1_ps(0.001f * static_cast<float>(k));
@@ -134,7 +147,13 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iterations, f
   return sum;
 }
 
-__attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iterations, float a, float b) {
+}  // namespace avx512
+TC_ISA_END
+
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+
+float fma_chains(int64_t iterations, float a, float b) {
   const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
   __m256 acc[kChainsAvx2];
   for (int k = 0; k < kChainsAvx2; ++k) acc[k] = _mm256_set1_ps(0.001f * static_cast<float>(k));
@@ -151,6 +170,11 @@ __attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iterations, fl
   return sum;
 }
 
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
+
 float fma_chains_scalar(int64_t iterations, float a, float b) {
   float acc[kChainsScalar];
   for (int k = 0; k < kChainsScalar; ++k) acc[k] = 0.001f * static_cast<float>(k);
@@ -163,25 +187,25 @@ float fma_chains_scalar(int64_t iterations, float a, float b) {
 }
 
 // Flops one iteration of the chosen kernel does (2 per FMA lane).
-double flops_per_iteration(Isa isa) {
+double flops_per_iteration(IsaLevel isa) {
   switch (isa) {
-    case Isa::kAvx512:
+    case IsaLevel::kAvx512:
       return 2.0 * kChainsAvx512 * 16;
-    case Isa::kAvx2:
+    case IsaLevel::kAvx2:
       return 2.0 * kChainsAvx2 * 8;
-    case Isa::kScalar:
+    case IsaLevel::kScalar:
       break;
   }
   return 2.0 * kChainsScalar;
 }
 
-float fma_chains(Isa isa, int64_t iterations, float a, float b) {
+float fma_chains(IsaLevel isa, int64_t iterations, float a, float b) {
   switch (isa) {
-    case Isa::kAvx512:
-      return fma_chains_avx512(iterations, a, b);
-    case Isa::kAvx2:
-      return fma_chains_avx2(iterations, a, b);
-    case Isa::kScalar:
+    case IsaLevel::kAvx512:
+      return avx512::fma_chains(iterations, a, b);
+    case IsaLevel::kAvx2:
+      return avx2::fma_chains(iterations, a, b);
+    case IsaLevel::kScalar:
       break;
   }
   return fma_chains_scalar(iterations, a, b);
@@ -202,12 +226,12 @@ RateSamples summarize_rates(std::vector<double> samples) {
 }
 
 std::string machine_limits_isa() {
-  switch (best_isa()) {
-    case Isa::kAvx512:
+  switch (isa_level()) {
+    case IsaLevel::kAvx512:
       return "avx512f";
-    case Isa::kAvx2:
+    case IsaLevel::kAvx2:
       return "avx2+fma";
-    case Isa::kScalar:
+    case IsaLevel::kScalar:
       break;
   }
   return "scalar";
@@ -218,7 +242,7 @@ struct ReadBandwidthProbe::State {
       : threads(thread_count),
         slice(slice_bytes),
         buffer(slice_bytes * thread_count, Placement::kHugePages),
-        isa(best_isa()),
+        isa(isa_level()),
         pool(thread_count),
         results(thread_count) {}
   size_t threads;
@@ -226,7 +250,7 @@ struct ReadBandwidthProbe::State {
   // Allocated like the weights (in huge pages) and touched once
   // (zeroed) before the first pass, so no page faults are timed.
   AlignedBuffer<uint8_t> buffer;
-  Isa isa;
+  IsaLevel isa;
   // Started once: thread creation is not part of any timed pass.
   ThreadPool pool;
   std::vector<uint64_t> results;
@@ -288,7 +312,7 @@ double measure_read_bandwidth_gbs(size_t threads, size_t bytes) {
 RateSamples measure_fma_peak(size_t threads, int repeats, double seconds_per_repeat) {
   threads = resolve_threads(threads);
   if (repeats < 1) fail("fma peak: repeats must be at least 1 (got {})", repeats);
-  const Isa isa = best_isa();
+  const IsaLevel isa = isa_level();
   // Read at run time so the chains cannot be evaluated at compile time.
   static volatile float multiplier = 0.999999f;
   static volatile float addend = 1e-3f;

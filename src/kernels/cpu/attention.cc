@@ -37,6 +37,7 @@
 
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/isa_region.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention_decode.h"
 #include "kernels/cpu/attention_prefill.h"
@@ -157,19 +158,23 @@ Scratch& partial_scratch() {
 
 // ---- AVX2 + FMA building blocks ------------------------------------------------
 
-#define TC_AVX2 __attribute__((target("avx2,fma")))
+}  // namespace
+
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+namespace {
 // Register tiles are arrays of vectors indexed by constant-trip loops; GCC keeps
 // them in registers only when those loops are fully unrolled early.
 #define TC_UNROLL _Pragma("GCC unroll 16")
 
-TC_AVX2 inline float horizontal_sum(__m256 v) {
+inline float horizontal_sum(__m256 v) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   x = _mm_add_ps(x, _mm_movehl_ps(x, x));
   x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
   return _mm_cvtss_f32(x);
 }
 
-TC_AVX2 inline float horizontal_max(__m256 v) {
+inline float horizontal_max(__m256 v) {
   __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   x = _mm_max_ps(x, _mm_movehl_ps(x, x));
   x = _mm_max_ss(x, _mm_shuffle_ps(x, x, 1));
@@ -177,14 +182,14 @@ TC_AVX2 inline float horizontal_max(__m256 v) {
 }
 
 // All-ones in lanes i < count (count may be <= 0 or >= 8).
-TC_AVX2 inline __m256 lane_mask(int64_t count) {
+inline __m256 lane_mask(int64_t count) {
   const int lanes = static_cast<int>(std::clamp<int64_t>(count, 0, 8));
   return _mm256_castsi256_ps(
       _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
 }
 
 // The 8 sums of a[0..8) in one vector: lane i = Σ lanes of a[i].
-TC_AVX2 inline __m256 reduce8(const __m256* a) {
+inline __m256 reduce8(const __m256* a) {
   const __m256 s01 = _mm256_hadd_ps(a[0], a[1]);
   const __m256 s23 = _mm256_hadd_ps(a[2], a[3]);
   const __m256 s45 = _mm256_hadd_ps(a[4], a[5]);
@@ -196,7 +201,7 @@ TC_AVX2 inline __m256 reduce8(const __m256* a) {
 }
 
 // dst[c·ldd + r] = src[r·lds + c] for an 8×8 tile.
-TC_AVX2 inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+inline void transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
   __m256 r[8], t[8];
   TC_UNROLL
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
@@ -225,8 +230,8 @@ TC_AVX2 inline void transpose8x8(const float* src, int64_t lds, float* dst, int6
 // multiple of 8). On exit s holds p = e^(score - m) with the new max m (0 past
 // `visible`), l is updated, and the row's accumulator o[0, padded_dim) is
 // rescaled to the new max.
-TC_AVX2 void softmax_step(float* s, int64_t visible, int64_t width, float& m, float& l, float* o,
-                          int64_t padded_dim) {
+void softmax_step(float* s, int64_t visible, int64_t width, float& m, float& l, float* o,
+                  int64_t padded_dim) {
   if (visible <= 0) {  // a row before this block's first key (prefill diagonal only)
     for (int64_t j = 0; j < width; j += 8) _mm256_storeu_ps(s + j, _mm256_setzero_ps());
     return;
@@ -243,7 +248,7 @@ TC_AVX2 void softmax_step(float* s, int64_t visible, int64_t width, float& m, fl
   const __m256 shift = _mm256_set1_ps(new_max);
   __m256 sum = _mm256_setzero_ps();
   for (j = 0; j < width; j += 8) {
-    __m256 p = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), shift));
+    __m256 p = avx2::exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), shift));
     // Masked lanes may hold anything (even NaN); the AND makes them +0.
     if (j + 8 > visible) p = _mm256_and_ps(p, lane_mask(visible - j));
     _mm256_storeu_ps(s + j, p);
@@ -263,8 +268,8 @@ TC_AVX2 void softmax_step(float* s, int64_t visible, int64_t width, float& m, fl
 // o[i·ldo + c·8 ..] += Σ_{j<count} p[i·ldp + j] · v[j·ldv + c·8 ..]: M rows of
 // P times V, for NV vectors of 8 output dims held in registers.
 template <int M, int NV>
-TC_AVX2 inline void pv_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t count,
-                            float* o, int64_t ldo) {
+inline void pv_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t count,
+                    float* o, int64_t ldo) {
   __m256 acc[M][NV];
   TC_UNROLL
   for (int i = 0; i < M; ++i) {
@@ -304,8 +309,7 @@ void copy_padded(const float* src, int64_t ld, int64_t count, int64_t dim, int64
 // s[i·kKeyBlock + 0..16) = Σ_d q[i·ldq + d] · kt[d·kKeyBlock + 0..16) for M
 // rows: an M×16 register tile of Q·Kᵀ over a transposed key block.
 template <int M>
-TC_AVX2 inline void score_tile(const float* q, int64_t ldq, const float* kt, int64_t dim,
-                               float* s) {
+inline void score_tile(const float* q, int64_t ldq, const float* kt, int64_t dim, float* s) {
   __m256 acc[M][2];
   TC_UNROLL
   for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -327,13 +331,13 @@ TC_AVX2 inline void score_tile(const float* q, int64_t ldq, const float* kt, int
 }
 
 template <int M>
-TC_AVX2 void score_rows(const float* q, int64_t dim, const float* kt, int64_t width, float* s) {
+void score_rows(const float* q, int64_t dim, const float* kt, int64_t width, float* s) {
   for (int64_t j = 0; j < width; j += 16) score_tile<M>(q, dim, kt + j, dim, s + j);
 }
 
 // S[rows][kKeyBlock] = Q[rows][dim] · Kt[dim][kKeyBlock], columns [0, width).
-TC_AVX2 void score_block(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t width,
-                         float* s) {
+void score_block(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t width,
+                 float* s) {
   for (int64_t r = 0; r < rows; r += kTileRows) {
     const float* qr = q + r * dim;
     float* sr = s + r * kKeyBlock;
@@ -362,16 +366,16 @@ TC_AVX2 void score_block(const float* q, int64_t rows, int64_t dim, const float*
 
 // O[M rows][padded_dim] += P · V in tiles of 16 dims (8 for an odd last one).
 template <int M>
-TC_AVX2 void pv_rows(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
-                     int64_t padded_dim) {
+void pv_rows(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
+             int64_t padded_dim) {
   int64_t c = 0;
   for (; c + 16 <= padded_dim; c += 16)
     pv_tile<M, 2>(p, kKeyBlock, v + c, ldv, count, o + c, padded_dim);
   if (c < padded_dim) pv_tile<M, 1>(p, kKeyBlock, v + c, ldv, count, o + c, padded_dim);
 }
 
-TC_AVX2 void pv_block(const float* p, int64_t rows, const float* v, int64_t ldv, int64_t count,
-                      float* o, int64_t padded_dim) {
+void pv_block(const float* p, int64_t rows, const float* v, int64_t ldv, int64_t count, float* o,
+              int64_t padded_dim) {
   for (int64_t r = 0; r < rows; r += kTileRows) {
     const float* pr = p + r * kKeyBlock;
     float* orow = o + r * padded_dim;
@@ -400,7 +404,7 @@ TC_AVX2 void pv_block(const float* p, int64_t rows, const float* v, int64_t ldv,
 
 // kt[d·kKeyBlock + j] = k[j·ldk + d] for j < count, d < dim; columns
 // count .. round_up(count, 16) are zeroed (the score tiles are 16 wide).
-TC_AVX2 void transpose_keys(const float* k, int64_t ldk, int64_t count, int64_t dim, float* kt) {
+void transpose_keys(const float* k, int64_t ldk, int64_t count, int64_t dim, float* kt) {
   const int64_t count8 = count / 8 * 8, dim8 = dim / 8 * 8;
   for (int64_t j = 0; j < count8; j += 8) {
     for (int64_t d = 0; d < dim8; d += 8)
@@ -416,7 +420,7 @@ TC_AVX2 void transpose_keys(const float* k, int64_t ldk, int64_t count, int64_t 
 
 // Query positions [t_begin, t_end) × the query heads of kv head `kv`.
 // Row r is position t_begin + r / group, head kv·group + r % group.
-TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end) {
+void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end) {
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (t_end - t_begin) * group;
   const bool pad_values = padded != dim;
@@ -450,7 +454,7 @@ TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_
     const int64_t count = std::min(kKeyBlock, last_pos + 1 - k0);
     transpose_keys(kbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, kt);
     if (avx512) {
-      prefill_scores_avx512(qs, rows, dim, kt, kKeyBlock, round_up(count, 16), s, kKeyBlock);
+      avx512::prefill_scores(qs, rows, dim, kt, kKeyBlock, round_up(count, 16), s, kKeyBlock);
     } else {
       score_block(qs, rows, dim, kt, round_up(count, 16), s);
     }
@@ -470,7 +474,7 @@ TC_AVX2 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_
       ldv = padded;
     }
     if (avx512) {
-      prefill_pv_avx512(s, kKeyBlock, rows, v, ldv, count, o, padded);
+      avx512::prefill_pv(s, kKeyBlock, rows, v, ldv, count, o, padded);
     } else {
       pv_block(s, rows, v, ldv, count, o, padded);
     }
@@ -507,8 +511,8 @@ void prefill(const Problem& pb) {
 // ---- decode -------------------------------------------------------------------
 
 // s[j] = q · k[j·ldk ..] over padded_dim floats (a multiple of 8), for j < count.
-TC_AVX2 void dot_keys(const float* q, const float* k, int64_t ldk, int64_t count,
-                      int64_t padded_dim, float* s) {
+void dot_keys(const float* q, const float* k, int64_t ldk, int64_t count, int64_t padded_dim,
+              float* s) {
   int64_t j = 0;
   for (; j + 8 <= count; j += 8) {
     __m256 acc[8];
@@ -531,8 +535,8 @@ TC_AVX2 void dot_keys(const float* q, const float* k, int64_t ldk, int64_t count
 }
 
 // o[0, padded_dim) += Σ_{j<count} p[j] · v[j·ldv ..], up to 64 dims per pass.
-TC_AVX2 void pv_row(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
-                    int64_t padded_dim) {
+void pv_row(const float* p, const float* v, int64_t ldv, int64_t count, float* o,
+            int64_t padded_dim) {
   for (int64_t c = 0; c < padded_dim; c += 64) {
     switch (std::min<int64_t>(8, (padded_dim - c) / 8)) {
       case 8:
@@ -586,8 +590,7 @@ void prefetch_rows(const float* first, int64_t stride, int64_t count, int64_t fl
 }
 
 // dst[i] = src[i] widened from fp16, for i < count.
-__attribute__((target("avx2,fma,f16c"))) void widen(const uint16_t* src, int64_t count,
-                                                    float* dst) {
+void widen(const uint16_t* src, int64_t count, float* dst) {
   int64_t i = 0;
   for (; i + 8 <= count; i += 8)
     _mm256_storeu_ps(dst + i,
@@ -608,16 +611,15 @@ struct Partials {
   float* l(int64_t kv, int64_t split) const { return m(kv, split) + group_size; }
 };
 
-TC_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) {
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 // s[j] = q · key j for the 32 slots of one kv head's key tile, fp32 or fp16
 // (slots past the block's keys hold anything; the softmax step masks them).
 template <typename T>
-__attribute__((target("avx2,fma,f16c"))) void dot_key_tile(const float* q, const T* tile,
-                                                           int64_t dim, float* s) {
+void dot_key_tile(const float* q, const T* tile, int64_t dim, float* s) {
   static_assert(kKvTileTokens == 32, "four vectors of 8 keys per tile row");
   __m256 acc[4];
   TC_UNROLL
@@ -664,10 +666,10 @@ TileStream tile_stream(const Problem& pb, int64_t kv_heads_read) {
 // One block of KV tiles (keys k0 .. k0+count-1) for the query heads of kv
 // heads [kv_begin, kv_end), fp32 or fp16 tiles (T).
 template <typename T>
-TC_AVX2 void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& stream,
-                                int64_t kv_begin, int64_t kv_end, int64_t k0, int64_t count,
-                                bool avx512, const float* qs, float* s, float* l_lanes,
-                                float* vwide, float* vpad, const Partials& out, int64_t split) {
+void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& stream,
+                        int64_t kv_begin, int64_t kv_end, int64_t k0, int64_t count, bool avx512,
+                        const float* qs, float* s, float* l_lanes, float* vwide, float* vpad,
+                        const Partials& out, int64_t split) {
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t part = kv_tile_start(k0, kv_begin, pb.kv_heads, dim);
   const auto ahead = [&](int64_t i) {
@@ -682,8 +684,8 @@ TC_AVX2 void decode_tiles_block(const Problem& pb, const T* kv_tiles, const Tile
     float* o = out.o(kv, split);
     float* m = out.m(kv, split);
     if (avx512) {  // the step prefetches as it reads; nothing is copied
-      decode_tile_block_avx512(q, group, dim, key_tile, value_tile, dim, count, s, o, m,
-                               l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
+      avx512::decode_tile_block(q, group, dim, key_tile, value_tile, dim, count, s, o, m,
+                                l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
       continue;
     }
     // AVX2: the tiles ahead requested at once; fp16 values widened, odd
@@ -716,8 +718,8 @@ TC_AVX2 void decode_tiles_block(const Problem& pb, const T* kv_tiles, const Tile
 // The query heads of kv heads [kv_begin, kv_end) over keys [k_begin, k_end),
 // into their partials for `split`. Several kv heads per task read each
 // position's keys and values whole, in one pass.
-TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, int64_t k_begin,
-                         int64_t k_end, const Partials& out, int64_t split) {
+void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, int64_t k_begin,
+                 int64_t k_end, const Partials& out, int64_t split) {
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
@@ -784,9 +786,9 @@ TC_AVX2 void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, in
       float* l = out.l(kv, split);
       if (avx512) {
         const int64_t next = (k0 + kPrefetchAhead) * pb.kv_stride + kv * dim;
-        decode_block_avx512(q, group, dim, k, v, pb.kv_stride, count, s, o, m,
-                            l_lanes + (kv - kv_begin) * group * 16, pb.keys + next,
-                            pb.values + next, std::max<int64_t>(ahead, 0));
+        avx512::decode_row_block(q, group, dim, k, v, pb.kv_stride, count, s, o, m,
+                                 l_lanes + (kv - kv_begin) * group * 16, pb.keys + next,
+                                 pb.values + next, std::max<int64_t>(ahead, 0));
         continue;
       }
       int64_t ld = pb.kv_stride;
@@ -873,7 +875,12 @@ void decode(const Problem& pb) {
 }
 
 #undef TC_UNROLL
-#undef TC_AVX2
+
+}  // namespace
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
 
 Problem make_problem(const float* q, const float* keys, const float* values, int64_t n,
                      int64_t start, const AttentionShape& shape, float* out) {
@@ -898,13 +905,12 @@ Problem make_problem(const float* q, const float* keys, const float* values, int
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out) {
   if (n <= 0) return;
-  const CpuFeatures& f = cpu_features();
-  if (!(f.avx2 && f.fma)) return attention_causal_reference(q, keys, values, n, start, shape, out);
+  if (!cpu_has_avx2()) return attention_causal_reference(q, keys, values, n, start, shape, out);
   const Problem pb = make_problem(q, keys, values, n, start, shape, out);
   if (n == 1) {
-    decode(pb);
+    avx2::decode(pb);
   } else {
-    prefill(pb);
+    avx2::prefill(pb);
   }
 }
 
@@ -938,8 +944,7 @@ void tiles_to_rows(const T* kv_tiles, int64_t positions, int64_t kv_heads, int64
 template <typename T>
 void decode_tiles(const float* q, const T* kv_tiles, int64_t start, const AttentionShape& shape,
                   float* out) {
-  const CpuFeatures& f = cpu_features();
-  if (!(f.avx2 && f.fma && f.f16c)) {
+  if (!cpu_has_avx2()) {
     const auto count = static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim);
     std::vector<float> keys(count), values(count);
     tiles_to_rows(kv_tiles, start + 1, shape.kv_heads, shape.head_dim, keys.data(), values.data());
@@ -951,7 +956,7 @@ void decode_tiles(const float* q, const T* kv_tiles, int64_t start, const Attent
   } else {
     pb.kv_tiles16 = kv_tiles;
   }
-  decode(pb);
+  avx2::decode(pb);
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
   for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch(first + byte, 0, 3);
 }
 
+namespace avx512 {
+
 // For query rows h < group over `count` (1..32) keys k[j·ld ..], v[j·ld ..]:
 //   s[h][j] = qs[h] · k[j] (qs already scaled by 1/sqrt(dim)), then the
 //   online-softmax step: m[h] = max(m[h], max_j s[h][j]); p = e^(s - m[h]);
@@ -30,10 +32,9 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 // prefetched a share per head, between the score passes (requested all at
 // once they stalled on the miss queue, and left 24 layers at 2048 keys 25%
 // slower). Call only when cpu_has_avx512().
-void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
-                         const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
-                         float* l_lanes, const float* next_k, const float* next_v,
-                         int64_t next_count);
+void decode_row_block(const float* qs, int64_t group, int64_t dim, const float* k, const float* v,
+                      int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
+                      const float* next_k, const float* next_v, int64_t next_count);
 
 // The same step over a cache's KV tiles (attention.h), fp32 or fp16 (IEEE
 // half bits): the block's keys are one kv head's key tile (tile[d·
@@ -43,13 +44,13 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
 // a tile's worth from each, a row per loop iteration as this block's key
 // and value rows are read. dim must be a multiple of 16. Call only when
 // cpu_has_avx512().
-void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
-                              const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
-                              float* m, float* l_lanes, const uint16_t* next_tile,
-                              const uint16_t* next_v);
-void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const float* tile,
-                              const float* v, int64_t ld, int64_t count, float* s, float* o,
-                              float* m, float* l_lanes, const float* next_tile,
-                              const float* next_v);
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
+                       const uint16_t* v, int64_t ld, int64_t count, float* s, float* o, float* m,
+                       float* l_lanes, const uint16_t* next_tile, const uint16_t* next_v);
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const float* tile,
+                       const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
+                       float* l_lanes, const float* next_tile, const float* next_v);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels

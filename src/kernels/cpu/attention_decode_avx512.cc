@@ -3,7 +3,7 @@
 // and using no STL or other shared inline code.
 //
 // Per key block, for the group of query heads that share one kv head:
-//  - keys as rows (decode_block_avx512): each (head, key) dot product
+//  - keys as rows (decode_row_block): each (head, key) dot product
 //    accumulates in one vector over the head dimension, and 16 of them are
 //    reduced together into one vector of 16 scores (45 instructions, where
 //    16 separate horizontal sums take about 130). Against the AVX2 path this
@@ -12,7 +12,7 @@
 //    their own instantiation: with the dimension a constant, GCC schedules
 //    the score loop with far fewer spills (2048 keys, one thread: 85 → 72 µs
 //    per layer).
-//  - a cache's KV tiles (decode_tile_block_avx512, fp32 or fp16): keys
+//  - a cache's KV tiles (decode_tile_block, fp32 or fp16): keys
 //    arrive as dim rows of 32 keys (attention.h), so one FMA scores 16 keys
 //    for one head and nothing is reduced; fp16 keys and values are widened
 //    in registers, never into memory.
@@ -35,22 +35,22 @@
 
 #include <cstddef>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/attention_decode.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/fast_exp_constants.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
 
 // The step works on two vectors of 16 scores per head.
-static_assert(kDecodeBlockKeys == 32, "decode_block_avx512 handles blocks of 32 keys");
+static_assert(kDecodeBlockKeys == 32, "decode_row_block handles blocks of 32 keys");
 
-using avx512::mask16;
-
-// e^x with the same range reduction, polynomial and constants as exp_avx2
+// e^x with the same range reduction, polynomial and constants as avx2::exp8
 // (fast_exp.h), 16 lanes; only the last step, p · 2^n, is one vscalefps
-// where exp_avx2 builds 2^n from integer shifts (the same result, see below).
+// where avx2::exp8 builds 2^n from integer shifts (the same result, see below).
 // Kept a twin rather than shared: fast_exp.h's inline code is built for AVX2.
 inline __m512 exp_avx512(__m512 x) {
   x = _mm512_max_ps(_mm512_set1_ps(exp_constants::kLowest), x);
@@ -95,7 +95,7 @@ inline __attribute__((always_inline)) __m512 scores16(const float* q, int64_t di
       }
     }
   }
-  return avx512::sum16<avx512::Float32Lanes>(acc);
+  return sum16<Float32Lanes>(acc);
 }
 
 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
@@ -314,10 +314,9 @@ void tile_block_dispatch(const float* qs, int64_t group, int64_t dim, const T* t
 
 }  // namespace
 
-void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const float* k,
-                         const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
-                         float* l_lanes, const float* next_k, const float* next_v,
-                         int64_t next_count) {
+void decode_row_block(const float* qs, int64_t group, int64_t dim, const float* k, const float* v,
+                      int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
+                      const float* next_k, const float* next_v, int64_t next_count) {
   switch (dim) {
     case 64:
       return decode_block<64>(qs, group, dim, k, v, ld, count, s, o, m, l_lanes, next_k, next_v,
@@ -331,18 +330,17 @@ void decode_block_avx512(const float* qs, int64_t group, int64_t dim, const floa
   }
 }
 
-void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
-                              const uint16_t* v, int64_t ld, int64_t count, float* s, float* o,
-                              float* m, float* l_lanes, const uint16_t* next_tile,
-                              const uint16_t* next_v) {
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
+                       const uint16_t* v, int64_t ld, int64_t count, float* s, float* o, float* m,
+                       float* l_lanes, const uint16_t* next_tile, const uint16_t* next_v) {
   tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
 }
 
-void decode_tile_block_avx512(const float* qs, int64_t group, int64_t dim, const float* tile,
-                              const float* v, int64_t ld, int64_t count, float* s, float* o,
-                              float* m, float* l_lanes, const float* next_tile,
-                              const float* next_v) {
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const float* tile,
+                       const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
+                       float* l_lanes, const float* next_tile, const float* next_v) {
   tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

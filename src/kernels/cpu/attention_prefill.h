@@ -14,14 +14,18 @@
 
 namespace tc::kernels {
 
+namespace avx512 {
+
 // s[r·lds + j] = Σ_d q[r·dim + d] · kt[d·ldk + j] for rows r < rows and keys
 // j < width (a multiple of 16). Call only when cpu_has_avx512().
-void prefill_scores_avx512(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
-                           int64_t width, float* s, int64_t lds);
+void prefill_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
+                    int64_t width, float* s, int64_t lds);
 
 // o[r·dim + c] += Σ_{j<count} p[r·ldp + j] · v[j·ldv + c] for rows r < rows
 // and dims c < dim (a multiple of 16). Call only when cpu_has_avx512().
-void prefill_pv_avx512(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv,
-                       int64_t count, float* o, int64_t dim);
+void prefill_pv(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv,
+                int64_t count, float* o, int64_t dim);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels

@@ -6,9 +6,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/attention_prefill.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
 
@@ -71,14 +73,15 @@ void outer_product(const float* a, int64_t lda, int64_t rows, const float* b, in
 
 }  // namespace
 
-void prefill_scores_avx512(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
-                           int64_t width, float* s, int64_t lds) {
+void prefill_scores(const float* q, int64_t rows, int64_t dim, const float* kt, int64_t ldk,
+                    int64_t width, float* s, int64_t lds) {
   outer_product(q, dim, rows, kt, ldk, dim, s, lds, width, false);
 }
 
-void prefill_pv_avx512(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv,
-                       int64_t count, float* o, int64_t dim) {
+void prefill_pv(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv,
+                int64_t count, float* o, int64_t dim) {
   outer_product(p, ldp, rows, v, ldv, count, o, dim, dim, true);
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

@@ -10,6 +10,9 @@
 
 #include <cstdint>
 
+#include "core/isa_region.h"
+
+TC_ISA_AVX512_BEGIN
 namespace tc::kernels::avx512 {
 
 // Sum of the 16 lanes. (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized.)
@@ -122,3 +125,4 @@ inline __attribute__((always_inline)) typename Lanes::Vector sum16(
 }
 
 }  // namespace tc::kernels::avx512
+TC_ISA_END

@@ -7,6 +7,7 @@
 
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/isa_region.h"
 
 namespace tc::kernels {
 
@@ -59,12 +60,16 @@ float dot_q4_scalar(const uint8_t* row, const uint16_t* scales, const float* x, 
 // ---- AVX2 + FMA (+F16C) ----------------------------------------------------
 // Four independent accumulators hide the FMA latency; the tail is scalar.
 
-#define TC_AVX2 __attribute__((target("avx2,fma,f16c")))
+}  // namespace
+
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+namespace {
 
 // Which half-precision format a uint16_t row holds (ignored for fp32 rows).
 enum class Half { kBF16, kF16 };
 
-TC_AVX2 inline float horizontal_sum(__m256 v) {
+inline float horizontal_sum(__m256 v) {
   __m128 low = _mm256_castps256_ps128(v);
   __m128 high = _mm256_extractf128_ps(v, 1);
   low = _mm_add_ps(low, high);
@@ -73,22 +78,22 @@ TC_AVX2 inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(low);
 }
 
-TC_AVX2 inline __m256 load_bf16x8(const uint16_t* w) {
+inline __m256 load_bf16x8(const uint16_t* w) {
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
 }
 
-TC_AVX2 inline __m256 load_f16x8(const uint16_t* w) {
+inline __m256 load_f16x8(const uint16_t* w) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
 }
 
 template <Half kind>
-TC_AVX2 inline __m256 load8(const float* w) {
+inline __m256 load8(const float* w) {
   return _mm256_loadu_ps(w);
 }
 
 template <Half kind>
-TC_AVX2 inline __m256 load8(const uint16_t* w) {
+inline __m256 load8(const uint16_t* w) {
   if constexpr (kind == Half::kBF16) {
     return load_bf16x8(w);
   } else {
@@ -97,7 +102,7 @@ TC_AVX2 inline __m256 load8(const uint16_t* w) {
 }
 
 template <typename T, Half kind = Half::kBF16>
-TC_AVX2 inline float dot_avx2(const T* w, const float* x, int64_t n) {
+inline float dot_vector(const T* w, const float* x, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -113,25 +118,25 @@ TC_AVX2 inline float dot_avx2(const T* w, const float* x, int64_t n) {
   return horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }
 
-TC_AVX2 float dot_f32_avx2(const float* w, const float* x, int64_t n) {
-  float sum = dot_avx2(w, x, n);
+float dot_f32(const float* w, const float* x, int64_t n) {
+  float sum = dot_vector(w, x, n);
   for (int64_t i = n / 8 * 8; i < n; ++i) sum += w[i] * x[i];
   return sum;
 }
 
-TC_AVX2 float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t n) {
-  float sum = dot_avx2<uint16_t, Half::kBF16>(w, x, n);
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+  float sum = dot_vector<uint16_t, Half::kBF16>(w, x, n);
   for (int64_t i = n / 8 * 8; i < n; ++i) sum += bf16_to_f32(w[i]) * x[i];
   return sum;
 }
 
-TC_AVX2 float dot_f16_avx2(const uint16_t* w, const float* x, int64_t n) {
-  float sum = dot_avx2<uint16_t, Half::kF16>(w, x, n);
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+  float sum = dot_vector<uint16_t, Half::kF16>(w, x, n);
   for (int64_t i = n / 8 * 8; i < n; ++i) sum += f16_to_f32(w[i]) * x[i];
   return sum;
 }
 
-TC_AVX2 float dot_q8_avx2(const int8_t* q, const float* x, int64_t n) {
+float dot_q8(const int8_t* q, const float* x, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -148,7 +153,7 @@ TC_AVX2 float dot_q8_avx2(const int8_t* q, const float* x, int64_t n) {
 
 // 16 nibbles (8 bytes from row + c/2, c a multiple of 16) as q = nibble - 8,
 // fp32, elements c..c+7 and c+8..c+15.
-TC_AVX2 inline void unpack_q4x16(const uint8_t* row, int64_t c, __m256* low, __m256* high) {
+inline void unpack_q4x16(const uint8_t* row, int64_t c, __m256* low, __m256* high) {
   const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + c / 2));
   const __m128i mask = _mm_set1_epi8(0x0f);
   const __m128i nibbles =
@@ -159,7 +164,7 @@ TC_AVX2 inline void unpack_q4x16(const uint8_t* row, int64_t c, __m256* low, __m
       _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(nibbles, 8)), eight));
 }
 
-TC_AVX2 float dot_q4_avx2(const uint8_t* row, const uint16_t* scales, const float* x, int64_t n) {
+float dot_q4(const uint8_t* row, const uint16_t* scales, const float* x, int64_t n) {
   float total = 0.0f;
   for (int64_t g0 = 0; g0 < n; g0 += 128) {
     const int64_t g1 = std::min<int64_t>(n, g0 + 128);
@@ -178,12 +183,16 @@ TC_AVX2 float dot_q4_avx2(const uint8_t* row, const uint16_t* scales, const floa
   return total;
 }
 
-#undef TC_AVX2
+}  // namespace
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
 
 const DotKernels kScalar{dot_f32_scalar, dot_bf16_scalar, dot_f16_scalar,
                          dot_q8_scalar,  dot_q4_scalar,   "scalar"};
-const DotKernels kAvx2{dot_f32_avx2, dot_bf16_avx2, dot_f16_avx2,
-                       dot_q8_avx2,  dot_q4_avx2,   "avx2+fma+f16c"};
+const DotKernels kAvx2{avx2::dot_f32, avx2::dot_bf16, avx2::dot_f16,
+                       avx2::dot_q8,  avx2::dot_q4,   "avx2+fma+f16c"};
 
 }  // namespace
 
@@ -191,8 +200,7 @@ const DotKernels& scalar_dot_kernels() { return kScalar; }
 
 const DotKernels& dot_kernels() {
   static const DotKernels& chosen = []() -> const DotKernels& {
-    const CpuFeatures& f = cpu_features();
-    return (f.avx2 && f.fma && f.f16c) ? kAvx2 : kScalar;
+    return cpu_has_avx2() ? kAvx2 : kScalar;
   }();
   return chosen;
 }

@@ -14,15 +14,19 @@
 
 #include <cstdint>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/fast_exp_constants.h"
 
 namespace tc::kernels {
 
 // y[i] = e^x[i] for n floats: the AVX2 code below where the CPU has AVX2 and
-// FMA, else std::exp. For tests and benchmarks; the kernels inline exp_avx2.
+// FMA, else std::exp. For tests and benchmarks; the kernels inline avx2::exp8.
 void exp_f32(const float* x, float* y, int64_t n);
 
-__attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x) {
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+
+inline __m256 exp8(__m256 x) {
   // Clamp so that n stays in [-150, 128]; max/min with x as the second
   // operand pass a NaN through.
   x = _mm256_max_ps(_mm256_set1_ps(exp_constants::kLowest), x);
@@ -47,5 +51,8 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_avx2(__m256 x) {
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
   return _mm256_mul_ps(_mm256_mul_ps(p, scale1), scale2);
 }
+
+}  // namespace avx2
+TC_ISA_END
 
 }  // namespace tc::kernels

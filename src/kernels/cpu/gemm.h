@@ -18,13 +18,12 @@ enum class DenseFormat : uint8_t { kF32, kBF16, kF16 };
 using GemmRowsFn = void (*)(DenseFormat format, const void* w, int64_t cols, const float* x,
                             int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
 
-// The AVX-512 kernel (gemm_avx512.cc). Call only when cpu_has_avx512() says so.
-void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n,
-                      float* y, int64_t rows, int64_t row_begin, int64_t row_end);
+namespace avx512 {
 
-// AVX-512 F, BW and VL plus FMA and F16C, checked once.
-bool cpu_has_avx512();
-// cpu_has_avx512() and AVX-512 VNNI (the integer dot-product kernels).
-bool cpu_has_avx512_vnni();
+// The AVX-512 kernel (gemm_avx512.cc). Call only when cpu_has_avx512() says so.
+void gemm_rows(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n, float* y,
+               int64_t rows, int64_t row_begin, int64_t row_end);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels

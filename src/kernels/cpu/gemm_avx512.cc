@@ -9,15 +9,14 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemm.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
-
-using avx512::horizontal_sum;
-using avx512::store_tile;
 
 constexpr int kTileTokens = 4;    // RM: tokens per register tile
 constexpr int kTileRows = 6;      // RN: weight rows per register tile (24 accumulators)
@@ -93,14 +92,14 @@ using TileFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, in
 template <DenseFormat F>
 struct TileTable {
   TileFn fns[kTileTokens + 1][kTileRows + 1] = {};
-  TileTable() { fill<1>(); }
+  constexpr TileTable() { fill<1>(); }
   template <int RM>
-  void fill() {
+  constexpr void fill() {
     fill_rows<RM, 1>();
     if constexpr (RM < kTileTokens) fill<RM + 1>();
   }
   template <int RM, int RN>
-  void fill_rows() {
+  constexpr void fill_rows() {
     fns[RM][RN] = &tile_entry<F, RM, RN>;
     if constexpr (RN < kTileRows) fill_rows<RM, RN + 1>();
   }
@@ -109,7 +108,7 @@ struct TileTable {
 template <DenseFormat F>
 void gemm_rows_format(const void* w, int64_t cols, const float* x, int64_t n, float* y,
                       int64_t rows, int64_t row_begin, int64_t row_end) {
-  static const TileTable<F> table;
+  static constexpr TileTable<F> table;
   for (int64_t k0 = 0; k0 < cols; k0 += kBlockK) {
     const int64_t k1 = k0 + kBlockK < cols ? k0 + kBlockK : cols;
     const bool accumulate = k0 > 0;
@@ -126,8 +125,8 @@ void gemm_rows_format(const void* w, int64_t cols, const float* x, int64_t n, fl
 
 }  // namespace
 
-void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n,
-                      float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
+void gemm_rows(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n, float* y,
+               int64_t rows, int64_t row_begin, int64_t row_end) {
   switch (format) {
     case DenseFormat::kF32:
       return gemm_rows_format<DenseFormat::kF32>(w, cols, x, n, y, rows, row_begin, row_end);
@@ -138,4 +137,5 @@ void gemm_rows_avx512(DenseFormat format, const void* w, int64_t cols, const flo
   }
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

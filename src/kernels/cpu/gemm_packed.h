@@ -46,12 +46,15 @@ struct PackedNext {
   int64_t row;
 };
 
+namespace avx512 {
+
 // Computes Y for weight rows [row_begin, row_end) and tokens
 // [token_begin, token_end) single-threaded; the caller splits panels and
 // token blocks across threads. x: [n, cols]; y: [n, rows].
 // Call only when cpu_has_avx512().
-void gemm_packed_avx512(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                        int64_t row_end, int64_t token_begin, int64_t token_end,
-                        const PackedNext& next);
+void gemm_packed(const PackedSource& w, const float* x, float* y, int64_t row_begin,
+                 int64_t row_end, int64_t token_begin, int64_t token_end, const PackedNext& next);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels

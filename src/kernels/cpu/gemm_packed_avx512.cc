@@ -6,14 +6,14 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemm_packed.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
-
-using avx512::mask16;
 
 constexpr int kTileTokens = 6;    // tokens per register tile: 6 × 4 = 24 accumulators
 constexpr int64_t kPanelK = 128;  // inputs per panel: 64 × 128 fp32 = 32 KiB, stays in L1;
@@ -270,9 +270,8 @@ void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_be
 
 }  // namespace
 
-void gemm_packed_avx512(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                        int64_t row_end, int64_t token_begin, int64_t token_end,
-                        const PackedNext& next) {
+void gemm_packed(const PackedSource& w, const float* x, float* y, int64_t row_begin,
+                 int64_t row_end, int64_t token_begin, int64_t token_end, const PackedNext& next) {
   switch (w.format) {
     case PackedFormat::kF32:
       return gemm_format<PackedFormat::kF32>(w, x, y, row_begin, row_end, token_begin, token_end,
@@ -292,4 +291,5 @@ void gemm_packed_avx512(const PackedSource& w, const float* x, float* y, int64_t
   }
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

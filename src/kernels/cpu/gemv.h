@@ -40,21 +40,22 @@ struct GemvNext {
   bool warm;
 };
 
+namespace avx512 {
 // AVX-512 kernels (gemv_avx512.cc); call only when cpu_has_avx512().
 // `x` is in the layout named for each.
-void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end, const GemvNext& next = {});  // kPlain
-void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end, const GemvNext& next = {});  // kPlain
-void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                      int64_t row_end, const GemvNext& next = {});  // kPlain
+void gemv_f32(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+              int64_t row_end, const GemvNext& next = {});  // kPlain
+void gemv_f16(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+              int64_t row_end, const GemvNext& next = {});  // kPlain
+void gemv_bf16(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+               int64_t row_end, const GemvNext& next = {});  // kPlain
 // kQ8Row: q int8 [rows, cols], scales fp32 [rows]. kPlain.
-void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end, const GemvNext& next = {});
+void gemv_q8_row(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
+                 int64_t row_begin, int64_t row_end, const GemvNext& next = {});
 // kQ4G128: packed [rows, (cols+1)/2], scales fp16 [rows, ceil(cols/128)]. kQ4Group.
-void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end,
-                         const GemvNext& next = {});
+void gemv_q4_g128(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  float* y, int64_t row_begin, int64_t row_end, const GemvNext& next = {});
+}  // namespace avx512
 
 // ---- int4 g128 and int8 rows with integer dot products (AVX-512 VNNI) -----------
 // Widening int4 or int8 weights to fp32 costs about three vector instructions
@@ -101,7 +102,7 @@ struct SplitX {
 
 // Quantizes and splits x[0..cols) into the three arrays (sizes: groups ·
 // kSplitGroupBytes, groups, groups · kSplitLanes). Inputs past cols are 0.
-// The reference definition; split_x_vnni writes the same bytes faster.
+// The reference definition; avx512::split_x_vnni writes the same bytes faster.
 void split_x(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
              int32_t* corrections);
 
@@ -113,6 +114,7 @@ void gemv_q4_g128_split_scalar(const uint8_t* packed, const uint16_t* scales, in
 void gemv_q8_row_split_scalar(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
                               float* y, int64_t row_begin, int64_t row_end);
 
+namespace avx512 {
 // gemv_vnni_avx512.cc; call only when cpu_has_avx512_vnni(). x in
 // kNibblePairs for int4, kBytes for int8.
 void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts, float* scales,
@@ -121,5 +123,6 @@ void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t co
                        float* y, int64_t row_begin, int64_t row_end, const GemvNext& next = {});
 void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x, float* y,
                       int64_t row_begin, int64_t row_end, const GemvNext& next = {});
+}  // namespace avx512
 
 }  // namespace tc::kernels

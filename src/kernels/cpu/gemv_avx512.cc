@@ -11,16 +11,16 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/gemv_prefetch.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
 
-using avx512::horizontal_sum;
-using avx512::mask16;
 using gemv_prefetch::mask64;
 using gemv_prefetch::ScaledRows;
 using gemv_prefetch::Stream;
@@ -140,40 +140,39 @@ inline float q4_row(const uint8_t* w, const uint16_t* scales, int64_t cols, cons
 
 }  // namespace
 
-void gemv_f32_avx512(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end, const GemvNext& next) {
+void gemv_f32(const float* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+              int64_t row_end, const GemvNext& next) {
   plain_gemv<F32Loader>(
       w, cols * 4, cols, x, row_begin, row_end, next,
       [&](int64_t r) { return F32Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
-void gemv_f16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                     int64_t row_end, const GemvNext& next) {
+void gemv_f16(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+              int64_t row_end, const GemvNext& next) {
   plain_gemv<F16Loader>(
       w, cols * 2, cols, x, row_begin, row_end, next,
       [&](int64_t r) { return F16Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
-void gemv_q8_row_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
+void gemv_q8_row(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
+                 int64_t row_begin, int64_t row_end, const GemvNext& next) {
   plain_gemv<Q8Loader>(
       q, cols, cols, x, row_begin, row_end, next, [&](int64_t r) { return Q8Loader{q + r * cols}; },
       [&](int64_t r, float sum) { y[r] = scales[r] * sum; });
 }
 
-void gemv_bf16_avx512(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
-                      int64_t row_end, const GemvNext& next) {
+void gemv_bf16(const uint16_t* w, int64_t cols, const float* x, float* y, int64_t row_begin,
+               int64_t row_end, const GemvNext& next) {
   plain_gemv<BF16Loader>(
       w, cols * 2, cols, x, row_begin, row_end, next,
       [&](int64_t r) { return BF16Loader{w + r * cols}; },
       [&](int64_t r, float sum) { y[r] = sum; });
 }
 
-void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end,
-                         const GemvNext& next) {
+void gemv_q4_g128(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + 127) / 128;
   const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
   for (int64_t r = row_begin; r < row_end; ++r) {
@@ -182,4 +181,5 @@ void gemv_q4_g128_avx512(const uint8_t* packed, const uint16_t* scales, int64_t 
   }
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

@@ -18,17 +18,16 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/gemv_prefetch.h"
 
-#define TC_VNNI __attribute__((target("avx512vnni")))
-
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
 
-using avx512::mask16;
 using gemv_prefetch::mask64;
 using gemv_prefetch::ScaledRows;
 using gemv_prefetch::Stream;
@@ -60,7 +59,7 @@ struct SplitGroup {
   // Per lane, Σ (w + zero)·q - zero·Σ q over the lane's inputs, for the
   // group's unsigned weights w0 (matching hi[0], lo[0]) and w1 (hi[1],
   // lo[1]): exact in int32, then fp32.
-  TC_VNNI __m512 lane_sums(__m512i w0, __m512i w1) const {
+  TC_ISA_VNNI __m512 lane_sums(__m512i w0, __m512i w1) const {
     __m512i high = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, hi[0]);
     high = _mm512_dpbusd_epi32(high, w1, hi[1]);
     __m512i low = _mm512_dpbusd_epi32(correction, w0, lo[0]);
@@ -78,8 +77,8 @@ struct SplitGroup {
 // its lane with one permute (a scalar fp16 conversion, product and broadcast
 // per group cost four instructions more); whole 64-byte groups load
 // unmasked, only a short last one masked.
-TC_VNNI inline __m512 q4_split_row(const uint8_t* w, const uint16_t* scales, int64_t cols,
-                                   const SplitX& x, const Stream& stream) {
+TC_ISA_VNNI inline __m512 q4_split_row(const uint8_t* w, const uint16_t* scales, int64_t cols,
+                                       const SplitX& x, const Stream& stream) {
   const int64_t row_bytes = (cols + 1) / 2;
   const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const __m512i low_nibble = _mm512_set1_epi8(0x0f);
@@ -118,8 +117,8 @@ TC_VNNI inline __m512 q4_split_row(const uint8_t* w, const uint16_t* scales, int
 // masking every load and a horizontal sum per row, one thread from cache
 // (quant_matmul_bench q8_row mib:0, alternated): 896x896 14.3 -> 12.7 us,
 // 4864x896 82.7 -> 70.0, 896x4864 71.5 -> 59.1.
-TC_VNNI inline __m512 q8_split_row(const int8_t* w, int64_t cols, const SplitX& x,
-                                   const Stream& stream) {
+TC_ISA_VNNI inline __m512 q8_split_row(const int8_t* w, int64_t cols, const SplitX& x,
+                                       const Stream& stream) {
   const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const int64_t whole = cols / kSplitGroup;
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -150,8 +149,8 @@ TC_VNNI inline __m512 q8_split_row(const int8_t* w, int64_t cols, const SplitX& 
 
 }  // namespace
 
-TC_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts,
-                          float* scales, int32_t* corrections) {
+TC_ISA_VNNI void split_x_vnni(SplitLayout layout, const float* x, int64_t cols, int8_t* parts,
+                              float* scales, int32_t* corrections) {
   const int zero_shift = layout == SplitLayout::kNibblePairs ? 3 : 7;  // zero = 8 or 128
   const int64_t groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const __m512i abs_bits = _mm512_set1_epi32(0x7fffffff);
@@ -224,9 +223,9 @@ namespace {
 // (quant_matmul_bench, one thread), by value they measured as when each
 // kernel had its own loop.
 template <bool kRowScales, typename RowLanes>
-TC_VNNI inline void sixteen_row_blocks(const ScaledRows& streams, RowLanes row_lanes,
-                                       const float* row_scales, int64_t row_begin, int64_t row_end,
-                                       float* y) {
+TC_ISA_VNNI inline void sixteen_row_blocks(const ScaledRows& streams, RowLanes row_lanes,
+                                           const float* row_scales, int64_t row_begin,
+                                           int64_t row_end, float* y) {
   for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
     const int64_t count = row_end - r0 < 16 ? row_end - r0 : 16;
     __m512 lanes[16];
@@ -241,7 +240,7 @@ TC_VNNI inline void sixteen_row_blocks(const ScaledRows& streams, RowLanes row_l
       }
     }
     const __mmask16 rows = mask16(count);
-    __m512 sums = avx512::sum16<avx512::Float32Lanes>(lanes);
+    __m512 sums = sum16<Float32Lanes>(lanes);
     if constexpr (kRowScales)
       sums = _mm512_mul_ps(_mm512_maskz_loadu_ps(rows, row_scales + r0), sums);
     _mm512_mask_storeu_ps(y + r0, rows, sums);
@@ -254,7 +253,7 @@ struct Q4RowLanes {
   int64_t cols, row_bytes, groups;
   SplitX x;
   Stream stream;
-  TC_VNNI __m512 operator()(int64_t r) const {
+  TC_ISA_VNNI __m512 operator()(int64_t r) const {
     return q4_split_row(packed + r * row_bytes, scales + r * groups, cols, x, stream);
   }
 };
@@ -264,14 +263,16 @@ struct Q8RowLanes {
   int64_t cols;
   SplitX x;
   Stream stream;
-  TC_VNNI __m512 operator()(int64_t r) const { return q8_split_row(q + r * cols, cols, x, stream); }
+  TC_ISA_VNNI __m512 operator()(int64_t r) const {
+    return q8_split_row(q + r * cols, cols, x, stream);
+  }
 };
 
 }  // namespace
 
-TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                               const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
-                               const GemvNext& next) {
+TC_ISA_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, int64_t cols,
+                                   const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
+                                   const GemvNext& next) {
   const int64_t row_bytes = (cols + 1) / 2, groups = (cols + kSplitGroup - 1) / kSplitGroup;
   const ScaledRows streams(packed, row_bytes, scales, groups * 2, row_begin, row_end, next);
   sixteen_row_blocks<false>(
@@ -279,13 +280,15 @@ TC_VNNI void gemv_q4_g128_vnni(const uint8_t* packed, const uint16_t* scales, in
       row_begin, row_end, y);
 }
 
-TC_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols, const SplitX& x,
-                              float* y, int64_t row_begin, int64_t row_end, const GemvNext& next) {
+TC_ISA_VNNI void gemv_q8_row_vnni(const int8_t* q, const float* scales, int64_t cols,
+                                  const SplitX& x, float* y, int64_t row_begin, int64_t row_end,
+                                  const GemvNext& next) {
   const ScaledRows streams(q, cols, scales, 4, row_begin, row_end, next);
   sixteen_row_blocks<true>(streams, Q8RowLanes{q, cols, x, streams.weights()}, scales, row_begin,
                            row_end, y);
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END
 
-#undef TC_VNNI
+#undef TC_ISA_VNNI

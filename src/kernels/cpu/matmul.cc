@@ -93,8 +93,9 @@ DecodeInput prepare_decode_input(WeightFormat format, const float* x, int64_t co
       x_scales.resize(groups);
       corrections.resize(groups * kSplitLanes);
     }
-    split_x_vnni(format == WeightFormat::kQ4G128 ? SplitLayout::kNibblePairs : SplitLayout::kBytes,
-                 x, cols, parts.data(), x_scales.data(), corrections.data());
+    avx512::split_x_vnni(
+        format == WeightFormat::kQ4G128 ? SplitLayout::kNibblePairs : SplitLayout::kBytes, x, cols,
+        parts.data(), x_scales.data(), corrections.data());
     return {true, SplitX{parts.data(), x_scales.data(), corrections.data()}, nullptr};
   }
   const GemvLayout layout = gemv_layout(format);
@@ -113,23 +114,24 @@ void gemv_rows_avx512(const WeightMatrix& weight, const DecodeInput& in, float* 
   const int64_t cols = weight.cols;
   if (in.vnni) {
     if (weight.format == WeightFormat::kQ4G128) {
-      return gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), cols, in.split, y,
-                               begin, end, next);
+      return avx512::gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), cols, in.split,
+                                       y, begin, end, next);
     }
-    return gemv_q8_row_vnni(weight.i8(), weight.row_scales(), cols, in.split, y, begin, end, next);
+    return avx512::gemv_q8_row_vnni(weight.i8(), weight.row_scales(), cols, in.split, y, begin, end,
+                                    next);
   }
   switch (weight.format) {
     case WeightFormat::kF32:
-      return gemv_f32_avx512(weight.f32(), cols, in.x, y, begin, end, next);
+      return avx512::gemv_f32(weight.f32(), cols, in.x, y, begin, end, next);
     case WeightFormat::kBF16:
-      return gemv_bf16_avx512(weight.u16(), cols, in.x, y, begin, end, next);
+      return avx512::gemv_bf16(weight.u16(), cols, in.x, y, begin, end, next);
     case WeightFormat::kF16:
-      return gemv_f16_avx512(weight.u16(), cols, in.x, y, begin, end, next);
+      return avx512::gemv_f16(weight.u16(), cols, in.x, y, begin, end, next);
     case WeightFormat::kQ8Row:
-      return gemv_q8_row_avx512(weight.i8(), weight.row_scales(), cols, in.x, y, begin, end, next);
+      return avx512::gemv_q8_row(weight.i8(), weight.row_scales(), cols, in.x, y, begin, end, next);
     case WeightFormat::kQ4G128:
-      return gemv_q4_g128_avx512(weight.storage.data(), weight.group_scales(), cols, in.x, y, begin,
-                                 end, next);
+      return avx512::gemv_q4_g128(weight.storage.data(), weight.group_scales(), cols, in.x, y,
+                                  begin, end, next);
     case WeightFormat::kQ8RowDynamic:
       return;
   }
@@ -233,9 +235,9 @@ int64_t token_block_count(int64_t n) { return (n + kTokenBlock - 1) / kTokenBloc
 // with the panel the same thread multiplies next.
 void run_packed_task(const PackedSource& source, const float* x, int64_t n, float* y, int64_t panel,
                      int64_t block, const PackedNext& next) {
-  gemm_packed_avx512(source, x, y, panel * kPanelRows,
-                     std::min(source.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
-                     std::min(n, (block + 1) * kTokenBlock), next);
+  avx512::gemm_packed(source, x, y, panel * kPanelRows,
+                      std::min(source.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
+                      std::min(n, (block + 1) * kTokenBlock), next);
 }
 
 // Calls body(task, following) for tasks [0, count) on the pool: following is
@@ -294,13 +296,6 @@ bool uses_packed_gemm(const WeightMatrix& weight, int64_t n) {
 
 }  // namespace
 
-bool cpu_has_avx512() {
-  const CpuFeatures& f = cpu_features();
-  return f.avx512f && f.avx512bw && f.avx512vl && f.fma && f.f16c;
-}
-
-bool cpu_has_avx512_vnni() { return cpu_has_avx512() && cpu_features().avx512_vnni; }
-
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {
     return gemv_avx512(weight, x, y);
@@ -325,8 +320,8 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
     const DenseFormat format = dense_format(weight.format);
     ThreadPool::global().parallel_for(
         static_cast<size_t>(weight.rows), 48, [&](size_t begin, size_t end) {
-          gemm_rows_avx512(format, weight.storage.data(), weight.cols, x, n, y, weight.rows,
-                           static_cast<int64_t>(begin), static_cast<int64_t>(end));
+          avx512::gemm_rows(format, weight.storage.data(), weight.cols, x, n, y, weight.rows,
+                            static_cast<int64_t>(begin), static_cast<int64_t>(end));
         });
     return;
   }

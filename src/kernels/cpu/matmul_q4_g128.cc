@@ -3,6 +3,7 @@
 // small per-thread fp32 tile reused across all tokens (prefill); the scalar
 // fallback unpacks one row at a time and reuses it across tokens. Neither
 // makes a dequantized copy of the matrix.
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
@@ -39,8 +40,8 @@ void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float
       static_cast<size_t>(weight.rows), kRowGrain, [&](size_t begin, size_t end) {
         const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
         if (!avx512) return q4_g128_dots(weight, x, n, y, b, e);
-        if (n == 1) return q4_g128_gemv_avx512(packed, scales, weight.cols, x, y, b, e);
-        q4_g128_gemm_avx512(packed, scales, weight.cols, x, n, y, weight.rows, b, e);
+        if (n == 1) return avx512::q4_g128_gemv(packed, scales, weight.cols, x, y, b, e);
+        avx512::q4_g128_gemm(packed, scales, weight.cols, x, n, y, weight.rows, b, e);
       });
 }
 

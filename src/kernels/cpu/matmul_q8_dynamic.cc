@@ -14,6 +14,7 @@
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/isa_region.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
@@ -58,9 +59,13 @@ void quantize_token_scalar(const float* x, int64_t cols, int8_t* q, float* scale
   for (int64_t c = 0; c < cols; ++c) q[c] = quantize_value(x[c], sx);
 }
 
-#define TC_AVX2 __attribute__((target("avx2")))
+}  // namespace
 
-TC_AVX2 void quantize_token_avx2(const float* x, int64_t cols, int8_t* q, float* scale) {
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
+namespace {
+
+void quantize_token(const float* x, int64_t cols, int8_t* q, float* scale) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   __m256 vmax = _mm256_setzero_ps();
   int64_t c = 0;
@@ -102,7 +107,7 @@ TC_AVX2 void quantize_token_avx2(const float* x, int64_t cols, int8_t* q, float*
 // |w|·|x| <= 128 · 127, so a pair sum is <= 32512 and vpmaddubsw never
 // saturates; vpmaddwd with ones widens the pairs to int32.
 
-TC_AVX2 inline int32_t horizontal_sum(__m256i v) {
+inline int32_t horizontal_sum(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
@@ -112,8 +117,8 @@ TC_AVX2 inline int32_t horizontal_sum(__m256i v) {
 // sums[i][j] = Σ_c w_rows[i][c] · x_rows[j][c]: R weight rows × T tokens of
 // int32 accumulators in registers (R·T + 2R + 3 <= 16 ymm registers).
 template <int R, int T>
-TC_AVX2 inline void dot_block_avx2(const int8_t* const* w_rows, const int8_t* const* x_rows,
-                                   int64_t cols, int32_t (*sums)[4]) {
+inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows, int64_t cols,
+                      int32_t (*sums)[4]) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[R][T];
 #pragma GCC unroll 4
@@ -170,9 +175,9 @@ TC_AVX2 inline void dot_block_avx2(const int8_t* const* w_rows, const int8_t* co
 // the R weight rows stay in L1 while all tokens of the tile pass by. A short
 // last row block repeats its last row (results discarded).
 template <int R>
-TC_AVX2 void rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
-                       const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,
-                       int64_t row_begin, int64_t row_end) {
+void row_blocks(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
+                const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,
+                int64_t row_begin, int64_t row_end) {
   for (int64_t r0 = row_begin; r0 < row_end; r0 += R) {
     const int64_t row_count = std::min<int64_t>(R, row_end - r0);
     const int8_t* w_rows[R];
@@ -185,16 +190,16 @@ TC_AVX2 void rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, con
       int32_t sums[R][4];
       switch (token_count) {
         case 4:
-          dot_block_avx2<R, 4>(w_rows, x_rows, cols, sums);
+          dot_block<R, 4>(w_rows, x_rows, cols, sums);
           break;
         case 3:
-          dot_block_avx2<R, 3>(w_rows, x_rows, cols, sums);
+          dot_block<R, 3>(w_rows, x_rows, cols, sums);
           break;
         case 2:
-          dot_block_avx2<R, 2>(w_rows, x_rows, cols, sums);
+          dot_block<R, 2>(w_rows, x_rows, cols, sums);
           break;
         default:
-          dot_block_avx2<R, 1>(w_rows, x_rows, cols, sums);
+          dot_block<R, 1>(w_rows, x_rows, cols, sums);
           break;
       }
       for (int64_t i = 0; i < row_count; ++i) {
@@ -207,7 +212,24 @@ TC_AVX2 void rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, con
   }
 }
 
-#undef TC_AVX2
+}  // namespace
+
+void q8_dynamic_rows(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
+                     const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,
+                     int64_t row_begin, int64_t row_end) {
+  // One token (decode): four rows share each activation load. Several: two
+  // rows × four tokens of accumulators, the most that fit 16 ymm registers.
+  if (n == 1) {
+    row_blocks<4>(w, w_scales, cols, qx, x_scales, x_stride, n, y, rows, row_begin, row_end);
+  } else {
+    row_blocks<2>(w, w_scales, cols, qx, x_scales, x_stride, n, y, rows, row_begin, row_end);
+  }
+}
+
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
 
 // ---- dispatch --------------------------------------------------------------------
 
@@ -229,27 +251,7 @@ void check_weight(const WeightMatrix& weight) {
   }
 }
 
-bool cpu_has_avx2() { return cpu_features().avx2; }
-
-void rows_avx2_dispatch(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
-                        const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,
-                        int64_t row_begin, int64_t row_end) {
-  // One token (decode): four rows share each activation load. Several: two
-  // rows × four tokens of accumulators, the most that fit 16 ymm registers.
-  if (n == 1) {
-    rows_avx2<4>(w, w_scales, cols, qx, x_scales, x_stride, n, y, rows, row_begin, row_end);
-  } else {
-    rows_avx2<2>(w, w_scales, cols, qx, x_scales, x_stride, n, y, rows, row_begin, row_end);
-  }
-}
-
 }  // namespace
-
-void q8_dynamic_rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
-                          const float* x_scales, int64_t x_stride, int64_t n, float* y,
-                          int64_t rows, int64_t row_begin, int64_t row_end) {
-  rows_avx2_dispatch(w, w_scales, cols, qx, x_scales, x_stride, n, y, rows, row_begin, row_end);
-}
 
 void q8_dynamic_rows_scalar(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
                             const float* x_scales, int64_t x_stride, int64_t n, float* y,
@@ -331,7 +333,7 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   AlignedBuffer<int8_t> qx(static_cast<size_t>(n * stride));
   AlignedBuffer<float> x_scales(static_cast<size_t>(n));
   const auto quantize_token =
-      kernel == Q8DynamicKernel::kScalar ? quantize_token_scalar : quantize_token_avx2;
+      kernel == Q8DynamicKernel::kScalar ? quantize_token_scalar : avx2::quantize_token;
   const auto quantize_tokens = [&](size_t begin, size_t end) {
     for (size_t t = begin; t < end; ++t) {
       quantize_token(x + t * cols, cols, qx.data() + t * stride, x_scales.data() + t);
@@ -344,8 +346,8 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
   }
 
   Q8DynamicRowsFn rows_fn = q8_dynamic_rows_scalar;
-  if (kernel == Q8DynamicKernel::kAvx2) rows_fn = q8_dynamic_rows_avx2;
-  if (kernel == Q8DynamicKernel::kAvx512Vnni) rows_fn = q8_dynamic_rows_avx512vnni;
+  if (kernel == Q8DynamicKernel::kAvx2) rows_fn = avx2::q8_dynamic_rows;
+  if (kernel == Q8DynamicKernel::kAvx512Vnni) rows_fn = avx512::q8_dynamic_rows_vnni;
   const int64_t tile = std::max<int64_t>(4, kTokenTileBytes / stride / 4 * 4);
   const int8_t* w = weight.i8();
   const float* w_scales = weight.row_scales();
@@ -355,8 +357,8 @@ void matmul_q8_dynamic_with(Q8DynamicKernel kernel, const WeightMatrix& weight, 
     // next rows.
     walk_decode_rows(weight, [&](const RowClaim& c) {
       if (kernel == Q8DynamicKernel::kAvx512Vnni) {
-        q8_dynamic_token_avx512vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
-                                    c.end, c.next);
+        avx512::q8_dynamic_token_vnni(w, w_scales, cols, qx.data(), x_scales.data()[0], y, c.begin,
+                                      c.end, c.next);
       } else {
         rows_fn(w, w_scales, cols, qx.data(), x_scales.data(), stride, 1, y, rows, c.begin, c.end);
       }

@@ -2,6 +2,7 @@
 // dequantize in registers (decode) or into a small per-thread fp32 tile
 // reused across all tokens (prefill); the scalar fallback unpacks one row at
 // a time and reuses it across tokens. Neither makes a dequantized copy of the matrix.
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/gemm.h"
@@ -37,9 +38,9 @@ void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float*
         const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
         if (!avx512) return q8_row_dots(weight, x, n, y, b, e);
         if (n == 1)
-          return q8_row_gemv_avx512(weight.i8(), weight.row_scales(), weight.cols, x, y, b, e);
-        q8_row_gemm_avx512(weight.i8(), weight.row_scales(), weight.cols, x, n, y, weight.rows, b,
-                           e);
+          return avx512::q8_row_gemv(weight.i8(), weight.row_scales(), weight.cols, x, y, b, e);
+        avx512::q8_row_gemm(weight.i8(), weight.row_scales(), weight.cols, x, n, y, weight.rows, b,
+                            e);
       });
 }
 

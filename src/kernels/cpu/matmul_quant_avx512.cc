@@ -14,14 +14,12 @@
 #include "kernels/cpu/avx512_common.h"
 
 #include <immintrin.h>
+#include "core/isa_region.h"
 
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
-
-using avx512::horizontal_sum;
-using avx512::mask16;
-using avx512::store_tile;
 
 constexpr int kTileTokens = 4;    // tokens per register tile
 constexpr int kTileRows = 6;      // weight rows per register tile (24 accumulators)
@@ -132,20 +130,20 @@ void tile_entry(const float* x, int64_t x_stride, const float* w, int64_t kw, fl
 
 struct TileTable {
   TileFn fns[kTileTokens + 1][kTileRows + 1] = {};
-  TileTable() { fill<1>(); }
+  constexpr TileTable() { fill<1>(); }
   template <int RM>
-  void fill() {
+  constexpr void fill() {
     fill_rows<RM, 1>();
     if constexpr (RM < kTileTokens) fill<RM + 1>();
   }
   template <int RM, int RN>
-  void fill_rows() {
+  constexpr void fill_rows() {
     fns[RM][RN] = &tile_entry<RM, RN>;
     if constexpr (RN < kTileRows) fill_rows<RM, RN + 1>();
   }
 };
 
-const TileTable kTiles;
+constexpr TileTable kTiles;
 
 // Unpack(r, k0, kw, out) writes dequantized w[r][k0 .. k0 + kw) to out
 // (whole 16-lane vectors; lanes past kw may hold anything, the micro-kernel
@@ -169,13 +167,13 @@ void gemm_rows(int64_t cols, const float* x, int64_t n, float* y, int64_t rows, 
 
 }  // namespace
 
-void q8_row_gemv_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end) {
+void q8_row_gemv(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
+                 int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) y[r] = scales[r] * q8_dot(q + r * cols, x, cols);
 }
 
-void q8_row_gemm_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
+void q8_row_gemm(const int8_t* q, const float* scales, int64_t cols, const float* x, int64_t n,
+                 float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
   gemm_rows(cols, x, n, y, rows, row_begin, row_end,
             [&](int64_t r, int64_t k0, int64_t kw, float* out) {
               const int8_t* src = q + r * cols + k0;
@@ -186,8 +184,8 @@ void q8_row_gemm_avx512(const int8_t* q, const float* scales, int64_t cols, cons
             });
 }
 
-void q4_g128_gemv_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end) {
+void q4_g128_gemv(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  float* y, int64_t row_begin, int64_t row_end) {
   const int64_t row_bytes = (cols + 1) / 2;
   const int64_t groups = (cols + 127) / 128;
   for (int64_t r = row_begin; r < row_end; ++r) {
@@ -195,9 +193,8 @@ void q4_g128_gemv_avx512(const uint8_t* packed, const uint16_t* scales, int64_t 
   }
 }
 
-void q4_g128_gemm_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, int64_t n, float* y, int64_t rows, int64_t row_begin,
-                         int64_t row_end) {
+void q4_g128_gemm(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
   const int64_t row_bytes = (cols + 1) / 2;
   const int64_t groups = (cols + 127) / 128;
   gemm_rows(cols, x, n, y, rows, row_begin, row_end,
@@ -215,4 +212,5 @@ void q4_g128_gemm_avx512(const uint8_t* packed, const uint16_t* scales, int64_t 
             });
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END

@@ -9,17 +9,20 @@
 
 namespace tc::kernels {
 
+namespace avx512 {
+
 // kQ8Row: q int8 [rows, cols], scales fp32 [rows].
-void q8_row_gemv_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        float* y, int64_t row_begin, int64_t row_end);
-void q8_row_gemm_avx512(const int8_t* q, const float* scales, int64_t cols, const float* x,
-                        int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
+void q8_row_gemv(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
+                 int64_t row_begin, int64_t row_end);
+void q8_row_gemm(const int8_t* q, const float* scales, int64_t cols, const float* x, int64_t n,
+                 float* y, int64_t rows, int64_t row_begin, int64_t row_end);
 
 // kQ4G128: packed [rows, (cols+1)/2] bytes, scales fp16 [rows, ceil(cols/128)].
-void q4_g128_gemv_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, float* y, int64_t row_begin, int64_t row_end);
-void q4_g128_gemm_avx512(const uint8_t* packed, const uint16_t* scales, int64_t cols,
-                         const float* x, int64_t n, float* y, int64_t rows, int64_t row_begin,
-                         int64_t row_end);
+void q4_g128_gemv(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  float* y, int64_t row_begin, int64_t row_end);
+void q4_g128_gemm(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
+                  int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels

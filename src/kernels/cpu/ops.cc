@@ -6,18 +6,19 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/isa_region.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/fast_exp.h"
 
 namespace tc::kernels {
 
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
 namespace {
 
 // The same arithmetic as the scalar loop below (squares summed in double,
 // one fp32 inverse, then weight · (x · inv)), in a different summation order.
-__attribute__((target("avx2,fma"))) void rms_norm_avx2(const float* x, const float* weight,
-                                                       int64_t n, int64_t d, double eps,
-                                                       float* out) {
+void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * d;
     float* dst = out + t * d;
@@ -45,10 +46,12 @@ __attribute__((target("avx2,fma"))) void rms_norm_avx2(const float* x, const flo
 }
 
 }  // namespace
+}  // namespace avx2
+TC_ISA_END
 
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out) {
-  static const bool vector = cpu_features().avx2 && cpu_features().fma;
-  if (vector) return rms_norm_avx2(x, weight, n, d, eps, out);
+  static const bool vector = cpu_has_avx2();
+  if (vector) return avx2::rms_norm(x, weight, n, d, eps, out);
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * d;
     float* dst = out + t * d;
@@ -101,21 +104,28 @@ void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
   rope_apply(x, n, heads, head_dim, table);
 }
 
+TC_ISA_AVX2_BEGIN
+namespace avx2 {
 namespace {
 
-__attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float* up,
-                                                       int64_t count) {
+void silu_mul(float* gate, const float* up, int64_t count) {
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 g = _mm256_loadu_ps(gate + i);
-    const __m256 e = exp_avx2(_mm256_xor_ps(g, sign));  // e^-g
+    const __m256 e = exp8(_mm256_xor_ps(g, sign));  // e^-g
     const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
   }
   for (; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
+
+}  // namespace
+}  // namespace avx2
+TC_ISA_END
+
+namespace {
 
 // Below this many elements (one decode token's MLP at the 0.5B shape is
 // 4864) the pool's hand-off costs more than it saves.
@@ -124,8 +134,8 @@ constexpr int64_t kSiluParallelMin = 1 << 16;
 }  // namespace
 
 void silu_mul_serial(float* gate, const float* up, int64_t count) {
-  static const bool vector = cpu_features().avx2 && cpu_features().fma;
-  if (vector) return silu_mul_avx2(gate, up, count);
+  static const bool vector = cpu_has_avx2();
+  if (vector) return avx2::silu_mul(gate, up, count);
   for (int64_t i = 0; i < count; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -11,13 +11,13 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "core/isa_region.h"
 #include "kernels/cpu/avx512_common.h"
 #include "kernels/cpu/gemv_prefetch.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"
 
-#define TC_VNNI __attribute__((target("avx512vnni")))
-
-namespace tc::kernels {
+TC_ISA_AVX512_BEGIN
+namespace tc::kernels::avx512 {
 
 namespace {
 
@@ -47,8 +47,8 @@ inline int32_t horizontal_sum(__m512i v) {
 // lanes are zero, so whatever the activation holds there adds nothing). The
 // unroll pragmas make GCC unroll early enough to keep the arrays in registers.
 template <int T>
-TC_VNNI inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows,
-                              int64_t cols, int32_t (*sums)[kTokens]) {
+TC_ISA_VNNI inline void dot_block(const int8_t* const* w_rows, const int8_t* const* x_rows,
+                                  int64_t cols, int32_t (*sums)[kTokens]) {
   const __m512i zero = _mm512_setzero_si512();
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i ones = _mm512_set1_epi8(1);
@@ -113,8 +113,8 @@ constexpr int kBlockRows = 16;
 
 // Lane sums of Σ_c (w[c] + 128) · qx[c] for one row. Past cols both
 // operands are zero (the masked weight lanes become 128, the activation's 0).
-TC_VNNI inline __m512i row_lanes(const int8_t* w, const int8_t* qx, int64_t cols,
-                                 const gemv_prefetch::Stream& stream) {
+TC_ISA_VNNI inline __m512i row_lanes(const int8_t* w, const int8_t* qx, int64_t cols,
+                                     const gemv_prefetch::Stream& stream) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i acc = _mm512_setzero_si512();
   int64_t k = 0;
@@ -133,7 +133,7 @@ TC_VNNI inline __m512i row_lanes(const int8_t* w, const int8_t* qx, int64_t cols
 }
 
 // Σ_c qx[c], exact in int32 (|qx| <= 127 and cols <= kMaxCols).
-TC_VNNI inline int32_t activation_sum(const int8_t* qx, int64_t cols) {
+TC_ISA_VNNI inline int32_t activation_sum(const int8_t* qx, int64_t cols) {
   const __m512i ones = _mm512_set1_epi8(1);
   __m512i acc = _mm512_setzero_si512();
   for (int64_t k = 0; k < cols; k += 64) {
@@ -146,17 +146,17 @@ TC_VNNI inline int32_t activation_sum(const int8_t* qx, int64_t cols) {
 // y[r] for the `count` (1..16) rows from r0. The row loop is kept rolled,
 // the lane sums going through the stack: unrolled (sixteen accumulators in
 // registers) it read 150-160 GB/s from cache on two threads, rolled 170-180.
-TC_VNNI inline void block_rows(const int8_t* w, const float* w_scales, int64_t cols,
-                               const int8_t* qx, __m512i shift, __m512 x_scale, float* y,
-                               int64_t r0, int64_t count, const gemv_prefetch::Stream& stream) {
+TC_ISA_VNNI inline void block_rows(const int8_t* w, const float* w_scales, int64_t cols,
+                                   const int8_t* qx, __m512i shift, __m512 x_scale, float* y,
+                                   int64_t r0, int64_t count, const gemv_prefetch::Stream& stream) {
   __m512i acc[kBlockRows];
 #pragma GCC unroll 1
   for (int i = 0; i < kBlockRows; ++i) {
     acc[i] = i < count ? row_lanes(w + (r0 + i) * cols, qx, cols, stream) : _mm512_setzero_si512();
   }
   // The difference is taken modulo 2^32; the true sum fits in int32.
-  const __m512i sums = _mm512_sub_epi32(avx512::sum16<avx512::Int32Lanes>(acc), shift);
-  const __mmask16 rows = avx512::mask16(count);
+  const __m512i sums = _mm512_sub_epi32(sum16<Int32Lanes>(acc), shift);
+  const __mmask16 rows = mask16(count);
   // The same two fp32 multiplications, in the same order, as every other
   // kernel: the outputs match bit for bit.
   const __m512 scaled = _mm512_mul_ps(
@@ -166,9 +166,9 @@ TC_VNNI inline void block_rows(const int8_t* w, const float* w_scales, int64_t c
 
 }  // namespace
 
-TC_VNNI void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
-                                         const int8_t* qx, float x_scale, float* y,
-                                         int64_t row_begin, int64_t row_end, const GemvNext& next) {
+TC_ISA_VNNI void q8_dynamic_token_vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                       const int8_t* qx, float x_scale, float* y, int64_t row_begin,
+                                       int64_t row_end, const GemvNext& next) {
   const gemv_prefetch::ScaledRows streams(w, cols, w_scales, 4, row_begin, row_end, next);
   const auto shift = static_cast<int32_t>(128u * static_cast<uint32_t>(activation_sum(qx, cols)));
   const __m512i shift_lanes = _mm512_set1_epi32(shift);
@@ -180,17 +180,17 @@ TC_VNNI void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales,
   }
 }
 
-// One token (decode): through q8_dynamic_token_avx512vnni. Several: rows in
+// One token (decode): through q8_dynamic_token_vnni. Several: rows in
 // blocks of four; for each block every token in blocks of up to four, so the
 // four weight rows stay in L1 while the tokens of the tile pass by. A short
 // last row block repeats its last row (results discarded).
-TC_VNNI void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
-                                        const int8_t* qx, const float* x_scales, int64_t x_stride,
-                                        int64_t n, float* y, int64_t rows, int64_t row_begin,
-                                        int64_t row_end) {
+TC_ISA_VNNI void q8_dynamic_rows_vnni(const int8_t* w, const float* w_scales, int64_t cols,
+                                      const int8_t* qx, const float* x_scales, int64_t x_stride,
+                                      int64_t n, float* y, int64_t rows, int64_t row_begin,
+                                      int64_t row_end) {
   if (n == 1) {
-    return q8_dynamic_token_avx512vnni(w, w_scales, cols, qx, x_scales[0], y, row_begin, row_end,
-                                       GemvNext{});
+    return q8_dynamic_token_vnni(w, w_scales, cols, qx, x_scales[0], y, row_begin, row_end,
+                                 GemvNext{});
   }
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kRows) {
     const int64_t row_count = min64(kRows, row_end - r0);
@@ -228,6 +228,7 @@ TC_VNNI void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, 
   }
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kernels::avx512
+TC_ISA_END
 
-#undef TC_VNNI
+#undef TC_ISA_VNNI

@@ -24,18 +24,23 @@ void q8_dynamic_rows_scalar(const int8_t* w, const float* w_scales, int64_t cols
                             const float* x_scales, int64_t x_stride, int64_t n, float* y,
                             int64_t rows, int64_t row_begin, int64_t row_end);
 // Needs AVX2 (matmul_q8_dynamic.cc).
-void q8_dynamic_rows_avx2(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
+namespace avx2 {
+void q8_dynamic_rows(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
+                     const float* x_scales, int64_t x_stride, int64_t n, float* y, int64_t rows,
+                     int64_t row_begin, int64_t row_end);
+}  // namespace avx2
+namespace avx512 {
+
+// Needs AVX-512 F/BW/VL and AVX-512 VNNI (q8_dynamic_avx512.cc).
+void q8_dynamic_rows_vnni(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
                           const float* x_scales, int64_t x_stride, int64_t n, float* y,
                           int64_t rows, int64_t row_begin, int64_t row_end);
-// Needs AVX-512 F/BW/VL and AVX-512 VNNI (q8_dynamic_avx512.cc).
-void q8_dynamic_rows_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
-                                const int8_t* qx, const float* x_scales, int64_t x_stride,
-                                int64_t n, float* y, int64_t rows, int64_t row_begin,
-                                int64_t row_end);
 // The one-token case (n == 1) of the above, as a decode kernel: one stream
 // of rows that continues into `next` (see GemvNext in gemv.h).
-void q8_dynamic_token_avx512vnni(const int8_t* w, const float* w_scales, int64_t cols,
-                                 const int8_t* qx, float x_scale, float* y, int64_t row_begin,
-                                 int64_t row_end, const GemvNext& next);
+void q8_dynamic_token_vnni(const int8_t* w, const float* w_scales, int64_t cols, const int8_t* qx,
+                           float x_scale, float* y, int64_t row_begin, int64_t row_end,
+                           const GemvNext& next);
+
+}  // namespace avx512
 
 }  // namespace tc::kernels
