@@ -128,22 +128,30 @@ void tile_entry(const float* x, int64_t x_stride, const float* w, int64_t kw, fl
   tile<RM, RN>(x, x_stride, w, kw, y, y_stride, accumulate);
 }
 
+// The micro-kernel for every tile size: edge tiles (fewer tokens or rows
+// left) use smaller instantiations. Built at compile time, so the table
+// needs no initializer at start-up (which would run before any CPU check).
 struct TileTable {
   TileFn fns[kTileTokens + 1][kTileRows + 1] = {};
-  constexpr TileTable() { fill<1>(); }
-  template <int RM>
-  constexpr void fill() {
-    fill_rows<RM, 1>();
-    if constexpr (RM < kTileTokens) fill<RM + 1>();
-  }
-  template <int RM, int RN>
-  constexpr void fill_rows() {
-    fns[RM][RN] = &tile_entry<RM, RN>;
-    if constexpr (RN < kTileRows) fill_rows<RM, RN + 1>();
-  }
 };
 
-constexpr TileTable kTiles;
+template <int RM = 1, int RN = 1>
+constexpr void fill_tiles(TileTable& table) {
+  table.fns[RM][RN] = &tile_entry<RM, RN>;
+  if constexpr (RN < kTileRows) {
+    fill_tiles<RM, RN + 1>(table);
+  } else if constexpr (RM < kTileTokens) {
+    fill_tiles<RM + 1, 1>(table);
+  }
+}
+
+constexpr TileTable make_tile_table() {
+  TileTable table;
+  fill_tiles(table);
+  return table;
+}
+
+constexpr TileTable kTiles = make_tile_table();
 
 // Unpack(r, k0, kw, out) writes dequantized w[r][k0 .. k0 + kw) to out
 // (whole 16-lane vectors; lanes past kw may hold anything, the micro-kernel
