@@ -1,8 +1,7 @@
 // The AVX-512 step of decode attention (attention_decode_avx512.cc): one key
 // block for all query heads of a GQA group. attention.cc keeps the rest of
 // decode (the split of long contexts across threads and the merge); this
-// step replaces its AVX2 per-head loop where the CPU has AVX-512. Raw
-// pointers only: the implementation is compiled with AVX-512 flags.
+// step replaces its AVX2 per-head loop where the CPU has AVX-512.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,5 @@
-// AVX-512 decode attention steps (see attention_decode.h). Compiled with the
-// AVX-512 flags of the other kernel files, entered after a run-time check,
-// and using no STL or other shared inline code.
+// AVX-512 decode attention steps (see attention_decode.h), in an AVX-512
+// region (core/isa_region.h), entered only after a run-time CPU check.
 //
 // Per key block, for the group of query heads that share one kv head:
 //  - keys as rows (decode_row_block): each (head, key) dot product

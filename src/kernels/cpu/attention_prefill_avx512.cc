@@ -1,6 +1,5 @@
-// AVX-512 tiles of prefill attention (see attention_prefill.h). Like the
-// other *_avx512.cc files it alone gets AVX-512 flags, is entered only after
-// a run-time CPU check and uses no STL or other shared inline code.
+// AVX-512 tiles of prefill attention (see attention_prefill.h), in an
+// AVX-512 region (core/isa_region.h), entered only after a run-time CPU check.
 // GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

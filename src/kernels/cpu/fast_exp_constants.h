@@ -1,7 +1,6 @@
 // The constants of the vectorized e^x (see fast_exp.h for the method), in a
 // header of their own: the AVX2 avx2::exp8 and the AVX-512 exp_avx512
-// (attention_decode_avx512.cc) must compute the same values, and that file,
-// built with AVX-512 flags, includes no shared inline code.
+// (attention_decode_avx512.cc) must compute the same values.
 #pragma once
 
 namespace tc::kernels::exp_constants {

@@ -12,15 +12,12 @@ namespace tc::kernels {
 
 enum class DenseFormat : uint8_t { kF32, kBF16, kF16 };
 
-// Computes rows [row_begin, row_end) of Y. x: [n, cols]; w: [rows, cols] raw
-// elements of `format`; y: [n, rows] (row stride `rows`). Single-threaded:
-// the caller splits rows across threads.
-using GemmRowsFn = void (*)(DenseFormat format, const void* w, int64_t cols, const float* x,
-                            int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
-
 namespace avx512 {
 
 // The AVX-512 kernel (gemm_avx512.cc). Call only when cpu_has_avx512() says so.
+// Computes rows [row_begin, row_end) of Y. x: [n, cols]; w: [rows, cols] raw
+// elements of `format`; y: [n, rows] (row stride `rows`). Single-threaded:
+// the caller splits rows across threads.
 void gemm_rows(DenseFormat format, const void* w, int64_t cols, const float* x, int64_t n, float* y,
                int64_t rows, int64_t row_begin, int64_t row_end);
 

@@ -1,8 +1,5 @@
-// AVX-512 GEMM micro-kernels. This file alone is compiled with -mavx512f
-// -mavx512bw -mavx512vl -mfma -mf16c; it is only entered after a run-time
-// check, and it instantiates no inline library templates (no STL), so no
-// AVX-512 code can leak into the rest of the program through shared inline
-// functions.
+// AVX-512 GEMM micro-kernels for the dense formats, in an AVX-512 region
+// (core/isa_region.h), entered only after a run-time CPU check.
 // GCC 12's AVX-512 headers build "undefined" vectors by self-initialisation,
 // which -Wuninitialized reports at every inlined intrinsic (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"

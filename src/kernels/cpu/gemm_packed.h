@@ -10,9 +10,6 @@
 // reduction lengths (hidden 128 to 320 in the fixture models) cost no more
 // per FMA than large ones. The panel is packed once per block of up to
 // kTokenBlock tokens, which amortizes the packing over every token of it.
-//
-// Raw pointers and a local format tag only: gemm_packed_avx512.cc is compiled
-// with AVX-512 flags and must not instantiate shared inline code.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +37,6 @@ struct PackedSource {
 // block prefetches that panel's first block, as every other block prefetches
 // its successor, so a thread that runs panel after panel never packs from
 // cold memory. A source of another format than the call's is not prefetched.
-// No member initializers: the AVX-512 file must not instantiate a constructor.
 struct PackedNext {
   const PackedSource* source;
   int64_t row;

@@ -12,9 +12,6 @@
 //    j of every dword lane after a shift by 4·j; the nibble is then looked up
 //    in a 16-entry fp32 table already multiplied by the group's scale.
 // The prepared buffer is zero past cols, so padding lanes contribute 0.
-//
-// Raw pointers only: gemv_avx512.cc is compiled with AVX-512 flags and must
-// not instantiate shared inline code.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +30,6 @@ void gemv_prepare_x(GemvLayout layout, const float* x, int64_t cols, float* prep
 // prefetching past its last row into rows [begin, end), and with `warm` it
 // skips the burst of prefetches for its own first rows (the call before
 // made them). Value-initialized (GemvNext{}): nothing known, start cold.
-// No member initializers: the AVX-512 files must not instantiate a
-// constructor (see below).
 struct GemvNext {
   int64_t begin, end;
   bool warm;

@@ -1,6 +1,5 @@
-// AVX-512 decode kernels (see gemv.h). Like gemm_avx512.cc this file alone is
-// compiled with AVX-512 flags, is entered only after a run-time CPU check, and
-// uses no STL or other shared inline code.
+// AVX-512 decode kernels (see gemv.h), in an AVX-512 region
+// (core/isa_region.h), entered only after a run-time CPU check.
 //
 // Every kernel reads its rows one after the other, in address order, with a
 // prefetch kStreamLead bytes ahead (see gemv_prefetch.h); each row keeps two

@@ -1,7 +1,6 @@
 // Read order and software prefetch shared by the AVX-512 decode kernels
-// (gemv_avx512.cc, gemv_vnni_avx512.cc, q8_dynamic_avx512.cc). Include it only
-// from those files: all are built with the same AVX-512 flags, so these
-// inline definitions are the same code wherever the linker takes them from.
+// (gemv_avx512.cc, gemv_vnni_avx512.cc, q8_dynamic_avx512.cc). Plain
+// baseline code, included before their AVX-512 regions; it inlines into them.
 //
 // A matrix's rows are contiguous, so the rows [row_begin, row_end) a thread
 // takes are one run of memory. The kernels read it in address order, one row

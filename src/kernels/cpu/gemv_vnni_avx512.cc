@@ -1,11 +1,10 @@
 // The int4 g128 and int8-row decode kernels on integer dot products (see
 // gemv.h, "int4 g128 and int8 rows with integer dot products").
 //
-// Built with the same AVX-512 flags as gemv_avx512.cc; the functions that use
-// VNNI instructions add the feature with a target attribute, so the shared
-// inline helpers compile to the same code as in the other AVX-512 files.
-// Entered only after a run-time check for AVX-512 VNNI. No lambdas in the
-// VNNI functions: GCC does not pass the target attribute on to them.
+// In an AVX-512 region (core/isa_region.h); the functions that use VNNI
+// instructions are marked TC_ISA_VNNI. Entered only after a run-time check
+// for AVX-512 VNNI. No lambdas in the VNNI functions: a lambda gets the
+// region's features but not its enclosing function's VNNI.
 //
 // Both kernels reduce sixteen rows' lane sums together (sixteen_row_blocks)
 // and load whole groups unmasked, only a short last group masked. (An

@@ -337,8 +337,9 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
       matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.f16);
       return;
     default:
-      return;
+      break;
   }
+  fail("matmul: no kernel for {} weights", weight_format_name(weight.format));
 }
 
 void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, int64_t n) {

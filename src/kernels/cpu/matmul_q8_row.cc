@@ -1,7 +1,8 @@
-// kQ8Row: weight-only int8 per row. The AVX-512 kernels (matmul_quant_avx512.cc)
-// dequantize in registers (decode) or into a small per-thread fp32 tile
-// reused across all tokens (prefill); the scalar fallback unpacks one row at
-// a time and reuses it across tokens. Neither makes a dequantized copy of the matrix.
+// kQ8Row: weight-only int8 per row. The AVX-512 kernel (matmul_quant_avx512.cc)
+// dequantizes into a small per-thread fp32 tile reused across all tokens;
+// the scalar fallback unpacks one row at a time and reuses it across tokens.
+// Neither makes a dequantized copy of the matrix. (matmul() sends one token
+// on AVX-512 to the decode kernels, and many to the packed GEMM.)
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
@@ -37,8 +38,6 @@ void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float*
       static_cast<size_t>(weight.rows), kRowGrain, [&](size_t begin, size_t end) {
         const auto b = static_cast<int64_t>(begin), e = static_cast<int64_t>(end);
         if (!avx512) return q8_row_dots(weight, x, n, y, b, e);
-        if (n == 1)
-          return avx512::q8_row_gemv(weight.i8(), weight.row_scales(), weight.cols, x, y, b, e);
         avx512::q8_row_gemm(weight.i8(), weight.row_scales(), weight.cols, x, n, y, weight.rows, b,
                             e);
       });

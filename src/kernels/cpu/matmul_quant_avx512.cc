@@ -1,9 +1,9 @@
-// AVX-512 kernels for kQ8Row and kQ4G128 (see matmul_quant_avx512.h). Like
-// gemm_avx512.cc, this file alone is compiled with AVX-512 flags, is entered
-// only after a run-time CPU check, and uses no STL or other shared inline code.
+// AVX-512 kernels for kQ8Row and kQ4G128 (see matmul_quant_avx512.h), in an
+// AVX-512 region (core/isa_region.h), entered only after a run-time CPU check.
+// They serve a few tokens at a time (fewer than the packed GEMM takes,
+// matmul.cc); one token goes through the decode kernels of gemv.h.
 //
-// Decode (one token) dots each packed row with x, dequantizing in registers.
-// Prefill unpacks a tile of kTileRows rows × kBlockK inputs into an fp32
+// Each unpacks a tile of kTileRows rows × kBlockK inputs into an fp32
 // scratch once, then runs a register-tiled fp32 micro-kernel over every
 // token, so unpacking is amortized across tokens and the cost is the FMAs.
 // GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
@@ -35,22 +35,6 @@ inline __m512 load_q8x16(const int8_t* q, int64_t count) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw));
 }
 
-// Σ q[c]·x[c]; the row scale is applied once by the caller.
-inline float q8_dot(const int8_t* q, const float* x, int64_t cols) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t c = 0;
-  for (; c + 32 <= cols; c += 32) {
-    acc0 = _mm512_fmadd_ps(load_q8x16(q + c, 16), _mm512_loadu_ps(x + c), acc0);
-    acc1 = _mm512_fmadd_ps(load_q8x16(q + c + 16, 16), _mm512_loadu_ps(x + c + 16), acc1);
-  }
-  for (; c < cols; c += 16) {
-    const int64_t left = cols - c;
-    acc0 =
-        _mm512_fmadd_ps(load_q8x16(q + c, left), _mm512_maskz_loadu_ps(mask16(left), x + c), acc0);
-  }
-  return horizontal_sum(_mm512_add_ps(acc0, acc1));
-}
-
 // ---- int4 --------------------------------------------------------------------
 
 // Elements [c, c + 32) of a packed row, c even, as signed int8 q = nibble - 8
@@ -68,27 +52,6 @@ inline __m128i unpack_q4x32(const uint8_t* row, int64_t c, int64_t count, __m128
 }
 
 inline __m512 widen_i8(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
-
-// Full dot of one packed row with x, group scales applied per group.
-inline float q4_dot(const uint8_t* row, const uint16_t* scales, const float* x, int64_t cols) {
-  __m512 total = _mm512_setzero_ps();
-  for (int64_t g0 = 0, g = 0; g0 < cols; g0 += 128, ++g) {
-    const int64_t g1 = g0 + 128 < cols ? g0 + 128 : cols;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t c = g0; c < g1; c += 32) {
-      const int64_t left = g1 - c;
-      __m128i high;
-      const __m128i low = unpack_q4x32(row, c, left, &high);
-      // x masked to zero past the end, so the padding nibbles contribute nothing.
-      const __m512 x0 = _mm512_maskz_loadu_ps(mask16(left), x + c);
-      const __m512 x1 = _mm512_maskz_loadu_ps(mask16(left - 16 > 0 ? left - 16 : 0), x + c + 16);
-      acc0 = _mm512_fmadd_ps(widen_i8(low), x0, acc0);
-      acc1 = _mm512_fmadd_ps(widen_i8(high), x1, acc1);
-    }
-    total = _mm512_fmadd_ps(_mm512_add_ps(acc0, acc1), _mm512_set1_ps(_cvtsh_ss(scales[g])), total);
-  }
-  return horizontal_sum(total);
-}
 
 // ---- prefill micro-kernel --------------------------------------------------------
 
@@ -175,11 +138,6 @@ void gemm_rows(int64_t cols, const float* x, int64_t n, float* y, int64_t rows, 
 
 }  // namespace
 
-void q8_row_gemv(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
-                 int64_t row_begin, int64_t row_end) {
-  for (int64_t r = row_begin; r < row_end; ++r) y[r] = scales[r] * q8_dot(q + r * cols, x, cols);
-}
-
 void q8_row_gemm(const int8_t* q, const float* scales, int64_t cols, const float* x, int64_t n,
                  float* y, int64_t rows, int64_t row_begin, int64_t row_end) {
   gemm_rows(cols, x, n, y, rows, row_begin, row_end,
@@ -190,15 +148,6 @@ void q8_row_gemm(const int8_t* q, const float* scales, int64_t cols, const float
                 _mm512_store_ps(out + k, _mm512_mul_ps(load_q8x16(src + k, kw - k), scale));
               }
             });
-}
-
-void q4_g128_gemv(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
-                  float* y, int64_t row_begin, int64_t row_end) {
-  const int64_t row_bytes = (cols + 1) / 2;
-  const int64_t groups = (cols + 127) / 128;
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    y[r] = q4_dot(packed + r * row_bytes, scales + r * groups, x, cols);
-  }
 }
 
 void q4_g128_gemm(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,

@@ -1,6 +1,5 @@
 // AVX-512 halves of the weight-only quantized kernels (matmul_q8_row.cc,
-// matmul_q4_g128.cc). Raw pointers only, so matmul_quant_avx512.cc (the one
-// file compiled with AVX-512 flags) instantiates no shared inline code.
+// matmul_q4_g128.cc), in matmul_quant_avx512.cc.
 // Call only when cpu_has_avx512(). Each computes rows [row_begin, row_end)
 // of y [n, rows] (row stride `rows`) single-threaded.
 #pragma once
@@ -12,14 +11,10 @@ namespace tc::kernels {
 namespace avx512 {
 
 // kQ8Row: q int8 [rows, cols], scales fp32 [rows].
-void q8_row_gemv(const int8_t* q, const float* scales, int64_t cols, const float* x, float* y,
-                 int64_t row_begin, int64_t row_end);
 void q8_row_gemm(const int8_t* q, const float* scales, int64_t cols, const float* x, int64_t n,
                  float* y, int64_t rows, int64_t row_begin, int64_t row_end);
 
 // kQ4G128: packed [rows, (cols+1)/2] bytes, scales fp16 [rows, ceil(cols/128)].
-void q4_g128_gemv(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
-                  float* y, int64_t row_begin, int64_t row_end);
 void q4_g128_gemm(const uint8_t* packed, const uint16_t* scales, int64_t cols, const float* x,
                   int64_t n, float* y, int64_t rows, int64_t row_begin, int64_t row_end);
 

@@ -97,13 +97,6 @@ void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const Rope
   }
 }
 
-void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
-                      const int64_t* positions, double theta) {
-  RopeTable table;
-  make_rope_table(positions, n, head_dim, theta, table);
-  rope_apply(x, n, heads, head_dim, table);
-}
-
 TC_ISA_AVX2_BEGIN
 namespace avx2 {
 namespace {

@@ -11,13 +11,10 @@ void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double 
 
 // Rotary embedding, rotate-half convention (as transformers' Qwen2): for a
 // head vector h of width hd and position p, pairs (i, i + hd/2) rotate by
-// angle p · theta^(-2i/hd). `x` is [n, heads, hd]; row t has position
-// positions[t].
-void rope_rotate_half(float* x, int64_t n, int64_t heads, int64_t head_dim,
-                      const int64_t* positions, double theta);
-
-// The angles of rope_rotate_half for n positions, computed once per forward
-// pass and applied to q and k of every layer: cos and sin, [n, head_dim/2].
+// angle p · theta^(-2i/hd). The angles of n positions are computed once per
+// forward pass (make_rope_table: cos and sin, [n, head_dim/2]) and applied
+// to q and k of every layer (rope_apply: `x` is [n, heads, hd], row t at
+// positions[t]).
 struct RopeTable {
   int64_t half = 0;
   std::vector<float> cos, sin;

@@ -1,10 +1,6 @@
-// AVX-512 VNNI row kernel of the W8A8 matmul (see q8_dynamic.h). Like the
-// other *_avx512.cc kernel files it is compiled with the common AVX-512 flags
-// (so the inline helpers it shares with them compile to the same code), adds
-// VNNI with a target attribute on the functions that use it, is entered only
-// after a run-time CPU check, and uses no library templates (not even
-// std::min), so no AVX-512 code can leak into the rest of the program through
-// a merged inline definition.
+// AVX-512 VNNI row kernel of the W8A8 matmul (see q8_dynamic.h), in an
+// AVX-512 region (core/isa_region.h); the functions that use VNNI are marked
+// TC_ISA_VNNI. Entered only after a run-time check for AVX-512 VNNI.
 // GCC 12's AVX-512 headers build "undefined" vectors by self-initialisation,
 // which -Wuninitialized reports at every inlined intrinsic (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"

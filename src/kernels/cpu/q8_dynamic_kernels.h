@@ -1,6 +1,4 @@
 // Row kernels of the W8A8 matmul (see q8_dynamic.h), one per instruction set.
-// Plain pointers and <cstdint> only: q8_dynamic_avx512.cc is compiled with
-// AVX-512 flags and must not pull shared inline code into its object file.
 #pragma once
 
 #include <cstdint>
