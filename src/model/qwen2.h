@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,15 +58,30 @@ struct ForwardProfile {
   }
 };
 
-// The Linear groups whose inputs an observer sees (q/k/v share one input, as
-// do gate/up).
+// The groups of Linears in a layer that share one input: q/k/v (the
+// attention input norm), o (the attention output), gate/up (the MLP input
+// norm) and down (silu(gate)·up).
 enum class LinearKind { kQkv, kO, kGateUp, kDown };
 
-// Called with the [n, cols] fp32 input of a Linear group right before its
-// matmuls (calibration: GPTQ accumulates XᵀX from it). May throw to stop the
-// forward early; the cache is then left uncommitted and should be dropped.
-using LinearInputObserver =
-    std::function<void(int64_t layer, LinearKind kind, const float* x, int64_t n, int64_t cols)>;
+// The buffers of one pass over n tokens, reused across calls (sized for the
+// largest n seen): the residual stream x and every intermediate of a layer.
+// A pass is embed(), then layer_forward() for each layer, then head(); the
+// caller may keep or replace x between layers (calibration runs one layer
+// at a time over saved inputs).
+struct Activations {
+  int64_t n = 0;                 // tokens of this pass
+  int64_t length = 0;            // tokens per sequence (n, or n / windows)
+  int64_t windows = 1;           // independent sequences back to back (no cache)
+  int64_t start = 0;             // position of the first token (the cache's length)
+  std::vector<float> x;          // [n, hidden] residual stream
+  std::vector<float> normed;     // [n, hidden] the current norm's output
+  std::vector<float> q, k, v;    // [n, q_dim | kv_dim]
+  std::vector<float> attention;  // [n, q_dim] attention output (o's input)
+  std::vector<float> projected;  // [n, hidden] o or down output
+  std::vector<float> gate, up;   // [n, intermediate]; gate ends as silu(gate)·up (down's input)
+  std::vector<int64_t> positions;
+  kernels::RopeTable rope;  // the angles of this pass's positions
+};
 
 class Qwen2Model {
  public:
@@ -94,49 +109,46 @@ class Qwen2Model {
                              LogitsFor which = LogitsFor::kLastToken,
                              HiddenStates* hidden_states = nullptr);
 
-  // Like forward, with logits for the tokens from index `first_row` on
-  // ([n - first_row, vocab]): perplexity needs only the rows it scores.
-  std::vector<float> forward_logits_from(std::span<const int32_t> tokens, KvCache& cache,
-                                         int64_t first_row);
-
   // Perplexity's batched path: `tokens` holds `windows` independent sequences
   // of equal length, back to back, each run from position 0 with no cache
   // (attention stays inside each sequence), so every matmul sees all of them
   // at once. Returns logits for rows first_row .. length-1 of every sequence,
-  // [windows · (length - first_row), vocab]. Gives the same logits as one
-  // forward_logits_from per sequence on an empty cache.
+  // [windows · (length - first_row), vocab]: the same logits as a forward of
+  // each sequence on an empty cache.
   std::vector<float> forward_windows(std::span<const int32_t> tokens, int64_t windows,
                                      int64_t first_row);
 
+  // ---- One pass, layer by layer (what forward and forward_windows do) ----
+  // Looks up the tokens' embeddings into a.x, for positions start onwards
+  // (start = the cache's length; 0 for independent windows). Throws
+  // tc::Error for an id outside the vocabulary.
+  void embed(std::span<const int32_t> tokens, int64_t start, int64_t windows, Activations& a) const;
+  // Runs layer l over a.x in place. With a cache, stores the layer's keys
+  // and values in it (the caller commits the tokens after the last layer);
+  // without, each of a.windows sequences attends to itself only.
+  void layer_forward(int64_t l, Activations& a, KvCache* cache);
+  // Runs layer l over a.x only until the input of `kind` is computed and
+  // returns it ([a.n, cols]; a.x is then partly updated). For calibration.
+  const float* layer_input_of(int64_t l, LinearKind kind, Activations& a);
+  // The final norm of a.x (into a.normed) and, with first_row >= 0, the
+  // logits of rows first_row .. length-1 of every sequence.
+  std::vector<float> head(Activations& a, int64_t first_row);
+
   // Attach a profile to accumulate per-part timings into (nullptr detaches).
   void set_profile(ForwardProfile* profile) { profile_ = profile; }
-
-  // Attach an observer of every Linear's input (an empty function detaches).
-  void set_linear_input_observer(LinearInputObserver observer) {
-    linear_observer_ = std::move(observer);
-  }
 
   std::unique_ptr<KvCache> new_cache(KvFormat format = KvFormat::kF32) const {
     return make_kv_cache(format, config_);
   }
 
  private:
-  void ensure_scratch(int64_t n);
-  // first_row < 0: no logits. With cache == nullptr, tokens are `windows`
-  // independent sequences (forward_windows) and first_row is per sequence.
-  std::vector<float> run(std::span<const int32_t> tokens, KvCache* cache, int64_t first_row,
-                         HiddenStates* hidden_states, int64_t windows = 1);
+  // layer_forward, stopping before the Linears of `stop` when one is given.
+  const float* run_layer(int64_t l, Activations& a, KvCache* cache, std::optional<LinearKind> stop);
 
   ModelConfig config_;
   Qwen2Weights weights_;
   ForwardProfile* profile_ = nullptr;
-  LinearInputObserver linear_observer_;
-
-  // Activation buffers reused across calls, sized for the largest n seen.
-  int64_t scratch_tokens_ = 0;
-  std::vector<float> x_, normed_, q_, k_, v_, attention_, projected_, gate_, up_;
-  std::vector<int64_t> positions_;
-  kernels::RopeTable rope_;  // the angles of this call's positions
+  Activations activations_;  // forward's and forward_windows' buffers
 };
 
 }  // namespace tc::model

@@ -324,60 +324,55 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
 
 namespace {
 
-// Thrown by the observer once the wanted input was seen: the rest of that
-// forward pass cannot affect the hessian being built.
-struct StopForward {};
-
-// Detaches the observer however the calibration pass ends.
-class ObserverGuard {
+// The calibration windows as a pass sees them, one layer at a time: each
+// window's input to the current layer (saved) and its buffers.
+class CalibrationPasses {
  public:
-  explicit ObserverGuard(model::Qwen2Model& model) : model_(model) {}
-  ~ObserverGuard() { model_.set_linear_input_observer({}); }
-  ObserverGuard(const ObserverGuard&) = delete;
-  ObserverGuard& operator=(const ObserverGuard&) = delete;
-
- private:
-  model::Qwen2Model& model_;
-};
-
-const char* kind_name(model::LinearKind kind) {
-  switch (kind) {
-    case model::LinearKind::kQkv:
-      return "qkv";
-    case model::LinearKind::kO:
-      return "o";
-    case model::LinearKind::kGateUp:
-      return "gate_up";
-    case model::LinearKind::kDown:
-      return "down";
-  }
-  return "?";
-}
-
-// H of the input of (layer, kind) over all windows, with the model as it is
-// now (earlier Linears already quantized).
-std::vector<double> calibration_hessian(model::Qwen2Model& model,
-                                        const std::vector<std::vector<int32_t>>& windows,
-                                        int64_t layer, model::LinearKind kind) {
-  std::optional<HessianAccumulator> acc;
-  ObserverGuard guard(model);
-  model.set_linear_input_observer(
-      [&](int64_t l, model::LinearKind k, const float* x, int64_t n, int64_t cols) {
-        if (l != layer || k != kind) return;
-        if (!acc) acc.emplace(cols);
-        acc->add(x, n);
-        throw StopForward{};
-      });
-  for (const auto& window : windows) {
-    auto cache = model.new_cache();
-    try {
-      model.forward(window, *cache, model::LogitsFor::kNone);
-    } catch (const StopForward&) {
+  CalibrationPasses(model::Qwen2Model& model, const std::vector<std::vector<int32_t>>& windows)
+      : model_(model), passes_(windows.size()), layer_inputs_(windows.size()) {
+    for (size_t w = 0; w < windows.size(); ++w) {
+      model_.embed(windows[w], 0, 1, passes_[w]);
+      const int64_t floats = passes_[w].n * model_.config().hidden_size;
+      layer_inputs_[w].assign(passes_[w].x.begin(), passes_[w].x.begin() + floats);
     }
   }
-  if (!acc) fail("gptq: layer {} {} input was never observed", layer, kind_name(kind));
-  return acc->hessian();
-}
+
+  // H of the input of `kind` in `layer` over all windows, with the layer's
+  // weights as they are now (its earlier Linears already quantized).
+  std::vector<double> hessian(int64_t layer, model::LinearKind kind) {
+    std::optional<HessianAccumulator> acc;
+    for (size_t w = 0; w < passes_.size(); ++w) {
+      model::Activations& pass = restore(w);
+      const int64_t cols = kind == model::LinearKind::kO      ? model_.config().q_dim()
+                           : kind == model::LinearKind::kDown ? model_.config().intermediate_size
+                                                              : model_.config().hidden_size;
+      if (!acc) acc.emplace(cols);
+      acc->add(model_.layer_input_of(layer, kind, pass), pass.n);
+    }
+    return acc->hessian();
+  }
+
+  // Runs the finished (quantized) layer over every window: its outputs are
+  // the next layer's inputs.
+  void advance(int64_t layer) {
+    for (size_t w = 0; w < passes_.size(); ++w) {
+      model::Activations& pass = restore(w);
+      model_.layer_forward(layer, pass, nullptr);
+      std::copy_n(pass.x.begin(), layer_inputs_[w].size(), layer_inputs_[w].begin());
+    }
+  }
+
+ private:
+  // Window w's pass with its saved input to the current layer in x.
+  model::Activations& restore(size_t w) {
+    std::copy(layer_inputs_[w].begin(), layer_inputs_[w].end(), passes_[w].x.begin());
+    return passes_[w];
+  }
+
+  model::Qwen2Model& model_;
+  std::vector<model::Activations> passes_;
+  std::vector<std::vector<float>> layer_inputs_;
+};
 
 }  // namespace
 
@@ -423,26 +418,29 @@ GptqModelResult gptq_quantize_model(model::Qwen2Model& model,
   //   2. o         — its input, the attention output, uses the quantized q/k/v;
   //   3. gate, up  — one H from the MLP input norm, after the quantized o;
   //   4. down      — its input silu(gate)·up uses the quantized gate/up.
-  // Each step re-runs the calibration windows, stopping once the input is seen.
+  // Each step runs layer l over the windows' saved inputs to it, as far as
+  // the step's input; the finished layer then makes the next layer's inputs.
+  // So every layer runs about three times per window in all, where
+  // re-running the model from the embedding for each step took O(layers²).
   using model::LinearKind;
+  CalibrationPasses passes(model, calibration_windows);
   for (size_t li = 0; li < layers.size(); ++li) {
     const int64_t l = static_cast<int64_t>(li);
     model::LayerWeights& lw = layers[li];
     {
-      const auto h = calibration_hessian(model, calibration_windows, l, LinearKind::kQkv);
+      const auto h = passes.hessian(l, LinearKind::kQkv);
       quantize(l, "q_proj", lw.q_proj, h);
       quantize(l, "k_proj", lw.k_proj, h);
       quantize(l, "v_proj", lw.v_proj, h);
     }
-    quantize(l, "o_proj", lw.o_proj,
-             calibration_hessian(model, calibration_windows, l, LinearKind::kO));
+    quantize(l, "o_proj", lw.o_proj, passes.hessian(l, LinearKind::kO));
     {
-      const auto h = calibration_hessian(model, calibration_windows, l, LinearKind::kGateUp);
+      const auto h = passes.hessian(l, LinearKind::kGateUp);
       quantize(l, "gate_proj", lw.gate_proj, h);
       quantize(l, "up_proj", lw.up_proj, h);
     }
-    quantize(l, "down_proj", lw.down_proj,
-             calibration_hessian(model, calibration_windows, l, LinearKind::kDown));
+    quantize(l, "down_proj", lw.down_proj, passes.hessian(l, LinearKind::kDown));
+    passes.advance(l);
   }
   result.seconds = clock.seconds();
   return result;
