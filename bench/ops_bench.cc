@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include "kernels/cpu/ops.h"
+#include "model/rope.h"
 
 namespace {
 
@@ -44,10 +45,10 @@ void rope(benchmark::State& state) {
   std::vector<float> q = random_vector(static_cast<size_t>(n * kHeads * kHeadDim), 3);
   std::vector<int64_t> positions(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) positions[static_cast<size_t>(t)] = 100 + t;
-  tc::kernels::RopeTable table;
-  tc::kernels::make_rope_table(positions.data(), n, kHeadDim, 1e6, table);
+  tc::model::RopeAngles angles;
+  tc::model::make_rope_angles(positions.data(), n, kHeadDim, 1e6, angles);
   for (auto _ : state) {
-    tc::kernels::rope_apply(q.data(), n, kHeads, kHeadDim, table);
+    tc::kernels::rope_apply(q.data(), n, kHeads, kHeadDim, angles.cos.data(), angles.sin.data());
     benchmark::DoNotOptimize(q.data());
   }
   set_bytes(state, 2.0 * 4.0 * static_cast<double>(q.size()));
@@ -57,10 +58,10 @@ void rope_table(benchmark::State& state) {
   const int64_t n = state.range(0);
   std::vector<int64_t> positions(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) positions[static_cast<size_t>(t)] = 100 + t;
-  tc::kernels::RopeTable table;
+  tc::model::RopeAngles angles;
   for (auto _ : state) {
-    tc::kernels::make_rope_table(positions.data(), n, kHeadDim, 1e6, table);
-    benchmark::DoNotOptimize(table.cos.data());
+    tc::model::make_rope_angles(positions.data(), n, kHeadDim, 1e6, angles);
+    benchmark::DoNotOptimize(angles.cos.data());
   }
   set_bytes(state, 2.0 * 4.0 * static_cast<double>(n * kHeadDim / 2));
 }

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "golden_reader.h"
-#include "kernels/cpu/ops.h"
 #include "model/loader.h"
 #include "test_paths.h"
 
@@ -71,8 +70,8 @@ TEST(LayerForward, LayerInputOfStopsAtEachGroupsInput) {
   const float* normed = model.layer_input_of(layer, model::LinearKind::kQkv, partial);
   std::vector<float> want(static_cast<size_t>(n * hidden));
   const model::LayerWeights& weights = model.weights().layers[layer];
-  kernels::rms_norm(input.data(), weights.input_norm.data(), n, hidden, model.config().rms_norm_eps,
-                    want.data());
+  model.backend().rms_norm(input.data(), weights.input_norm.data(), n, hidden,
+                           model.config().rms_norm_eps, want.data());
   EXPECT_EQ(test::max_abs_diff(std::vector<float>(normed, normed + n * hidden), want), 0.0);
   EXPECT_TRUE(std::equal(input.begin(), input.end(), partial.x.begin()));
 }

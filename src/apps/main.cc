@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
+#include "backends/backend.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 
@@ -16,7 +17,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Environment:\n"
       "  TC_ISA=scalar|avx2|avx512  run the kernels at this instruction-set level (default:\n"
-      "                             the best this CPU has; `info` shows the level in use)");
+      "                             the best this CPU has; `info` shows the level in use)\n"
+      "  TC_BACKEND=cpu|reference   run the model on the optimized kernels (default) or on\n"
+      "                             their scalar reference twins (slow; for checking)");
   tc::apps::register_run(app);
   tc::apps::register_ppl(app);
   tc::apps::register_quantize(app);
@@ -29,7 +32,8 @@ int main(int argc, char** argv) {
   tc::apps::register_init_random(app);
   tc::apps::register_info(app);
   try {
-    tc::cpu_features();  // a bad TC_ISA fails here, before any work
+    tc::cpu_features();                        // a bad TC_ISA fails here,
+    tc::backends::backend_from_environment();  // and a bad TC_BACKEND, before any work
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

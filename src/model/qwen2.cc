@@ -4,13 +4,8 @@
 
 #include "core/error.h"
 #include "core/timer.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/matmul.h"
-#include "kernels/cpu/ops.h"
 
 namespace tc::model {
-
-using kernels::matmul;
 
 namespace {
 
@@ -32,7 +27,9 @@ class Laps {
 }  // namespace
 
 Qwen2Model::Qwen2Model(ModelConfig config, Qwen2Weights weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {}
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      backend_(&backends::backend_from_environment()) {}
 
 size_t Qwen2Model::weight_bytes() const {
   size_t total = weights_.embed_tokens.bytes() + weights_.final_norm.size() * sizeof(float);
@@ -130,7 +127,7 @@ void Qwen2Model::embed(std::span<const int32_t> tokens, int64_t start, int64_t w
     a.positions[static_cast<size_t>(t)] = start + t % a.length;
   }
   laps.lap(&ForwardProfile::embedding);
-  kernels::make_rope_table(a.positions.data(), n, config_.head_dim, config_.rope_theta, a.rope);
+  make_rope_angles(a.positions.data(), n, config_.head_dim, config_.rope_theta, a.rope);
   laps.lap(&ForwardProfile::rope);
 }
 
@@ -144,70 +141,65 @@ const float* Qwen2Model::layer_input_of(int64_t l, LinearKind kind, Activations&
 
 const float* Qwen2Model::run_layer(int64_t l, Activations& a, KvCache* cache,
                                    std::optional<LinearKind> stop) {
+  const backends::Backend& be = *backend_;
   const int64_t n = a.n, start = a.start;
   const int64_t hidden = config_.hidden_size;
   const int64_t q_dim = config_.q_dim();
   const int64_t kv_dim = config_.kv_dim();
+  const int64_t head_dim = config_.head_dim;
   const LayerWeights& layer = weights_.layers[static_cast<size_t>(l)];
-  const kernels::AttentionShape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim};
+  const backends::AttentionShape shape{config_.num_heads, config_.num_kv_heads, head_dim};
   Laps laps(profile_);
 
   // Self-attention block.
-  kernels::rms_norm(a.x.data(), layer.input_norm.data(), n, hidden, config_.rms_norm_eps,
-                    a.normed.data());
+  be.rms_norm(a.x.data(), layer.input_norm.data(), n, hidden, config_.rms_norm_eps,
+              a.normed.data());
   laps.lap(&ForwardProfile::norms);
   if (stop == LinearKind::kQkv) return a.normed.data();
-  const kernels::MatmulTarget qkv[] = {
+  const backends::LinearOutput qkv[] = {
       {&layer.q_proj, a.q.data()}, {&layer.k_proj, a.k.data()}, {&layer.v_proj, a.v.data()}};
-  kernels::matmul_same_input(qkv, a.normed.data(), n);
-  kernels::add_bias(a.q.data(), layer.q_bias.data(), n, q_dim);
-  kernels::add_bias(a.k.data(), layer.k_bias.data(), n, kv_dim);
-  kernels::add_bias(a.v.data(), layer.v_bias.data(), n, kv_dim);
+  be.matmul_same_input(qkv, a.normed.data(), n);
+  be.add_bias(a.q.data(), layer.q_bias.data(), n, q_dim);
+  be.add_bias(a.k.data(), layer.k_bias.data(), n, kv_dim);
+  be.add_bias(a.v.data(), layer.v_bias.data(), n, kv_dim);
   laps.lap(&ForwardProfile::qkv_projection);
-  kernels::rope_apply(a.q.data(), n, config_.num_heads, config_.head_dim, a.rope);
-  kernels::rope_apply(a.k.data(), n, config_.num_kv_heads, config_.head_dim, a.rope);
+  be.rope(a.q.data(), n, config_.num_heads, head_dim, a.rope.cos.data(), a.rope.sin.data());
+  be.rope(a.k.data(), n, config_.num_kv_heads, head_dim, a.rope.cos.data(), a.rope.sin.data());
   laps.lap(&ForwardProfile::rope);
   if (cache) {
     cache->write(l, start, n, a.k.data(), a.v.data());
-    if (n == 1) {  // decode: the cache's own layout, read in place
-      const KvCache::DecodeView kv = cache->read_decode(l);
-      if (kv.tiles16 != nullptr) {
-        kernels::attention_decode_f16(a.q.data(), kv.tiles16, start, shape, a.attention.data());
-      } else {
-        kernels::attention_decode_f32(a.q.data(), kv.tiles, start, shape, a.attention.data());
-      }
+    if (n == 1) {
+      be.attention_decode(a.q.data(), *cache, l, start, shape, a.attention.data());
     } else {
       const KvCache::View kv = cache->read(l, start + n);
-      kernels::attention_causal(a.q.data(), kv.keys, kv.values, n, start, shape,
-                                a.attention.data());
+      be.attention(a.q.data(), kv.keys, kv.values, n, start, shape, a.attention.data());
     }
   } else {
     // Independent windows: each attends to its own keys only.
     for (int64_t w = 0; w < a.windows; ++w) {
       const int64_t row = w * a.length;
-      kernels::attention_causal(a.q.data() + row * q_dim, a.k.data() + row * kv_dim,
-                                a.v.data() + row * kv_dim, a.length, 0, shape,
-                                a.attention.data() + row * q_dim);
+      be.attention(a.q.data() + row * q_dim, a.k.data() + row * kv_dim, a.v.data() + row * kv_dim,
+                   a.length, 0, shape, a.attention.data() + row * q_dim);
     }
   }
   laps.lap(&ForwardProfile::attention);
   if (stop == LinearKind::kO) return a.attention.data();
-  matmul(layer.o_proj, a.attention.data(), n, a.projected.data());
+  be.matmul(layer.o_proj, a.attention.data(), n, a.projected.data());
   laps.lap(&ForwardProfile::output_projection);
-  kernels::add_inplace(a.x.data(), a.projected.data(), n * hidden);
+  be.add(a.x.data(), a.projected.data(), n * hidden);
   laps.lap(&ForwardProfile::elementwise);
 
   // SiLU-gated MLP block.
-  kernels::rms_norm(a.x.data(), layer.post_attention_norm.data(), n, hidden, config_.rms_norm_eps,
-                    a.normed.data());
+  be.rms_norm(a.x.data(), layer.post_attention_norm.data(), n, hidden, config_.rms_norm_eps,
+              a.normed.data());
   laps.lap(&ForwardProfile::norms);
   if (stop == LinearKind::kGateUp) return a.normed.data();
-  kernels::matmul_silu_gate(layer.gate_proj, layer.up_proj, a.normed.data(), n, a.gate.data(),
-                            a.up.data());
+  be.matmul_silu_gate(layer.gate_proj, layer.up_proj, a.normed.data(), n, a.gate.data(),
+                      a.up.data());
   if (stop == LinearKind::kDown) return a.gate.data();
-  matmul(layer.down_proj, a.gate.data(), n, a.projected.data());
+  be.matmul(layer.down_proj, a.gate.data(), n, a.projected.data());
   laps.lap(&ForwardProfile::mlp);
-  kernels::add_inplace(a.x.data(), a.projected.data(), n * hidden);
+  be.add(a.x.data(), a.projected.data(), n * hidden);
   laps.lap(&ForwardProfile::elementwise);
   return a.x.data();
 }
@@ -215,8 +207,8 @@ const float* Qwen2Model::run_layer(int64_t l, Activations& a, KvCache* cache,
 std::vector<float> Qwen2Model::head(Activations& a, int64_t first_row) {
   const int64_t hidden = config_.hidden_size;
   Laps laps(profile_);
-  kernels::rms_norm(a.x.data(), weights_.final_norm.data(), a.n, hidden, config_.rms_norm_eps,
-                    a.normed.data());
+  backend_->rms_norm(a.x.data(), weights_.final_norm.data(), a.n, hidden, config_.rms_norm_eps,
+                     a.normed.data());
   laps.lap(&ForwardProfile::norms);
 
   std::vector<float> logits;
@@ -233,7 +225,7 @@ std::vector<float> Qwen2Model::head(Activations& a, int64_t first_row) {
     head_input = a.x.data();
   }
   logits.resize(static_cast<size_t>(rows * config_.vocab_size));
-  matmul(lm_head(), head_input, rows, logits.data());
+  backend_->matmul(lm_head(), head_input, rows, logits.data());
   laps.lap(&ForwardProfile::lm_head);
   return logits;
 }

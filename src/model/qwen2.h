@@ -1,5 +1,6 @@
 // The Qwen2 decoder: weights and the forward pass (prefill of many tokens
-// or one-token decode, both through the KV cache).
+// or one-token decode, both through the KV cache), layer by layer over a
+// backend (backends/backend.h) that does the arithmetic.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu/ops.h"
+#include "backends/backend.h"
 #include "kernels/cpu/weight_matrix.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "model/rope.h"
 
 namespace tc::model {
 
@@ -80,11 +82,12 @@ struct Activations {
   std::vector<float> projected;  // [n, hidden] o or down output
   std::vector<float> gate, up;   // [n, intermediate]; gate ends as silu(gate)·up (down's input)
   std::vector<int64_t> positions;
-  kernels::RopeTable rope;  // the angles of this pass's positions
+  RopeAngles rope;  // the angles of this pass's positions
 };
 
 class Qwen2Model {
  public:
+  // Runs on the backend TC_BACKEND names (backends::backend_from_environment).
   Qwen2Model(ModelConfig config, Qwen2Weights weights);
 
   const ModelConfig& config() const { return config_; }
@@ -134,6 +137,9 @@ class Qwen2Model {
   // logits of rows first_row .. length-1 of every sequence.
   std::vector<float> head(Activations& a, int64_t first_row);
 
+  const backends::Backend& backend() const { return *backend_; }
+  void set_backend(const backends::Backend& backend) { backend_ = &backend; }
+
   // Attach a profile to accumulate per-part timings into (nullptr detaches).
   void set_profile(ForwardProfile* profile) { profile_ = profile; }
 
@@ -147,6 +153,7 @@ class Qwen2Model {
 
   ModelConfig config_;
   Qwen2Weights weights_;
+  const backends::Backend* backend_;
   ForwardProfile* profile_ = nullptr;
   Activations activations_;  // forward's and forward_windows' buffers
 };

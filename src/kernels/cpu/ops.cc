@@ -3,7 +3,6 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/isa_region.h"
@@ -63,29 +62,12 @@ void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double 
   }
 }
 
-void make_rope_table(const int64_t* positions, int64_t n, int64_t head_dim, double theta,
-                     RopeTable& table) {
-  const int64_t half = head_dim / 2;
-  table.half = half;
-  table.cos.resize(static_cast<size_t>(n * half));
-  table.sin.resize(static_cast<size_t>(n * half));
-  std::vector<double> inv_freq(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i)
-    inv_freq[i] = 1.0 / std::pow(theta, double(2 * i) / double(head_dim));
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t i = 0; i < half; ++i) {
-      const double angle = double(positions[t]) * inv_freq[i];
-      table.cos[t * half + i] = static_cast<float>(std::cos(angle));
-      table.sin[t * half + i] = static_cast<float>(std::sin(angle));
-    }
-  }
-}
-
-void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const RopeTable& table) {
+void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cos,
+                const float* sin) {
   const int64_t half = head_dim / 2;
   for (int64_t t = 0; t < n; ++t) {
-    const float* cos_row = table.cos.data() + t * half;
-    const float* sin_row = table.sin.data() + t * half;
+    const float* cos_row = cos + t * half;
+    const float* sin_row = sin + t * half;
     for (int64_t h = 0; h < heads; ++h) {
       float* v = x + (t * heads + h) * head_dim;
       for (int64_t i = 0; i < half; ++i) {

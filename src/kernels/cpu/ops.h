@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 namespace tc::kernels {
 
@@ -10,18 +9,12 @@ namespace tc::kernels {
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out);
 
 // Rotary embedding, rotate-half convention (as transformers' Qwen2): for a
-// head vector h of width hd and position p, pairs (i, i + hd/2) rotate by
-// angle p · theta^(-2i/hd). The angles of n positions are computed once per
-// forward pass (make_rope_table: cos and sin, [n, head_dim/2]) and applied
-// to q and k of every layer (rope_apply: `x` is [n, heads, hd], row t at
-// positions[t]).
-struct RopeTable {
-  int64_t half = 0;
-  std::vector<float> cos, sin;
-};
-void make_rope_table(const int64_t* positions, int64_t n, int64_t head_dim, double theta,
-                     RopeTable& table);
-void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const RopeTable& table);
+// head vector h of width hd at position p, pairs (i, i + hd/2) rotate by
+// angle p · theta^(-2i/hd). `x` is [n, heads, hd]; cos and sin [n, hd/2]
+// hold the angles of each row's position (model/rope.h computes them once
+// per forward pass for every layer).
+void rope_apply(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cos,
+                const float* sin);
 
 // gate[i] = silu(gate[i]) * up[i] for n rows of width d (in place in gate).
 void silu_mul(float* gate, const float* up, int64_t count);
