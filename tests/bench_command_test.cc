@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error_of.h"
+#include "eval/bench_run.h"
 #include "eval/model_cost.h"
 #include "model/loader.h"
 #include "profile/machine_limits.h"
@@ -150,6 +151,47 @@ TEST(PairedFractions, EachPartAgainstTheHigherProbeAroundIt) {
   const std::vector<double> four = {10, 20, 30, 40};
   const std::vector<double> flat = {100, 100, 100, 100, 100};
   EXPECT_DOUBLE_EQ(profile::paired_fractions(four, flat).median, 0.25);
+}
+
+// bench's arithmetic on hand-made timings: best and median prefill, all
+// decode steps together, each part's rate and its paired fraction.
+TEST(BenchRun, SummaryFromHandMadeTimings) {
+  eval::BenchTimings timings;
+  timings.prefill_s = {0.5, 0.25, 1.0};
+  timings.decode_step_s = {0.1, 0.1, 0.2, 0.2, 0.4};
+  timings.part_steps = {2, 3};
+  timings.probe_gbs = {10, 20, 5};
+  profile::MachineLimits limits;
+  limits.read_bandwidth_gbs = 50;
+  limits.fma_peak_gflops = 10;
+  const eval::ForwardFlops flops{.matmul = 800'000'000, .attention = 200'000'000};
+  const eval::BenchSummary s = eval::summarize_bench(timings, 100, flops, 1'000'000'000, limits);
+  EXPECT_DOUBLE_EQ(s.prefill_tok_s, 100 / 0.25);
+  EXPECT_DOUBLE_EQ(s.prefill_tok_s_median, 100 / 0.5);
+  EXPECT_DOUBLE_EQ(s.prefill_gflops, 4.0);  // 1 GFLOP in 0.25 s
+  EXPECT_DOUBLE_EQ(s.prefill_flops_fraction, 0.4);
+  EXPECT_DOUBLE_EQ(s.decode_tok_s, 5 / 1.0);
+  EXPECT_DOUBLE_EQ(s.decode_median_step_s, 0.2);
+  EXPECT_DOUBLE_EQ(s.decode_gbs, 5.0);  // 1 GB a token
+  EXPECT_DOUBLE_EQ(s.decode_bandwidth_fraction, 0.1);
+  ASSERT_EQ(s.part_gbs.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.part_gbs[0], 2 / 0.2);
+  EXPECT_DOUBLE_EQ(s.part_gbs[1], 3 / 0.8);
+  // Part 0 between probes 10 and 20, part 1 between 20 and 5.
+  EXPECT_DOUBLE_EQ(s.paired.fractions[0], 10.0 / 20);
+  EXPECT_DOUBLE_EQ(s.paired.fractions[1], 3.75 / 20);
+  EXPECT_DOUBLE_EQ(s.paired.median, (0.5 + 0.1875) / 2);
+
+  timings.part_steps = {2, 2};
+  EXPECT_NE(error_of([&] {
+              eval::summarize_bench(timings, 100, flops, 1, limits);
+            }).find("the decode parts hold 4 steps, 5 were timed"),
+            std::string::npos);
+  timings.prefill_s.clear();
+  EXPECT_NE(error_of([&] {
+              eval::summarize_bench(timings, 100, flops, 1, limits);
+            }).find("no timed prefill or decode step"),
+            std::string::npos);
 }
 
 TEST(PairedFractions, BadInputNamesTheValue) {

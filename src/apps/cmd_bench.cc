@@ -1,16 +1,9 @@
 // tinycompress bench: the machine's limits (read bandwidth, fp32 FMA peak) and
-// how close a model, after a method, gets to them in prefill and decode.
-//
-// Decode of one token streams every weight once, so its speed is bounded by
-// memory bandwidth: bytes per token x tok/s against the measured read
-// bandwidth. Prefill of many tokens is matmul-bound: FLOPs per second against
-// the measured FMA peak. Both limits are measured in the same run with the
+// how close a model, after a method, gets to them in prefill and decode
+// (the timing and the arithmetic are eval/bench_run.h's; this file reads the
+// options and prints). Both limits are measured in the same run with the
 // same threads (before and after the model, keeping the best), so the
-// fractions compare like with like. The timed decode steps also run in
-// parts with the read bandwidth measured before, between and after them:
-// each part against its own probes (profile/paired_fraction.h) gives a
-// fraction that a change of the machine's phase during the run cannot skew.
-// With --compare-context, decode at a second, longer context runs alternately
+// fractions compare like with like. With --compare-context, decode at a second, longer context runs alternately
 // with the prompt's context in the same process (eval/context_pair.h), for
 // the same reason.
 #include <algorithm>
@@ -32,6 +25,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
+#include "eval/bench_run.h"
 #include "eval/context_pair.h"
 #include "eval/dataset.h"
 #include "eval/latency.h"
@@ -48,16 +42,6 @@ namespace {
 
 using nlohmann::json;
 
-// Decode steps run and discarded before the timed ones (caches, branch
-// predictors, the KV cache's first growth).
-constexpr int64_t kDecodeWarmup = 2;
-// Passes of the bandwidth buffer per probe around the decode parts (after one
-// warm-up pass): fewer than the 7 of the full measurement, as there are
-// several probes.
-constexpr int kProbeRepeats = 3;
-// Untimed decode steps after each probe between parts: the probe evicted the
-// caches and the model's threads went to sleep while it ran.
-constexpr int64_t kPartRewarm = 1;
 // Rounds the --compare-context decode alternates the two contexts in (at most
 // one per step, so one step a round at the default 32 steps). A VM's hiccup
 // then spoils one round's ratio, which the median of the rounds discards;
@@ -129,10 +113,6 @@ std::vector<int32_t> bench_prompt(int64_t length, int64_t vocab) {
   return ids;
 }
 
-int32_t argmax(const std::vector<float>& logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
-
 std::string calibration_source(const BenchOptions& options) {
   if (!options.calib_file.empty()) return options.calib_file;
   if (std::filesystem::exists(kDefaultCalibration)) {
@@ -141,56 +121,14 @@ std::string calibration_source(const BenchOptions& options) {
   return "";  // methods that need data say so
 }
 
-struct Timings {
-  std::vector<double> prefill_warmup_s;
-  std::vector<double> prefill_s;  // timed prefills
-  std::vector<double> decode_warmup_s;
-  std::vector<double> decode_step_s;  // timed decode steps, all parts in order
-  std::vector<int64_t> part_steps;    // timed steps of each decode part
-  std::vector<double> probe_gbs;      // read bandwidth (best pass) before, between and after parts
-};
-
-int64_t decode_positions(const BenchOptions& options) {
-  const auto parts =
-      static_cast<int64_t>(eval::split_evenly(options.gen, options.decode_parts).size());
-  return kDecodeWarmup + options.gen + (parts - 1) * kPartRewarm;
-}
-
-// Warm-up and timed prefills, each into a fresh KV cache; then decode steps
-// after the last prefill, feeding back the argmax (not timed), in parts with
-// a bandwidth probe before, between and after them.
-Timings time_model(model::Qwen2Model& model, std::span<const int32_t> prompt,
-                   const BenchOptions& options, profile::ReadBandwidthProbe& probe) {
-  const model::KvFormat kv_format = model::parse_kv_format(options.kv_cache);
-  Timings timings;
-  std::unique_ptr<model::KvCache> cache;
-  std::vector<float> logits;
-  for (int64_t r = 0; r <= options.repeats; ++r) {
-    cache = model.new_cache(kv_format);
-    Stopwatch clock;
-    logits = model.forward(prompt, *cache);
-    (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
-  }
-  const auto decode_step = [&] {
-    const int32_t next = argmax(logits);
-    Stopwatch clock;
-    logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
-    return clock.seconds();
-  };
-  for (int64_t step = 0; step < kDecodeWarmup; ++step)
-    timings.decode_warmup_s.push_back(decode_step());
-  timings.part_steps = eval::split_evenly(options.gen, options.decode_parts);
-  for (size_t part = 0; part < timings.part_steps.size(); ++part) {
-    timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
-    if (part > 0) {
-      for (int64_t step = 0; step < kPartRewarm; ++step)
-        timings.decode_warmup_s.push_back(decode_step());
-    }
-    for (int64_t step = 0; step < timings.part_steps[part]; ++step)
-      timings.decode_step_s.push_back(decode_step());
-  }
-  timings.probe_gbs.push_back(probe.measure(kProbeRepeats).best);
-  return timings;
+// What the timed run does, from the command line.
+eval::BenchRunOptions run_options(const BenchOptions& options) {
+  eval::BenchRunOptions run;
+  run.repeats = options.repeats;
+  run.gen = options.gen;
+  run.decode_parts = options.decode_parts;
+  run.kv_format = model::parse_kv_format(options.kv_cache);
+  return run;
 }
 
 // A decode run of `steps` steps (warm-up included) after a `flag` prompt of
@@ -236,12 +174,6 @@ void print_context_pair(const BenchOptions& options, const eval::ContextPairTimi
               summary.median_round_ratio, summary.ratio, *lowest, *highest);
 }
 
-double sum(const std::vector<double>& values) {
-  double total = 0;
-  for (double value : values) total += value;
-  return total;
-}
-
 void run_model_bench(const BenchOptions& options) {
   // Fail fast on a bad method, model or position count before the machine
   // measurement and the method's preparation, which take a minute or more.
@@ -249,11 +181,12 @@ void run_model_bench(const BenchOptions& options) {
   const std::string dir = io::resolve_model_dir(options.model);
   const std::string calibration = calibration_source(options);
   const model::ModelConfig file_config = io::load_hf_config(dir);
-  check_positions("--prompt-len", options.prompt_len, options, decode_positions(options),
+  const eval::BenchRunOptions run = run_options(options);
+  check_positions("--prompt-len", options.prompt_len, options, eval::bench_decode_positions(run),
                   file_config);
   if (options.compare_context > 0) {
     check_positions("--compare-context", options.compare_context, options,
-                    kDecodeWarmup + options.gen, file_config);
+                    run.decode_warmup + options.gen, file_config);
   }
 
   const profile::MachineLimits before = measure_limits(options);
@@ -276,7 +209,7 @@ void run_model_bench(const BenchOptions& options) {
   const std::vector<int32_t> prompt = bench_prompt(options.prompt_len, config.vocab_size);
   profile::ReadBandwidthProbe probe(options.threads, static_cast<size_t>(options.bandwidth_mib)
                                                          << 20);
-  const Timings timings = time_model(model, prompt, options, probe);
+  const eval::BenchTimings timings = eval::time_bench(model, prompt, run, probe);
   std::optional<eval::ContextPairTimings> context_pair;
   if (options.compare_context > 0) {
     if (!options.json) {
@@ -284,8 +217,8 @@ void run_model_bench(const BenchOptions& options) {
           stderr, "bench: decode at %ld and %ld tokens of context, alternated in rounds...\n",
           static_cast<long>(options.prompt_len), static_cast<long>(options.compare_context));
     }
-    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, kDecodeWarmup,
-                                                model::parse_kv_format(options.kv_cache)};
+    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, run.decode_warmup,
+                                                run.kv_format};
     context_pair = eval::time_context_pair(
         model, prompt, bench_prompt(options.compare_context, config.vocab_size), pair_options);
   }
@@ -293,45 +226,21 @@ void run_model_bench(const BenchOptions& options) {
   // that held a core through one measurement rarely holds it through both.
   const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
 
-  // Prefill: best (least disturbed) repeat, and the median.
-  const double prefill_best_s =
-      *std::min_element(timings.prefill_s.begin(), timings.prefill_s.end());
-  const double prefill_median_s = eval::percentile(timings.prefill_s, 50);
-  const double tokens = static_cast<double>(options.prompt_len);
-  const double prefill_tok_s = tokens / prefill_best_s;
   const eval::ForwardFlops flops = eval::forward_flops(config, options.prompt_len);
-  const double prefill_gflops = static_cast<double>(flops.total()) / prefill_best_s / 1e9;
-  const double prefill_flops_fraction = prefill_gflops / limits.fma_peak_gflops;
-
-  // Decode: all timed steps together (positions grow, so steps are not repeats).
-  const double decode_s = sum(timings.decode_step_s);
-  const double decode_tok_s = static_cast<double>(options.gen) / decode_s;
-  const double decode_median_step_s = eval::percentile(timings.decode_step_s, 50);
   const size_t bytes_per_token = eval::decode_weight_bytes_per_token(model);
-  const double decode_gbs = static_cast<double>(bytes_per_token) * decode_tok_s / 1e9;
-  const double decode_bandwidth_fraction = decode_gbs / limits.read_bandwidth_gbs;
-  // Each part's GB/s against the probes around it.
-  std::vector<double> part_gbs;
-  for (size_t part = 0, first = 0; part < timings.part_steps.size(); ++part) {
-    const auto steps = static_cast<size_t>(timings.part_steps[part]);
-    double seconds = 0;
-    for (size_t i = first; i < first + steps; ++i) seconds += timings.decode_step_s[i];
-    first += steps;
-    part_gbs.push_back(static_cast<double>(bytes_per_token) * static_cast<double>(steps) / seconds /
-                       1e9);
-  }
-  const profile::PairedFractions paired = profile::paired_fractions(part_gbs, timings.probe_gbs);
+  const eval::BenchSummary summary =
+      eval::summarize_bench(timings, options.prompt_len, flops, bytes_per_token, limits);
   const std::string weight_format(kernels::weight_format_name(model.weight_format()));
   // Above 1 is no contradiction for decode when the weights fit in the CPU
   // caches (tiny models); otherwise other load disturbed a limit measurement.
-  if (decode_bandwidth_fraction > 1) {
+  if (summary.decode_bandwidth_fraction > 1) {
     std::fprintf(stderr,
                  "bench: note: decode read %.1f MB of weights per token faster than the measured "
                  "memory bandwidth: they fit in the CPU caches, or other load disturbed the "
                  "bandwidth measurement\n",
                  static_cast<double>(bytes_per_token) / 1e6);
   }
-  if (prefill_flops_fraction > 1) {
+  if (summary.prefill_flops_fraction > 1) {
     std::fprintf(stderr,
                  "bench: warning: prefill ran above the measured FMA peak: other load disturbed "
                  "the peak measurement; rerun on a quiet machine\n");
@@ -356,23 +265,23 @@ void run_model_bench(const BenchOptions& options) {
         {"read_bandwidth_gbs", limits.read_bandwidth_gbs},
         {"fma_peak_gflops", limits.fma_peak_gflops},
         {"machine", machine_json(limits)},
-        {"prefill_tok_s", prefill_tok_s},
-        {"prefill_tok_s_median", tokens / prefill_median_s},
+        {"prefill_tok_s", summary.prefill_tok_s},
+        {"prefill_tok_s_median", summary.prefill_tok_s_median},
         {"prefill_flops",
          {{"matmul", flops.matmul}, {"attention", flops.attention}, {"total", flops.total()}}},
-        {"prefill_gflops", prefill_gflops},
-        {"prefill_flops_fraction", prefill_flops_fraction},
-        {"decode_tok_s", decode_tok_s},
-        {"decode_tok_s_median_step", 1.0 / decode_median_step_s},
+        {"prefill_gflops", summary.prefill_gflops},
+        {"prefill_flops_fraction", summary.prefill_flops_fraction},
+        {"decode_tok_s", summary.decode_tok_s},
+        {"decode_tok_s_median_step", 1.0 / summary.decode_median_step_s},
         {"decode_bytes_per_token", bytes_per_token},
-        {"decode_gbs", decode_gbs},
-        {"decode_bandwidth_fraction", decode_bandwidth_fraction},
-        {"decode_bandwidth_fraction_paired", paired.median},
+        {"decode_gbs", summary.decode_gbs},
+        {"decode_bandwidth_fraction", summary.decode_bandwidth_fraction},
+        {"decode_bandwidth_fraction_paired", summary.paired.median},
         {"decode_parts",
          {{"steps", timings.part_steps},
-          {"gbs", part_gbs},
+          {"gbs", summary.part_gbs},
           {"probe_gbs", timings.probe_gbs},
-          {"fractions", paired.fractions}}},
+          {"fractions", summary.paired.fractions}}},
         {"samples",
          {{"prefill_warmup_seconds", timings.prefill_warmup_s},
           {"prefill_seconds", timings.prefill_s},
@@ -393,28 +302,29 @@ void run_model_bench(const BenchOptions& options) {
               static_cast<double>(model.weight_bytes()) / 1e6, prepare_seconds);
   std::printf("prefill (%ld tokens, best of %ld; median in brackets)\n",
               static_cast<long>(options.prompt_len), static_cast<long>(options.repeats));
-  std::printf("  speed            %8.1f tok/s    (%.1f)\n", prefill_tok_s,
-              tokens / prefill_median_s);
+  std::printf("  speed            %8.1f tok/s    (%.1f)\n", summary.prefill_tok_s,
+              summary.prefill_tok_s_median);
   std::printf("  work             %8.2f GFLOP    (matmul %.2f, attention %.3f)\n",
               static_cast<double>(flops.total()) / 1e9, static_cast<double>(flops.matmul) / 1e9,
               static_cast<double>(flops.attention) / 1e9);
-  std::printf("  compute          %8.1f GFLOP/s  = %.1f%% of the FMA peak\n", prefill_gflops,
-              100.0 * prefill_flops_fraction);
+  std::printf("  compute          %8.1f GFLOP/s  = %.1f%% of the FMA peak\n",
+              summary.prefill_gflops, 100.0 * summary.prefill_flops_fraction);
   std::printf(
       "decode (%ld tokens after the prompt in %zu parts, %ld warm-up steps before them and %ld "
       "after each probe between them; %s KV cache)\n",
-      static_cast<long>(options.gen), timings.part_steps.size(), static_cast<long>(kDecodeWarmup),
-      static_cast<long>(kPartRewarm), options.kv_cache.c_str());
-  std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", decode_tok_s,
-              decode_median_step_s * 1e3);
+      static_cast<long>(options.gen), timings.part_steps.size(),
+      static_cast<long>(run.decode_warmup), static_cast<long>(run.part_rewarm),
+      options.kv_cache.c_str());
+  std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", summary.decode_tok_s,
+              summary.decode_median_step_s * 1e3);
   std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
-  std::printf("  bandwidth        %8.1f GB/s     = %.1f%% of the read bandwidth\n", decode_gbs,
-              100.0 * decode_bandwidth_fraction);
+  std::printf("  bandwidth        %8.1f GB/s     = %.1f%% of the read bandwidth\n",
+              summary.decode_gbs, 100.0 * summary.decode_bandwidth_fraction);
   std::printf(
       "  paired           %8.1f%%          median of %zu parts (%.1f..%.1f%%), each "
       "against the bandwidth probes just before and after it\n",
-      100.0 * paired.median, paired.fractions.size(), 100.0 * paired.lowest,
-      100.0 * paired.highest);
+      100.0 * summary.paired.median, summary.paired.fractions.size(), 100.0 * summary.paired.lowest,
+      100.0 * summary.paired.highest);
   if (context_summary) print_context_pair(options, *context_pair, *context_summary);
 }
 

@@ -1,0 +1,92 @@
+#include "eval/bench_run.h"
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "decode/greedy.h"
+#include "eval/latency.h"
+
+namespace tc::eval {
+
+int64_t bench_decode_positions(const BenchRunOptions& options) {
+  const auto parts = static_cast<int64_t>(split_evenly(options.gen, options.decode_parts).size());
+  return options.decode_warmup + options.gen + (parts - 1) * options.part_rewarm;
+}
+
+BenchTimings time_bench(model::Qwen2Model& model, std::span<const int32_t> prompt,
+                        const BenchRunOptions& options, profile::ReadBandwidthProbe& probe) {
+  BenchTimings timings;
+  std::unique_ptr<model::KvCache> cache;
+  std::vector<float> logits;
+  for (int64_t r = 0; r <= options.repeats; ++r) {
+    cache = model.new_cache(options.kv_format);
+    Stopwatch clock;
+    logits = model.forward(prompt, *cache);
+    (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
+  }
+  const auto decode_step = [&] {
+    const int32_t next = decode::argmax(logits);
+    Stopwatch clock;
+    logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
+    return clock.seconds();
+  };
+  for (int64_t step = 0; step < options.decode_warmup; ++step)
+    timings.decode_warmup_s.push_back(decode_step());
+  timings.part_steps = split_evenly(options.gen, options.decode_parts);
+  for (size_t part = 0; part < timings.part_steps.size(); ++part) {
+    timings.probe_gbs.push_back(probe.measure(options.probe_repeats).best);
+    if (part > 0) {
+      for (int64_t step = 0; step < options.part_rewarm; ++step)
+        timings.decode_warmup_s.push_back(decode_step());
+    }
+    for (int64_t step = 0; step < timings.part_steps[part]; ++step)
+      timings.decode_step_s.push_back(decode_step());
+  }
+  timings.probe_gbs.push_back(probe.measure(options.probe_repeats).best);
+  return timings;
+}
+
+BenchSummary summarize_bench(const BenchTimings& timings, int64_t prompt_len,
+                             const ForwardFlops& flops, size_t bytes_per_token,
+                             const profile::MachineLimits& limits) {
+  if (timings.prefill_s.empty() || timings.decode_step_s.empty()) {
+    fail("bench: no timed prefill or decode step to summarize");
+  }
+  const auto steps_in_parts = static_cast<size_t>(
+      std::accumulate(timings.part_steps.begin(), timings.part_steps.end(), int64_t{0}));
+  if (steps_in_parts != timings.decode_step_s.size()) {
+    fail("bench: the decode parts hold {} steps, {} were timed", steps_in_parts,
+         timings.decode_step_s.size());
+  }
+  BenchSummary s;
+  const double tokens = static_cast<double>(prompt_len);
+  const double prefill_best_s =
+      *std::min_element(timings.prefill_s.begin(), timings.prefill_s.end());
+  s.prefill_tok_s = tokens / prefill_best_s;
+  s.prefill_tok_s_median = tokens / percentile(timings.prefill_s, 50);
+  s.prefill_gflops = static_cast<double>(flops.total()) / prefill_best_s / 1e9;
+  s.prefill_flops_fraction = s.prefill_gflops / limits.fma_peak_gflops;
+
+  const double decode_s =
+      std::accumulate(timings.decode_step_s.begin(), timings.decode_step_s.end(), 0.0);
+  const auto bytes = static_cast<double>(bytes_per_token);
+  s.decode_tok_s = static_cast<double>(timings.decode_step_s.size()) / decode_s;
+  s.decode_median_step_s = percentile(timings.decode_step_s, 50);
+  s.decode_gbs = bytes * s.decode_tok_s / 1e9;
+  s.decode_bandwidth_fraction = s.decode_gbs / limits.read_bandwidth_gbs;
+  for (size_t part = 0, first = 0; part < timings.part_steps.size(); ++part) {
+    const auto steps = static_cast<size_t>(timings.part_steps[part]);
+    const double seconds = std::accumulate(
+        timings.decode_step_s.begin() + static_cast<std::ptrdiff_t>(first),
+        timings.decode_step_s.begin() + static_cast<std::ptrdiff_t>(first + steps), 0.0);
+    first += steps;
+    s.part_gbs.push_back(bytes * static_cast<double>(steps) / seconds / 1e9);
+  }
+  s.paired = profile::paired_fractions(s.part_gbs, timings.probe_gbs);
+  return s;
+}
+
+}  // namespace tc::eval
