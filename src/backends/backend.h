@@ -2,9 +2,9 @@
 // (model/qwen2.cc) calls only these, so the same model code runs on any
 // backend that implements them.
 //  - cpu: the optimized kernels of src/kernels/cpu (the default);
-//  - reference: their scalar twins, slow and obviously correct (double
-//    accumulation, one thread): the oracle later backends are checked
-//    against, and a second path to the goldens.
+//  - reference: their scalar twins, slow and obviously correct (one
+//    thread): the oracle later backends are checked against, and a second
+//    path to the goldens.
 // TC_BACKEND=cpu|reference chooses one for the whole process.
 //
 // Activations are fp32, [tokens, width] row-major. Weights are the model's

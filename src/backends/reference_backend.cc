@@ -1,13 +1,13 @@
-// The reference backend: every operation written the plain way, one thread,
-// sums in double where the kernels reduce in fp32, so that it is obviously
-// what the operation means. Slow; it is the oracle the optimized backends are
-// checked against (the goldens pass through it too, see tests/CMakeLists.txt).
-#include <cmath>
-#include <vector>
-
+// The reference backend: the kernels' scalar twins, one thread, so that
+// every operation is plainly what it means: dequantized rows dotted with x
+// in double (matmul_reference), the scalar W8A8 kernel, the scalar RMSNorm,
+// RoPE and SiLU·mul, the reference attention over the cache's rows. Slow; it
+// is the oracle the optimized backends are checked against (the goldens pass
+// through it too, see tests/CMakeLists.txt).
 #include "backends/backend.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
 #include "kernels/cpu/q8_dynamic.h"
 #include "model/kv_cache.h"
 
@@ -23,8 +23,6 @@ void reference_matmul(const WeightMatrix& w, const float* x, int64_t n, float* y
   }
   kernels::matmul_reference(w, x, n, y);
 }
-
-float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
 class ReferenceBackend final : public Backend {
  public:
@@ -43,46 +41,26 @@ class ReferenceBackend final : public Backend {
                         float* gate_y, float* up_y) const override {
     reference_matmul(gate, x, n, gate_y);
     reference_matmul(up, x, n, up_y);
-    for (int64_t i = 0; i < n * gate.rows; ++i) gate_y[i] = silu(gate_y[i]) * up_y[i];
+    kernels::silu_mul_reference(gate_y, up_y, n * gate.rows);
   }
 
   void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps,
                 float* out) const override {
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = x + t * d;
-      double sum_squares = 0.0;
-      for (int64_t i = 0; i < d; ++i) sum_squares += double(row[i]) * double(row[i]);
-      const double inv_rms = 1.0 / std::sqrt(sum_squares / double(d) + eps);
-      for (int64_t i = 0; i < d; ++i) {
-        out[t * d + i] = static_cast<float>(double(weight[i]) * (double(row[i]) * inv_rms));
-      }
-    }
+    kernels::rms_norm_reference(x, weight, n, d, eps, out);
   }
 
+  // Plain loops already: the kernels are their own twins.
   void add_bias(float* x, const float* bias, int64_t n, int64_t d) const override {
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t i = 0; i < d; ++i) x[t * d + i] += bias[i];
-    }
+    kernels::add_bias(x, bias, n, d);
   }
 
   void add(float* x, const float* y, int64_t count) const override {
-    for (int64_t i = 0; i < count; ++i) x[i] += y[i];
+    kernels::add_inplace(x, y, count);
   }
 
   void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const float* cos,
             const float* sin) const override {
-    const int64_t half = head_dim / 2;
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t h = 0; h < heads; ++h) {
-        float* v = x + (t * heads + h) * head_dim;
-        for (int64_t i = 0; i < half; ++i) {
-          const double c = cos[t * half + i], s = sin[t * half + i];
-          const double a = v[i], b = v[i + half];
-          v[i] = static_cast<float>(a * c - b * s);
-          v[i + half] = static_cast<float>(b * c + a * s);
-        }
-      }
-    }
+    kernels::rope_apply(x, n, heads, head_dim, cos, sin);
   }
 
   void attention(const float* q, const float* keys, const float* values, int64_t n, int64_t start,

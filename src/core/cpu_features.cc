@@ -68,25 +68,8 @@ CpuFeatures limit_to_requested_level(const CpuFeatures& detected) {
 
 }  // namespace
 
-std::string_view isa_level_name(IsaLevel level) {
-  switch (level) {
-    case IsaLevel::kScalar:
-      return "scalar";
-    case IsaLevel::kAvx2:
-      return "avx2";
-    case IsaLevel::kAvx512:
-      return "avx512";
-  }
-  fail("isa_level_name: unknown level {}", static_cast<int>(level));
-}
-
-const CpuFeatures& detected_cpu_features() {
-  static const CpuFeatures features = detect();
-  return features;
-}
-
 const CpuFeatures& cpu_features() {
-  static const CpuFeatures features = limit_to_requested_level(detected_cpu_features());
+  static const CpuFeatures features = limit_to_requested_level(detect());
   return features;
 }
 

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 
 namespace tc {
 
@@ -33,12 +32,7 @@ struct CpuFeatures {
 
 enum class IsaLevel : uint8_t { kScalar, kAvx2, kAvx512 };
 
-// "scalar", "avx2", "avx512": the names TC_ISA takes.
-std::string_view isa_level_name(IsaLevel level);
-
-// What this CPU reports, whatever TC_ISA says.
-const CpuFeatures& detected_cpu_features();
-// The features the kernels may use: detected_cpu_features() limited to the
+// The features the kernels may use: what the CPU reports, limited to the
 // level TC_ISA forces (all of them when it is unset). Throws tc::Error on a
 // bad TC_ISA.
 const CpuFeatures& cpu_features();

@@ -15,8 +15,8 @@ TC_ISA_AVX2_BEGIN
 namespace avx2 {
 namespace {
 
-// The same arithmetic as the scalar loop below (squares summed in double,
-// one fp32 inverse, then weight · (x · inv)), in a different summation order.
+// The same arithmetic as rms_norm_reference (squares summed in double, one
+// fp32 inverse, then weight · (x · inv)), in a different summation order.
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * d;
@@ -51,6 +51,11 @@ TC_ISA_END
 void rms_norm(const float* x, const float* weight, int64_t n, int64_t d, double eps, float* out) {
   static const bool vector = cpu_has_avx2();
   if (vector) return avx2::rms_norm(x, weight, n, d, eps, out);
+  rms_norm_reference(x, weight, n, d, eps, out);
+}
+
+void rms_norm_reference(const float* x, const float* weight, int64_t n, int64_t d, double eps,
+                        float* out) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + t * d;
     float* dst = out + t * d;
@@ -111,6 +116,10 @@ constexpr int64_t kSiluParallelMin = 1 << 16;
 void silu_mul_serial(float* gate, const float* up, int64_t count) {
   static const bool vector = cpu_has_avx2();
   if (vector) return avx2::silu_mul(gate, up, count);
+  silu_mul_reference(gate, up, count);
+}
+
+void silu_mul_reference(float* gate, const float* up, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];
