@@ -17,8 +17,8 @@
 namespace {
 
 using tc::kernels::Q8DynamicKernel;
-using tc::kernels::WeightFormat;
-using tc::kernels::WeightMatrix;
+using tc::weights::WeightFormat;
+using tc::weights::WeightMatrix;
 
 std::vector<float> random_vector(size_t n, uint32_t seed, float scale) {
   std::mt19937 rng(seed);
@@ -62,7 +62,7 @@ void BM_Matmul(benchmark::State& state) {
   std::vector<float> y(size_t(n * rows));
   WeightMatrix w;
   if (kernel == 3) {
-    w = tc::kernels::make_f32_matrix(rows, cols, values.data());
+    w = tc::weights::make_f32_matrix(rows, cols, values.data());
   } else {
     w = make_q8(values, rows, cols,
                 kernel == 4 ? WeightFormat::kQ8Row : WeightFormat::kQ8RowDynamic);

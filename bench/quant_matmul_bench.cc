@@ -14,13 +14,12 @@
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/matmul.h"
-#include "quant/int4_group.h"
-#include "quant/int8_rowwise.h"
+#include "weights/weight_matrix.h"
 
 namespace {
 
-using tc::kernels::WeightFormat;
-using tc::kernels::WeightMatrix;
+using tc::weights::WeightFormat;
+using tc::weights::WeightMatrix;
 
 // Matrices are built once per (format, shape, copy) and kept: the largest f32 one is 545 MB.
 const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols, int64_t copy) {
@@ -32,7 +31,7 @@ const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols, int6
   std::normal_distribution<float> normal(0.0f, 0.05f);
   std::vector<float> values(static_cast<size_t>(rows * cols));
   for (float& v : values) v = normal(rng);
-  WeightMatrix dense = tc::kernels::make_f32_matrix(rows, cols, values.data());
+  WeightMatrix dense = tc::weights::make_f32_matrix(rows, cols, values.data());
   WeightMatrix m;
   switch (format) {
     case WeightFormat::kF32:
@@ -57,13 +56,13 @@ const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols, int6
       break;
     }
     case WeightFormat::kQ8Row:
-      m = tc::quant::quantize_q8_row(dense, false);
+      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ8Row);
       break;
     case WeightFormat::kQ8RowDynamic:
-      m = tc::quant::quantize_q8_row(dense, true);
+      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ8RowDynamic);
       break;
     case WeightFormat::kQ4G128:
-      m = tc::quant::quantize_q4_g128(dense);
+      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ4G128);
       break;
     default:
       break;

@@ -65,7 +65,7 @@ TEST(ModelCost, DecodeBytesCountEveryWeightReadOnce) {
   const model::ModelConfig& c = fp32.config();
   const std::vector<float> head(static_cast<size_t>(c.vocab_size * c.hidden_size), 0.5f);
   fp32.mutable_weights().lm_head =
-      kernels::make_f32_matrix(c.vocab_size, c.hidden_size, head.data());
+      weights::make_f32_matrix(c.vocab_size, c.hidden_size, head.data());
   EXPECT_EQ(eval::decode_weight_bytes_per_token(fp32), expected_decode_bytes(c, 4, true));
 }
 

@@ -18,9 +18,8 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul.h"
-#include "quant/int4_group.h"
-#include "quant/int8_rowwise.h"
 #include "random_data.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
 namespace {
@@ -31,12 +30,14 @@ using test_data::random_vector;
 
 WeightMatrix random_q4(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
-  return quant::quantize_q4_g128(make_f32_matrix(rows, cols, v.data()));
+  return weights::convert_weights(weights::make_f32_matrix(rows, cols, v.data()),
+                                  weights::WeightFormat::kQ4G128);
 }
 
 WeightMatrix random_q8(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
-  return quant::quantize_q8_row(make_f32_matrix(rows, cols, v.data()), false);
+  return weights::convert_weights(weights::make_f32_matrix(rows, cols, v.data()),
+                                  weights::WeightFormat::kQ8Row);
 }
 
 // The two formats with VNNI decode kernels, and the x layout each reads.

@@ -13,23 +13,23 @@
 #include "eval/dataset.h"
 #include "model/loader.h"
 #include "quant/gptq.h"
-#include "quant/int4_group.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
+#include "weights/weight_matrix.h"
 
 namespace tc {
 namespace {
 
-using kernels::kQ4GroupSize;
-using kernels::WeightFormat;
-using kernels::WeightMatrix;
+using weights::kScaleGroup;
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 WeightMatrix random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.05f);
   std::vector<float> values(static_cast<size_t>(rows * cols));
   for (float& v : values) v = normal(rng);
-  return kernels::make_f32_matrix(rows, cols, values.data());
+  return weights::make_f32_matrix(rows, cols, values.data());
 }
 
 // [n, cols] inputs dominated by a few shared directions (as real activations
@@ -58,7 +58,7 @@ std::vector<float> correlated_inputs(int64_t n, int64_t cols, int64_t dead_col, 
 void expect_q4g128_layout(const WeightMatrix& m) {
   ASSERT_EQ(m.format, WeightFormat::kQ4G128);
   ASSERT_EQ(m.storage.size(), static_cast<size_t>(m.rows * ((m.cols + 1) / 2)));
-  ASSERT_EQ(m.scales.size(), static_cast<size_t>(m.rows * m.groups_per_row()) * 2);
+  ASSERT_EQ(m.scales.size(), static_cast<size_t>(m.rows * m.scales_per_row()) * 2);
   std::vector<float> row(static_cast<size_t>(m.cols));
   for (int64_t r = 0; r < m.rows; ++r) {
     m.row_to_f32(r, row.data());
@@ -68,7 +68,7 @@ void expect_q4g128_layout(const WeightMatrix& m) {
       const int q = nibble - 8;
       ASSERT_GE(q, -8);
       ASSERT_LE(q, 7);
-      const float scale = f16_to_f32(m.group_scales()[r * m.groups_per_row() + c / kQ4GroupSize]);
+      const float scale = f16_to_f32(m.group_scales()[r * m.scales_per_row() + c / kScaleGroup]);
       ASSERT_TRUE(std::isfinite(scale));
       ASSERT_GE(scale, 0.0f);
       ASSERT_EQ(row[static_cast<size_t>(c)], scale * static_cast<float>(q)) << r << "," << c;
@@ -106,7 +106,7 @@ TEST(Gptq, BeatsRoundToNearestOnCorrelatedInputsAndHandlesDeadInputs) {
     EXPECT_EQ(row[kDead], 0.0f) << "row " << r;
   }
 
-  const WeightMatrix rtn = quant::quantize_q4_g128(w);
+  const WeightMatrix rtn = weights::convert_weights(w, weights::WeightFormat::kQ4G128);
   const double gptq_error = quant::relative_output_error(w, q, h);
   const double rtn_error = quant::relative_output_error(w, rtn, h);
   EXPECT_DOUBLE_EQ(stats.output_rel_error, gptq_error);
@@ -127,7 +127,7 @@ TEST(Gptq, DiagonalHessianGivesRoundToNearest) {
   std::vector<double> h(kCols * kCols, 0.0);
   for (int64_t i = 0; i < kCols; ++i) h[i * kCols + i] = 0.5 + 0.01 * static_cast<double>(i);
   const WeightMatrix q = quant::gptq_quantize_linear(w, h, {}, nullptr);
-  const WeightMatrix rtn = quant::quantize_q4_g128(w);
+  const WeightMatrix rtn = weights::convert_weights(w, weights::WeightFormat::kQ4G128);
   expect_q4g128_layout(q);
   ASSERT_EQ(q.storage.size(), rtn.storage.size());
   ASSERT_EQ(q.scales.size(), rtn.scales.size());
@@ -142,9 +142,10 @@ TEST(Gptq, RejectsBadInputs) {
   odd_block.block_size = 100;
   EXPECT_THROW(quant::gptq_quantize_linear(w, std::vector<double>(64, 0.0), odd_block, nullptr),
                Error);
-  EXPECT_THROW(quant::gptq_quantize_linear(quant::quantize_q4_g128(w), std::vector<double>(64, 0.0),
-                                           {}, nullptr),
-               Error);
+  EXPECT_THROW(
+      quant::gptq_quantize_linear(weights::convert_weights(w, weights::WeightFormat::kQ4G128),
+                                  std::vector<double>(64, 0.0), {}, nullptr),
+      Error);
   EXPECT_THROW(quant::HessianAccumulator(8).hessian(), Error);
 }
 

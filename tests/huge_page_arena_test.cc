@@ -11,7 +11,7 @@
 
 #include "core/aligned_buffer.h"
 #include "core/huge_page_arena.h"
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc {
 namespace {
@@ -121,7 +121,7 @@ TEST(HugePageArenaDeathTest, RefusesToReleaseWhatIsNotALiveBlock) {
 
 TEST(HugePageArena, WeightMatricesLiveInHugePageMappingsAndScratchDoesNot) {
   std::vector<float> values(128 * 896, 0.25f);
-  const kernels::WeightMatrix k_proj = kernels::make_f32_matrix(128, 896, values.data());
+  const weights::WeightMatrix k_proj = weights::make_f32_matrix(128, 896, values.data());
   const Mapping weights = mapping_of(k_proj.storage.data());
   EXPECT_TRUE(marked_for_huge_pages(weights)) << "VmFlags:" << weights.flags;
   EXPECT_EQ(k_proj.f32()[128 * 896 - 1], 0.25f);

@@ -10,9 +10,8 @@
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
-#include "quant/int4_group.h"
-#include "quant/int8_rowwise.h"
 #include "random_data.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
 namespace {
@@ -72,10 +71,10 @@ TEST(Dot, QuantizedKernelsMatchTheDequantizedRow) {
   for (const DotKernels* kernels : {&dot_kernels(), &scalar_dot_kernels()}) {
     for (const int64_t cols : {1, 7, 16, 33, 127, 129, 320, 1000}) {
       const std::vector<float> values = random_vector(static_cast<size_t>(2 * cols), 3);
-      const WeightMatrix dense = make_f32_matrix(2, cols, values.data());
+      const WeightMatrix dense = weights::make_f32_matrix(2, cols, values.data());
       const std::vector<float> x = random_vector(static_cast<size_t>(cols), 4);
-      const WeightMatrix q8 = quant::quantize_q8_row(dense, false);
-      const WeightMatrix q4 = quant::quantize_q4_g128(dense);
+      const WeightMatrix q8 = weights::convert_weights(dense, weights::WeightFormat::kQ8Row);
+      const WeightMatrix q4 = weights::convert_weights(dense, weights::WeightFormat::kQ4G128);
       std::vector<float> row(static_cast<size_t>(cols));
       for (int64_t r = 0; r < 2; ++r) {
         double expected8 = 0.0, expected4 = 0.0;
@@ -86,7 +85,7 @@ TEST(Dot, QuantizedKernelsMatchTheDequantizedRow) {
         const double tolerance = 2e-6 * std::sqrt(double(cols)) + 1e-6;
         const float got8 = q8.row_scales()[r] * kernels->q8(q8.i8() + r * cols, x.data(), cols);
         const float got4 = kernels->q4(q4.storage.data() + r * q4.row_bytes(),
-                                       q4.group_scales() + r * q4.groups_per_row(), x.data(), cols);
+                                       q4.group_scales() + r * q4.scales_per_row(), x.data(), cols);
         EXPECT_NEAR(got8, expected8, tolerance * (1.0 + std::fabs(expected8)))
             << kernels->isa << " cols " << cols;
         EXPECT_NEAR(got4, expected4, tolerance * (1.0 + std::fabs(expected4)))

@@ -10,18 +10,18 @@
 namespace tc::quant {
 namespace {
 
-kernels::WeightMatrix random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
+weights::WeightMatrix random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> values(static_cast<size_t>(rows * cols));
   for (float& v : values) v = normal(rng);
-  return kernels::make_f32_matrix(rows, cols, values.data());
+  return weights::make_f32_matrix(rows, cols, values.data());
 }
 
 TEST(Prune, ZeroesExactlyTheSmallestMagnitudes) {
   for (const double sparsity : {0.0, 0.1, 0.5, 0.7}) {
-    kernels::WeightMatrix m = random_matrix(17, 129, 3);
-    const kernels::WeightMatrix original = random_matrix(17, 129, 3);
+    weights::WeightMatrix m = random_matrix(17, 129, 3);
+    const weights::WeightMatrix original = random_matrix(17, 129, 3);
     const PruneStats stats = prune_by_magnitude(m, sparsity);
     const auto expected = static_cast<int64_t>(std::floor(sparsity * 17 * 129));
     EXPECT_EQ(stats.zeroed, expected);
@@ -45,7 +45,7 @@ TEST(Prune, ZeroesExactlyTheSmallestMagnitudes) {
 TEST(Prune, TiesAtTheThresholdStopAtTheTarget) {
   std::vector<float> values(10, 0.5f);
   values[0] = 2.0f;
-  kernels::WeightMatrix m = kernels::make_f32_matrix(2, 5, values.data());
+  weights::WeightMatrix m = weights::make_f32_matrix(2, 5, values.data());
   EXPECT_EQ(prune_by_magnitude(m, 0.3).zeroed, 3);
   EXPECT_EQ(m.f32()[0], 2.0f);
   EXPECT_EQ(m.f32()[1], 0.0f);
@@ -53,10 +53,10 @@ TEST(Prune, TiesAtTheThresholdStopAtTheTarget) {
 }
 
 TEST(Prune, RefusesBadInput) {
-  kernels::WeightMatrix m = random_matrix(2, 2, 1);
+  weights::WeightMatrix m = random_matrix(2, 2, 1);
   EXPECT_THROW(prune_by_magnitude(m, 1.0), Error);
   EXPECT_THROW(prune_by_magnitude(m, -0.1), Error);
-  m.format = kernels::WeightFormat::kBF16;
+  m.format = weights::WeightFormat::kBF16;
   EXPECT_THROW(prune_by_magnitude(m, 0.5), Error);
 }
 

@@ -222,7 +222,7 @@ TEST(Q8DynamicMatmul, WithinQuantizationBoundOfFloatReference) {
         std::vector<float> x = random_vector(size_t(n * cols), seed + 9);
         x[size_t((n - 1) * cols)] = 30.0f;  // an outlier in the last token
         const WeightMatrix wq = quantize_rows(wf, rows, cols);
-        const WeightMatrix w32 = make_f32_matrix(rows, cols, wf.data());
+        const WeightMatrix w32 = weights::make_f32_matrix(rows, cols, wf.data());
         std::vector<float> got(size_t(n * rows)), exact(got.size()), dequantized(got.size());
         matmul_q8_dynamic(wq, x.data(), n, got.data());
         matmul_reference(w32, x.data(), n, exact.data());
@@ -258,7 +258,7 @@ TEST(Q8DynamicMatmul, WithinQuantizationBoundOfFloatReference) {
 
 TEST(Q8DynamicMatmul, RejectsOtherFormatsAndBadSizes) {
   const std::vector<float> values(12, 1.0f);
-  const WeightMatrix f32 = make_f32_matrix(3, 4, values.data());
+  const WeightMatrix f32 = weights::make_f32_matrix(3, 4, values.data());
   std::vector<float> y(3);
   EXPECT_THROW(matmul_q8_dynamic(f32, values.data(), 1, y.data()), Error);
   WeightMatrix q = quantize_rows(values, 3, 4);

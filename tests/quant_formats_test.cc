@@ -14,22 +14,22 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
 #include "quant/error_stats.h"
-#include "quant/int4_group.h"
-#include "quant/int8_rowwise.h"
 #include "random_data.h"
+#include "weights/quant_rules.h"
 
 namespace tc::quant {
 namespace {
 
-using kernels::kQ4GroupSize;
-using kernels::WeightFormat;
-using kernels::WeightMatrix;
+using weights::kScaleGroup;
+using weights::q4_quantize_value;
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 using test_data::random_vector;
 
 WeightMatrix random_f32(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> v = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
-  return kernels::make_f32_matrix(rows, cols, v.data());
+  return weights::make_f32_matrix(rows, cols, v.data());
 }
 
 std::vector<float> dequantize(const WeightMatrix& m) {
@@ -43,7 +43,8 @@ TEST(QuantQ8Row, RoundTripWithinHalfAStep) {
   // Row 3 all zero: scale 0, q 0.
   std::memset(dense.storage.data() + 3 * 320 * sizeof(float), 0, 320 * sizeof(float));
   for (const bool dynamic : {false, true}) {
-    const WeightMatrix q = quantize_q8_row(dense, dynamic);
+    const WeightMatrix q = weights::convert_weights(
+        dense, dynamic ? weights::WeightFormat::kQ8RowDynamic : weights::WeightFormat::kQ8Row);
     EXPECT_EQ(q.format, dynamic ? WeightFormat::kQ8RowDynamic : WeightFormat::kQ8Row);
     ASSERT_EQ(q.storage.size(), size_t{17 * 320});
     ASSERT_EQ(q.scales.size(), size_t{17 * 4});
@@ -68,7 +69,8 @@ TEST(QuantQ8Row, RoundTripWithinHalfAStep) {
 TEST(QuantQ8Row, ExactValuesAndHalfEvenRounding) {
   // max 127 -> scale 1: 2.5 -> 2, 3.5 -> 4, -0.5 -> 0 (half to even).
   const float values[] = {127.0f, 2.5f, 3.5f, -0.5f, -127.0f, 1.49f};
-  const WeightMatrix q = quantize_q8_row(kernels::make_f32_matrix(1, 6, values), false);
+  const WeightMatrix q = weights::convert_weights(weights::make_f32_matrix(1, 6, values),
+                                                  weights::WeightFormat::kQ8Row);
   EXPECT_EQ(q.row_scales()[0], 1.0f);
   const int8_t expected[] = {127, 2, 4, 0, -127, 1};
   for (int i = 0; i < 6; ++i) EXPECT_EQ(q.i8()[i], expected[i]) << i;
@@ -78,16 +80,16 @@ TEST(QuantQ4G128, RoundTripWithinHalfAStepExceptClamped) {
   WeightMatrix dense = random_f32(5, 320, 2);
   // Row 1, group 1 (columns 128..255) all zero.
   std::memset(dense.storage.data() + (320 + 128) * sizeof(float), 0, 128 * sizeof(float));
-  const WeightMatrix q = quantize_q4_g128(dense);
+  const WeightMatrix q = weights::convert_weights(dense, weights::WeightFormat::kQ4G128);
   ASSERT_EQ(q.format, WeightFormat::kQ4G128);
-  ASSERT_EQ(q.groups_per_row(), 3);
+  ASSERT_EQ(q.scales_per_row(), 3);
   ASSERT_EQ(q.storage.size(), size_t{5 * 160});
   ASSERT_EQ(q.scales.size(), size_t{5 * 3 * 2});
   const std::vector<float> back = dequantize(q);
   for (int64_t r = 0; r < 5; ++r) {
     for (int64_t g = 0; g < 3; ++g) {
       const float scale = f16_to_f32(q.group_scales()[r * 3 + g]);
-      for (int64_t c = g * kQ4GroupSize; c < std::min<int64_t>(320, (g + 1) * kQ4GroupSize); ++c) {
+      for (int64_t c = g * kScaleGroup; c < std::min<int64_t>(320, (g + 1) * kScaleGroup); ++c) {
         const size_t i = static_cast<size_t>(r * 320 + c);
         const float w = dense.f32()[i];
         if (w / scale > 7.5f || w / scale < -8.5f) continue;  // clamped
@@ -113,7 +115,8 @@ TEST(QuantQ4G128, PackedLayoutIsExact) {
     const int q = static_cast<int>(c % 16) - 8;  // -8..7
     values[static_cast<size_t>(c)] = static_cast<float>(q) * s[c / 128];
   }
-  const WeightMatrix q = quantize_q4_g128(kernels::make_f32_matrix(1, 320, values.data()));
+  const WeightMatrix q = weights::convert_weights(weights::make_f32_matrix(1, 320, values.data()),
+                                                  weights::WeightFormat::kQ4G128);
   for (int g = 0; g < 3; ++g) {
     EXPECT_EQ(q.group_scales()[g], f32_to_f16(8.0f * s[g] / 7.0f)) << g;
   }
@@ -127,7 +130,8 @@ TEST(QuantQ4G128, PackedLayoutIsExact) {
   }
   // A hand-packed case: scale exactly 1 (max |w| = 7 -> 7/7 = 1, exact in fp16).
   const float small[] = {7.0f, -7.0f, 0.0f, 1.0f, -1.0f};  // odd cols: last high nibble 0
-  const WeightMatrix p = quantize_q4_g128(kernels::make_f32_matrix(1, 5, small));
+  const WeightMatrix p = weights::convert_weights(weights::make_f32_matrix(1, 5, small),
+                                                  weights::WeightFormat::kQ4G128);
   ASSERT_EQ(p.storage.size(), size_t{3});
   EXPECT_EQ(p.group_scales()[0], 0x3c00);  // fp16 1.0
   EXPECT_EQ(p.storage.data()[0], 0x1f);    // c0: 7+8=0xf low, c1: -7+8=0x1 high
@@ -142,7 +146,8 @@ TEST(QuantQ4G128, ShortLastGroupHasItsOwnScale) {
     values[static_cast<size_t>(r * 320 + 200)] = 14.0f;  // group 1 scale 2
     values[static_cast<size_t>(r * 320 + 319)] = -3.5f;  // group 2 (64 long) scale 0.5
   }
-  const WeightMatrix q = quantize_q4_g128(kernels::make_f32_matrix(2, 320, values.data()));
+  const WeightMatrix q = weights::convert_weights(weights::make_f32_matrix(2, 320, values.data()),
+                                                  weights::WeightFormat::kQ4G128);
   for (int64_t r = 0; r < 2; ++r) {
     EXPECT_EQ(q.group_scales()[r * 3 + 0], f32_to_f16(1.0f));
     EXPECT_EQ(q.group_scales()[r * 3 + 1], f32_to_f16(2.0f));
@@ -161,7 +166,8 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
         const WeightMatrix dense =
             random_f32(rows, cols, static_cast<uint32_t>(rows * 1000 + cols));
         const WeightMatrix w =
-            format == 0 ? quantize_q8_row(dense, false) : quantize_q4_g128(dense);
+            format == 0 ? weights::convert_weights(dense, weights::WeightFormat::kQ8Row)
+                        : weights::convert_weights(dense, weights::WeightFormat::kQ4G128);
         for (const int64_t n : {1, 2, 5, 17}) {
           const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);
           std::vector<float> fast(static_cast<size_t>(n * rows), -1.0f), slow(fast.size());
@@ -173,7 +179,7 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
           if (n == 1) continue;
           for (size_t i = 0; i < fast.size(); ++i) {
             ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
-                << kernels::weight_format_name(w.format) << " rows=" << rows << " cols=" << cols
+                << weights::weight_format_name(w.format) << " rows=" << rows << " cols=" << cols
                 << " n=" << n << " i=" << i;
           }
         }
@@ -188,9 +194,9 @@ std::vector<WeightMatrix> every_packed_format(int64_t rows, int64_t cols, uint32
   std::vector<WeightMatrix> formats;
   for (const WeightFormat format : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16})
     formats.push_back(test_data::dense_matrix(format, rows, cols, values.data()));
-  const WeightMatrix dense = kernels::make_f32_matrix(rows, cols, values.data());
-  formats.push_back(quantize_q8_row(dense, false));
-  formats.push_back(quantize_q4_g128(dense));
+  const WeightMatrix dense = weights::make_f32_matrix(rows, cols, values.data());
+  formats.push_back(weights::convert_weights(dense, weights::WeightFormat::kQ8Row));
+  formats.push_back(weights::convert_weights(dense, weights::WeightFormat::kQ4G128));
   return formats;
 }
 
@@ -217,7 +223,7 @@ TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
     const float tolerance = 2e-6f * std::sqrt(static_cast<float>(kCols)) + 1e-6f;
     for (size_t i = 0; i < fast.size(); ++i) {
       ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
-          << kernels::weight_format_name(w.format) << " token " << i / kRows << " row "
+          << weights::weight_format_name(w.format) << " token " << i / kRows << " row "
           << i % kRows;
     }
   }
@@ -249,7 +255,7 @@ TEST(QuantKernels, SharedInputMatmulsMatchReference) {
           const std::vector<float> expected = reference_product(*weights[i], x, tokens);
           for (size_t e = 0; e < expected.size(); ++e) {
             ASSERT_NEAR(outputs[i][e], expected[e], tolerance * (1.0f + std::fabs(expected[e])))
-                << "target " << i << " (" << kernels::weight_format_name(weights[i]->format)
+                << "target " << i << " (" << weights::weight_format_name(weights[i]->format)
                 << "), tokens " << tokens << ", token " << e / weights[i]->rows << " row "
                 << e % weights[i]->rows;
           }
@@ -288,7 +294,7 @@ TEST(QuantKernels, OneTokenThroughSharedInputEqualsEachMatmul) {
     for (size_t i = 0; i < 3; ++i) {
       kernels::matmul(*weights[i], x.data(), 1, alone[i].data());
       EXPECT_EQ(together[i], alone[i])
-          << "target " << i << " (" << kernels::weight_format_name(weights[i]->format) << ")";
+          << "target " << i << " (" << weights::weight_format_name(weights[i]->format) << ")";
     }
   }
 }
@@ -308,7 +314,7 @@ TEST(QuantKernels, SiluGateMatchesReference) {
     kernels::matmul(gates[f], x.data(), 1, gate_y.data());
     kernels::matmul(ups[f], x.data(), 1, up_y.data());
     kernels::silu_mul(gate_y.data(), up_y.data(), kRows);
-    EXPECT_EQ(fused, gate_y) << kernels::weight_format_name(gates[f].format);
+    EXPECT_EQ(fused, gate_y) << weights::weight_format_name(gates[f].format);
   }
   for (const int64_t tokens : {5, 300}) {
     const std::vector<float> x = random_vector(static_cast<size_t>(tokens * kCols), 33, 3.0f);
@@ -326,7 +332,7 @@ TEST(QuantKernels, SiluGateMatchesReference) {
                              std::fabs(silu) * tol * (1.0 + std::fabs(u[e])) +
                              1e-6 * (1.0 + std::fabs(expected));
         ASSERT_NEAR(gate_y[e], expected, bound)
-            << kernels::weight_format_name(gates[f].format) << ", tokens " << tokens << ", token "
+            << weights::weight_format_name(gates[f].format) << ", tokens " << tokens << ", token "
             << e / kRows << " row " << e % kRows;
       }
     }
@@ -341,21 +347,23 @@ TEST(QuantKernels, SiluGateMatchesReference) {
 TEST(QuantErrorStats, RelativeFrobeniusErrorKnownCase) {
   const float a[] = {3.0f, 0.0f, 0.0f, 4.0f};  // ‖A‖ = 5
   const float b[] = {3.0f, 1.0f, 0.0f, 4.0f};  // ‖A − B‖ = 1
-  EXPECT_DOUBLE_EQ(relative_frobenius_error(kernels::make_f32_matrix(2, 2, a),
-                                            kernels::make_f32_matrix(2, 2, b)),
+  EXPECT_DOUBLE_EQ(relative_frobenius_error(weights::make_f32_matrix(2, 2, a),
+                                            weights::make_f32_matrix(2, 2, b)),
                    0.2);
-  EXPECT_EQ(relative_frobenius_error(kernels::make_f32_matrix(2, 2, a),
-                                     kernels::make_f32_matrix(2, 2, a)),
+  EXPECT_EQ(relative_frobenius_error(weights::make_f32_matrix(2, 2, a),
+                                     weights::make_f32_matrix(2, 2, a)),
             0.0);
   // Quantized matrices are read through row_to_f32: int8 error is small.
   const WeightMatrix dense = random_f32(8, 256, 3);
-  const double e8 = relative_frobenius_error(dense, quantize_q8_row(dense, false));
-  const double e4 = relative_frobenius_error(dense, quantize_q4_g128(dense));
+  const double e8 = relative_frobenius_error(
+      dense, weights::convert_weights(dense, weights::WeightFormat::kQ8Row));
+  const double e4 = relative_frobenius_error(
+      dense, weights::convert_weights(dense, weights::WeightFormat::kQ4G128));
   EXPECT_GT(e8, 0.0);
   EXPECT_LT(e8, 0.02);
   EXPECT_GT(e4, e8);
   EXPECT_LT(e4, 0.2);
-  EXPECT_THROW(relative_frobenius_error(dense, kernels::make_f32_matrix(2, 2, a)), tc::Error);
+  EXPECT_THROW(relative_frobenius_error(dense, weights::make_f32_matrix(2, 2, a)), tc::Error);
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ TEST(QuantizedCheckpoint, QuantizeCommandRunsGptqOnceWithTrainSplitCalibration) 
   EXPECT_EQ(report["data_used"][0]["windows"].size(), 8u);
   EXPECT_EQ(report["method_details"]["layers"].size(), 4u * 7u);
   model::Qwen2Model loaded = model::load_qwen2(out);
-  EXPECT_EQ(loaded.weights().layers[3].up_proj.format, kernels::WeightFormat::kQ4G128);
+  EXPECT_EQ(loaded.weights().layers[3].up_proj.format, weights::WeightFormat::kQ4G128);
 
   // Pointing the calibration at the test split is refused.
   const std::string bad =

@@ -137,8 +137,8 @@ TEST_F(UntiedLmHead, LogitsComeFromLmHeadNotTheEmbedding) {
   ASSERT_EQ(final_hidden.size(), static_cast<size_t>(n * cols_));
 
   // Reference: final hidden · lm_headᵀ with the perturbed matrix, in double.
-  kernels::WeightMatrix head;
-  head.format = kernels::WeightFormat::kF32;
+  weights::WeightMatrix head;
+  head.format = weights::WeightFormat::kF32;
   head.rows = rows_;
   head.cols = cols_;
   head.storage.resize(lm_head_.size() * sizeof(float));

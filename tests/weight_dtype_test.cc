@@ -49,7 +49,7 @@ TEST_P(WeightDtype, Bf16AndFp16LogitsAndGreedy) {
     const std::vector<float> logits = logits_for(model, ids);
     const double vs_fp32 = test::max_abs_diff(logits, fp32_logits);
     const double vs_golden = test::max_abs_diff(logits, expected);
-    const auto format_name = std::string(kernels::weight_format_name(format));
+    const auto format_name = std::string(weights::weight_format_name(format));
     if (format == model::WeightFormat::kBF16) {
       EXPECT_EQ(vs_fp32, 0.0) << name << ": bf16 weights are exact, logits must equal fp32's";
     } else {

@@ -3,9 +3,9 @@
 // (the timing and the arithmetic are eval/bench_run.h's; this file reads the
 // options and prints). Both limits are measured in the same run with the
 // same threads (before and after the model, keeping the best), so the
-// fractions compare like with like. With --compare-context, decode at a second, longer context runs alternately
-// with the prompt's context in the same process (eval/context_pair.h), for
-// the same reason.
+// fractions compare like with like. With --compare-context, decode at a second, longer context runs
+// alternately with the prompt's context in the same process (eval/context_pair.h), for the same
+// reason.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 #include "apps/cli_common.h"
 #include "apps/commands.h"
@@ -230,7 +230,7 @@ void run_model_bench(const BenchOptions& options) {
   const size_t bytes_per_token = eval::decode_weight_bytes_per_token(model);
   const eval::BenchSummary summary =
       eval::summarize_bench(timings, options.prompt_len, flops, bytes_per_token, limits);
-  const std::string weight_format(kernels::weight_format_name(model.weight_format()));
+  const std::string weight_format(weights::weight_format_name(model.weight_format()));
   // Above 1 is no contradiction for decode when the weights fit in the CPU
   // caches (tiny models); otherwise other load disturbed a limit measurement.
   if (summary.decode_bandwidth_fraction > 1) {

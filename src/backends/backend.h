@@ -15,7 +15,7 @@
 #include <span>
 #include <string_view>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::model {
 class KvCache;
@@ -23,7 +23,7 @@ class KvCache;
 
 namespace tc::backends {
 
-using kernels::WeightMatrix;
+using weights::WeightMatrix;
 
 // One Linear of a group sharing an input: its weight and where its output goes.
 struct LinearOutput {

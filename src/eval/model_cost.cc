@@ -1,6 +1,7 @@
 #include "eval/model_cost.h"
 
 #include "core/error.h"
+#include "model/block_tensors.h"
 
 namespace tc::eval {
 
@@ -8,13 +9,11 @@ size_t decode_weight_bytes_per_token(const model::Qwen2Model& model) {
   const model::Qwen2Weights& w = model.weights();
   size_t total = model.lm_head().bytes() + w.final_norm.size() * sizeof(float);
   for (const model::LayerWeights& layer : w.layers) {
-    for (const model::WeightMatrix* m : {&layer.q_proj, &layer.k_proj, &layer.v_proj, &layer.o_proj,
-                                         &layer.gate_proj, &layer.up_proj, &layer.down_proj}) {
-      total += m->bytes();
+    for (const model::BlockTensor& tensor : model::block_tensors()) {
+      total += tensor.role == model::TensorRole::kLinear
+                   ? (layer.*tensor.matrix).bytes()
+                   : (layer.*tensor.vector).size() * sizeof(float);
     }
-    total += (layer.input_norm.size() + layer.post_attention_norm.size() + layer.q_bias.size() +
-              layer.k_bias.size() + layer.v_bias.size()) *
-             sizeof(float);
   }
   // The embedding lookup reads one row (and that row's share of the scales).
   const model::WeightMatrix& embed = w.embed_tokens;

@@ -5,11 +5,10 @@
 #include "model/loader.h"
 #include "quant/error_stats.h"
 #include "quant/gptq.h"
-#include "quant/int4_group.h"
-#include "quant/int8_rowwise.h"
 #include "quant/linear_walk.h"
 #include "quant/prune.h"
 #include "tokenizer/tokenizer.h"
+#include "weights/quant_rules.h"
 
 namespace tc::harness {
 
@@ -22,12 +21,12 @@ Method dense_baseline(const std::string& name, model::WeightFormat format,
   Method method;
   method.name = name;
   method.description = description;
-  method.weight_format = std::string(kernels::weight_format_name(format));
+  method.weight_format = std::string(weights::weight_format_name(format));
   method.prepare = [format](const MethodContext& context) {
     PreparedModel prepared;
     prepared.model =
         std::make_unique<model::Qwen2Model>(model::load_qwen2(context.model_dir, format));
-    prepared.details = {{"weights", "dense " + std::string(kernels::weight_format_name(format)) +
+    prepared.details = {{"weights", "dense " + std::string(weights::weight_format_name(format)) +
                                         ", converted once at load (round to nearest even)"},
                         {"compute", "fp32 accumulation"}};
     return prepared;
@@ -52,7 +51,7 @@ Method magnitude_pruning(int percent) {
     int64_t zeros = 0, elements = 0;
     quant::for_each_linear(
         prepared.model->mutable_weights(),
-        [&](int64_t layer, const std::string& name, kernels::WeightMatrix& m) {
+        [&](int64_t layer, const std::string& name, weights::WeightMatrix& m) {
           const quant::PruneStats stats = quant::prune_by_magnitude(m, percent / 100.0);
           zeros += stats.zeros;
           elements += stats.elements;
@@ -70,39 +69,33 @@ Method magnitude_pruning(int percent) {
   return method;
 }
 
-// How a quantizing method treats each decoder Linear, and the embedding
-// matrix (which is also lm_head when tied, as in every Qwen2.5 up to 3B).
-enum class Quantizer { kQ8Row, kQ8Dynamic, kQ4G128, kGptqQ4G128 };
-
-kernels::WeightMatrix quantize_with(Quantizer quantizer, const kernels::WeightMatrix& dense) {
-  switch (quantizer) {
-    case Quantizer::kQ8Row:
-      return quant::quantize_q8_row(dense, /*dynamic=*/false);
-    case Quantizer::kQ8Dynamic:
-      return quant::quantize_q8_row(dense, /*dynamic=*/true);
-    default:
-      return quant::quantize_q4_g128(dense);
-  }
-}
+// How a quantizing method makes its Linears' weights: round to nearest
+// (the format's reference codec) or GPTQ from calibration data.
+enum class Rounding { kNearest, kGptq };
 
 // Calibration windows from the train split of the configured data set.
 constexpr int kGptqWindows = 8;
 constexpr int kGptqWindowTokens = 256;
 constexpr uint64_t kGptqSeed = 1234;
 
-Method quantized_method(const std::string& name, Quantizer quantizer, std::string weight_format,
+// A method whose decoder Linears are held in `format`. The embedding
+// matrix (which is also lm_head when tied, as in every Qwen2.5 up to 3B) is
+// int8 per row for every format: a row is one token's vector, so the same
+// scales serve the lookup and the output projection; with W8A8 Linears it
+// is W8A8 too.
+Method quantized_method(const std::string& name, weights::WeightFormat format, Rounding rounding,
                         const std::string& description, const std::string& embedding_policy) {
   Method method;
   method.name = name;
   method.description = description;
-  method.weight_format = std::move(weight_format);
-  method.prepare = [quantizer, embedding_policy](const MethodContext& context) {
+  method.weight_format = std::string(weights::weight_format_name(format));
+  method.prepare = [format, rounding, embedding_policy](const MethodContext& context) {
     PreparedModel prepared;
     prepared.model = std::make_unique<model::Qwen2Model>(
         model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
     model::Qwen2Weights& weights = prepared.model->mutable_weights();
     nlohmann::json layers = nlohmann::json::array();
-    if (quantizer == Quantizer::kGptqQ4G128) {
+    if (rounding == Rounding::kGptq) {
       if (context.calibration_source.empty()) {
         fail("{}: GPTQ needs calibration data: configure [data] calibration or pass --calib-file",
              context.model_dir);
@@ -124,22 +117,22 @@ Method quantized_method(const std::string& name, Quantizer quantizer, std::strin
                                   {"block_size", quant::GptqOptions{}.block_size}};
     } else {
       quant::for_each_linear(
-          weights, [&](int64_t layer, const std::string& linear, kernels::WeightMatrix& m) {
-            kernels::WeightMatrix q = quantize_with(quantizer, m);
+          weights, [&](int64_t layer, const std::string& linear, weights::WeightMatrix& m) {
+            weights::WeightMatrix q = weights::convert_weights(m, format);
             layers.push_back({{"layer", layer},
                               {"linear", linear},
                               {"weight_rel_error", quant::relative_frobenius_error(m, q)}});
             m = std::move(q);
           });
     }
-    // Embeddings (= lm_head when tied): int8 per row for every quantizer; a
-    // row is one token's vector, so the same scales serve the lookup and the
-    // output projection.
-    const bool dynamic = quantizer == Quantizer::kQ8Dynamic;
-    kernels::WeightMatrix embed = quant::quantize_q8_row(weights.embed_tokens, dynamic);
+    const weights::WeightFormat embedding_format = format == weights::WeightFormat::kQ8RowDynamic
+                                                       ? weights::WeightFormat::kQ8RowDynamic
+                                                       : weights::WeightFormat::kQ8Row;
+    weights::WeightMatrix embed = weights::convert_weights(weights.embed_tokens, embedding_format);
     const double embed_error = quant::relative_frobenius_error(weights.embed_tokens, embed);
     weights.embed_tokens = std::move(embed);
-    if (weights.lm_head) weights.lm_head = quant::quantize_q8_row(*weights.lm_head, dynamic);
+    if (weights.lm_head)
+      weights.lm_head = weights::convert_weights(*weights.lm_head, embedding_format);
     prepared.details["embedding_and_lm_head"] = {{"policy", embedding_policy},
                                                  {"weight_rel_error", embed_error}};
     prepared.details["layers"] = layers;
@@ -160,23 +153,23 @@ std::vector<Method> build_registry() {
       "fp16_cpu", model::WeightFormat::kF16,
       "Weights held as IEEE fp16 (half the bytes), widened to fp32 inside the kernels."));
   methods.push_back(quantized_method(
-      "int8_wo_cpu", Quantizer::kQ8Row, "q8_row",
+      "int8_wo_cpu", weights::WeightFormat::kQ8Row, Rounding::kNearest,
       "Weight-only int8: each Linear row (output channel) symmetric int8 with one fp32 scale; "
       "dequantized inside the matmul kernel, activations fp32.",
       "int8 per row (weight-only), like the Linears"));
   methods.push_back(quantized_method(
-      "int4_g128_cpu", Quantizer::kQ4G128, "q4_g128",
+      "int4_g128_cpu", weights::WeightFormat::kQ4G128, Rounding::kNearest,
       "int4 round-to-nearest: two weights per byte, one fp16 scale per group of 128 inputs; "
       "dequantized inside the kernel.",
       "int8 per row: the output layer is kept at 8 bits, as llama.cpp's 4-bit types keep it "
       "at higher precision"));
   methods.push_back(quantized_method(
-      "gptq_int4_g128_cpu", Quantizer::kGptqQ4G128, "q4_g128",
+      "gptq_int4_g128_cpu", weights::WeightFormat::kQ4G128, Rounding::kGptq,
       "GPTQ into the int4 group-128 format: error-compensating column-by-column quantization "
       "from 8 calibration windows x 256 tokens of the train split.",
       "int8 per row (not GPTQ-calibrated), as in int4_g128_cpu"));
   methods.push_back(quantized_method(
-      "dynamic_int8_cpu", Quantizer::kQ8Dynamic, "q8_row_dynamic",
+      "dynamic_int8_cpu", weights::WeightFormat::kQ8RowDynamic, Rounding::kNearest,
       "W8A8: int8 per-row weights times int8 activations quantized per token at run time; "
       "integer dot products accumulated in int32, rescaled to fp32.",
       "int8 per row with dynamic int8 activations for lm_head"));

@@ -6,48 +6,32 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "model/block_tensors.h"
+#include "weights/weight_format.h"
 
 namespace tc::model {
 
 namespace fs = std::filesystem;
-using kernels::WeightFormat;
+using weights::WeightFormat;
 
 namespace {
-
-bool is_quantized(WeightFormat format) {
-  return format == WeightFormat::kQ8Row || format == WeightFormat::kQ8RowDynamic ||
-         format == WeightFormat::kQ4G128;
-}
 
 std::span<const uint8_t> bytes_of(const std::vector<float>& values) {
   return {reinterpret_cast<const uint8_t*>(values.data()), values.size() * sizeof(float)};
 }
 
 // Adds one matrix: dense formats as themselves; quantized ones as values
-// ("<name>", I8 or packed U8) plus scales ("<name>_scale", F32 or F16).
+// ("<name>") plus scales ("<name>_scale"), dtypes and shapes from the
+// format's table row (docs/WEIGHT_FORMATS.md).
 void add_matrix(std::vector<io::TensorToWrite>& out, const std::string& name,
                 const WeightMatrix& m) {
-  const std::span<const uint8_t> values(m.storage.data(), m.storage.size());
-  const std::span<const uint8_t> scales(m.scales.data(), m.scales.size());
-  switch (m.format) {
-    case WeightFormat::kF32:
-      out.push_back({name, DType::kF32, {m.rows, m.cols}, values});
-      return;
-    case WeightFormat::kBF16:
-      out.push_back({name, DType::kBF16, {m.rows, m.cols}, values});
-      return;
-    case WeightFormat::kF16:
-      out.push_back({name, DType::kF16, {m.rows, m.cols}, values});
-      return;
-    case WeightFormat::kQ8Row:
-    case WeightFormat::kQ8RowDynamic:
-      out.push_back({name, DType::kI8, {m.rows, m.cols}, values});
-      out.push_back({name + "_scale", DType::kF32, {m.rows}, scales});
-      return;
-    case WeightFormat::kQ4G128:
-      out.push_back({name, DType::kU8, {m.rows, m.row_bytes()}, values});
-      out.push_back({name + "_scale", DType::kF16, {m.rows, m.groups_per_row()}, scales});
-      return;
+  const weights::WeightFormatTraits& traits = weights::weight_format_traits(m.format);
+  out.push_back({name, traits.value_dtype, weights::stored_value_shape(m.format, m.rows, m.cols),
+                 std::span<const uint8_t>(m.storage.data(), m.storage.size())});
+  if (traits.quantized) {
+    out.push_back({name + "_scale", traits.scale_dtype,
+                   weights::stored_scale_shape(m.format, m.rows, m.cols),
+                   std::span<const uint8_t>(m.scales.data(), m.scales.size())});
   }
 }
 
@@ -73,35 +57,29 @@ void save_checkpoint(const Qwen2Model& model, const std::string& source_dir,
   if (w.lm_head) add_matrix(tensors, "lm_head.weight", *w.lm_head);
   for (size_t l = 0; l < w.layers.size(); ++l) {
     const LayerWeights& layer = w.layers[l];
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    const auto vector = [&](const std::string& name, const std::vector<float>& values) {
-      tensors.push_back(
-          {p + name, DType::kF32, {static_cast<int64_t>(values.size())}, bytes_of(values)});
-    };
-    vector("input_layernorm.weight", layer.input_norm);
-    add_matrix(tensors, p + "self_attn.q_proj.weight", layer.q_proj);
-    add_matrix(tensors, p + "self_attn.k_proj.weight", layer.k_proj);
-    add_matrix(tensors, p + "self_attn.v_proj.weight", layer.v_proj);
-    vector("self_attn.q_proj.bias", layer.q_bias);
-    vector("self_attn.k_proj.bias", layer.k_bias);
-    vector("self_attn.v_proj.bias", layer.v_bias);
-    add_matrix(tensors, p + "self_attn.o_proj.weight", layer.o_proj);
-    vector("post_attention_layernorm.weight", layer.post_attention_norm);
-    add_matrix(tensors, p + "mlp.gate_proj.weight", layer.gate_proj);
-    add_matrix(tensors, p + "mlp.up_proj.weight", layer.up_proj);
-    add_matrix(tensors, p + "mlp.down_proj.weight", layer.down_proj);
+    for (const BlockTensor& tensor : block_tensors()) {
+      const std::string name = block_tensor_name(static_cast<int64_t>(l), tensor);
+      if (tensor.role == TensorRole::kLinear) {
+        add_matrix(tensors, name, layer.*tensor.matrix);
+      } else {
+        const std::vector<float>& values = layer.*tensor.vector;
+        tensors.push_back(
+            {name, DType::kF32, {static_cast<int64_t>(values.size())}, bytes_of(values)});
+      }
+    }
   }
 
   fs::create_directories(out_dir);
   nlohmann::json config = read_json((fs::path(source_dir) / "config.json").string());
   config.erase("quantization_config");
   const WeightFormat linear = w.layers.empty() ? w.embed_tokens.format : w.layers[0].q_proj.format;
-  if (is_quantized(linear) || is_quantized(w.embed_tokens.format)) {
+  const auto quantized = [](WeightFormat f) { return weights::weight_format_traits(f).quantized; };
+  if (quantized(linear) || quantized(w.embed_tokens.format)) {
     nlohmann::json section = quantization.is_object() ? quantization : nlohmann::json::object();
     section["quant_method"] = "tinycompress";
-    section["linear_format"] = kernels::weight_format_name(linear);
-    section["embedding_format"] = kernels::weight_format_name(w.embed_tokens.format);
-    section["group_size"] = kernels::kQ4GroupSize;
+    section["linear_format"] = weights::weight_format_name(linear);
+    section["embedding_format"] = weights::weight_format_name(w.embed_tokens.format);
+    section["group_size"] = weights::weight_format_traits(linear).group_size;
     section["layout"] =
         "docs/WEIGHT_FORMATS.md: '<name>' holds the values, '<name>_scale' the scales";
     config["quantization_config"] = section;

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "model/block_tensors.h"
+#include "weights/weight_format.h"
 
 namespace tc::model {
 
@@ -39,76 +41,35 @@ float element_as_f32(const io::TensorInfo& info, size_t i) {
   }
 }
 
-// A tensor's bytes copied into aligned storage.
-void copy_bytes(const io::TensorInfo& info, AlignedBuffer<uint8_t>& out) {
-  out.resize(info.nbytes);
-  std::memcpy(out.data(), info.data, info.nbytes);
-}
-
 class WeightReader {
  public:
-  WeightReader(const io::TensorStore& store, const ModelConfig& config, bool dynamic_int8)
-      : store_(store), config_(config), dynamic_int8_(dynamic_int8) {}
+  // quantization: the checkpoint's quantization_config (null when dense).
+  WeightReader(const io::TensorStore& store, const nlohmann::json& quantization,
+               std::string config_path)
+      : store_(store), quantization_(quantization), config_path_(std::move(config_path)) {}
 
-  // A matrix written by save_checkpoint in a quantized format: "<name>" holds
-  // the values and "<name>_scale" the scales (docs/WEIGHT_FORMATS.md).
-  bool is_quantized(const std::string& name) const {
-    return store_.find(name + "_scale") != nullptr;
-  }
-
-  WeightMatrix quantized_matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    const io::TensorInfo& values = store_.get(name);
-    const io::TensorInfo& scales = store_.get(name + "_scale");
-    WeightMatrix m;
-    m.rows = rows;
-    m.cols = cols;
-    if (values.dtype == DType::kI8) {
-      m.format = dynamic_int8_ ? WeightFormat::kQ8RowDynamic : WeightFormat::kQ8Row;
-      expect_shape(values, {rows, cols});
-      expect_shape(scales, {rows}, DType::kF32);
-    } else if (values.dtype == DType::kU8) {
-      m.format = WeightFormat::kQ4G128;
-      expect_shape(values, {rows, (cols + 1) / 2});
-      expect_shape(scales, {rows, m.groups_per_row()}, DType::kF16);
-    } else {
-      fail(
-          "{}: tensor '{}': quantized values must be I8 (int8 per row) or U8 (packed int4), "
-          "found {}",
-          values.file, name, dtype_name(values.dtype));
+  // A [rows, cols] matrix: stored quantized ("<name>" plus "<name>_scale",
+  // docs/WEIGHT_FORMATS.md) in the format quantization_config names for it
+  // (`format_key`: linear_format or embedding_format), or dense (F32, F16,
+  // BF16) and converted once to `dense_format`.
+  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols,
+                      WeightFormat dense_format, const char* format_key) const {
+    if (store_.find(name + "_scale") != nullptr) {
+      return quantized_matrix(name, rows, cols, stored_format(name, format_key));
     }
-    copy_bytes(values, m.storage);
-    copy_bytes(scales, m.scales);
+    const io::TensorInfo& info = checked(name, {rows, cols});
+    WeightMatrix m = weights::make_weight_matrix(dense_format, rows, cols);
+    if (info.dtype == weights::weight_format_traits(dense_format).value_dtype) {
+      std::memcpy(m.storage.data(), info.data, info.nbytes);  // same type: the bits, no rounding
+      return m;
+    }
+    const auto encode = weights::weight_format_traits(dense_format).encode_row;
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) row[c] = element_as_f32(info, r * cols + c);
+      encode(row.data(), cols, m.storage.data() + r * m.row_bytes(), nullptr);
+    }
     return m;
-  }
-
-  void expect_shape(const io::TensorInfo& info, std::vector<int64_t> shape,
-                    std::optional<DType> dtype = std::nullopt) const {
-    if (dtype && info.dtype != *dtype) {
-      fail("{}: tensor '{}': dtype {} (expected {})", info.file, info.name, dtype_name(info.dtype),
-           dtype_name(*dtype));
-    }
-    if (info.shape != shape) {
-      io::TensorInfo expected;
-      expected.shape = shape;
-      fail("{}: tensor '{}': shape {} does not match the config (expected {})", info.file,
-           info.name, info.shape_string(), expected.shape_string());
-    }
-  }
-
-  // Finds `name` and checks its dtype and shape.
-  const io::TensorInfo& checked(const std::string& name, std::vector<int64_t> shape) const {
-    const io::TensorInfo& info = store_.get(name);
-    if (info.dtype != DType::kF32 && info.dtype != DType::kBF16 && info.dtype != DType::kF16) {
-      fail("{}: tensor '{}': unsupported dtype {} (expected F32, F16 or BF16)", info.file, name,
-           dtype_name(info.dtype));
-    }
-    if (info.shape != shape) {
-      io::TensorInfo expected;
-      expected.shape = shape;
-      fail("{}: tensor '{}': shape {} does not match the config (expected {})", info.file, name,
-           info.shape_string(), expected.shape_string());
-    }
-    return info;
   }
 
   std::vector<float> vector(const std::string& name, int64_t length) const {
@@ -118,47 +79,74 @@ class WeightReader {
     return out;
   }
 
-  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols,
-                      WeightFormat format) const {
-    if (is_quantized(name)) return quantized_matrix(name, rows, cols);
-    const io::TensorInfo& info = checked(name, {rows, cols});
-    WeightMatrix m;
-    m.format = format;
-    m.rows = rows;
-    m.cols = cols;
-    const size_t count = static_cast<size_t>(rows * cols);
-    m.storage.resize(count * kernels::weight_format_size(format));
-    // Same storage type: copy the bits, no rounding.
-    const bool same = (format == WeightFormat::kF32 && info.dtype == DType::kF32) ||
-                      (format == WeightFormat::kBF16 && info.dtype == DType::kBF16) ||
-                      (format == WeightFormat::kF16 && info.dtype == DType::kF16);
-    if (same) {
-      std::memcpy(m.storage.data(), info.data, info.nbytes);
-      return m;
+ private:
+  WeightFormat stored_format(const std::string& name, const char* format_key) const {
+    if (quantization_.is_null()) {
+      fail(
+          "{}: tensor '{}' is stored quantized ('{}_scale' exists) but config.json has no "
+          "quantization_config naming its format",
+          store_.get(name).file, name, name);
     }
-    for (size_t i = 0; i < count; ++i) {
-      const float value = element_as_f32(info, i);
-      switch (format) {
-        case WeightFormat::kF32:
-          reinterpret_cast<float*>(m.storage.data())[i] = value;
-          break;
-        case WeightFormat::kBF16:
-          reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_bf16(value);
-          break;
-        case WeightFormat::kF16:
-          reinterpret_cast<uint16_t*>(m.storage.data())[i] = f32_to_f16(value);
-          break;
-        default:  // load_qwen2 refuses quantized formats before reading any tensor
-          break;
-      }
+    const auto entry = quantization_.find(format_key);
+    if (entry == quantization_.end() || !entry->is_string()) {
+      fail("{}: quantization_config.{} is missing or not a string (needed for tensor '{}')",
+           config_path_, format_key, name);
     }
+    const WeightFormat format = weights::weight_format_from_name(entry->get<std::string>());
+    if (!weights::weight_format_traits(format).quantized) {
+      fail("{}: quantization_config.{} is '{}', not a quantized format", config_path_, format_key,
+           entry->get<std::string>());
+    }
+    return format;
+  }
+
+  WeightMatrix quantized_matrix(const std::string& name, int64_t rows, int64_t cols,
+                                WeightFormat format) const {
+    const weights::WeightFormatTraits& traits = weights::weight_format_traits(format);
+    const io::TensorInfo& values = store_.get(name);
+    const io::TensorInfo& scales = store_.get(name + "_scale");
+    expect(values, weights::stored_value_shape(format, rows, cols), traits.value_dtype,
+           traits.name);
+    expect(scales, weights::stored_scale_shape(format, rows, cols), traits.scale_dtype,
+           traits.name);
+    WeightMatrix m = weights::make_weight_matrix(format, rows, cols);
+    std::memcpy(m.storage.data(), values.data, values.nbytes);
+    std::memcpy(m.scales.data(), scales.data, scales.nbytes);
     return m;
   }
 
- private:
+  void expect(const io::TensorInfo& info, const std::vector<int64_t>& shape, DType dtype,
+              std::string_view format) const {
+    if (info.dtype != dtype) {
+      fail("{}: tensor '{}': dtype {} (a {} matrix stores {})", info.file, info.name,
+           dtype_name(info.dtype), format, dtype_name(dtype));
+    }
+    expect_shape(info, shape);
+  }
+
+  static void expect_shape(const io::TensorInfo& info, const std::vector<int64_t>& shape) {
+    if (info.shape != shape) {
+      io::TensorInfo expected;
+      expected.shape = shape;
+      fail("{}: tensor '{}': shape {} does not match the config (expected {})", info.file,
+           info.name, info.shape_string(), expected.shape_string());
+    }
+  }
+
+  // Finds a dense tensor and checks its dtype and shape.
+  const io::TensorInfo& checked(const std::string& name, const std::vector<int64_t>& shape) const {
+    const io::TensorInfo& info = store_.get(name);
+    if (info.dtype != DType::kF32 && info.dtype != DType::kBF16 && info.dtype != DType::kF16) {
+      fail("{}: tensor '{}': unsupported dtype {} (expected F32, F16 or BF16)", info.file, name,
+           dtype_name(info.dtype));
+    }
+    expect_shape(info, shape);
+    return info;
+  }
+
   const io::TensorStore& store_;
-  const ModelConfig& config_;
-  bool dynamic_int8_;
+  const nlohmann::json& quantization_;
+  std::string config_path_;
 };
 
 // The "quantization_config" of a checkpoint written by save_checkpoint, or null.
@@ -188,8 +176,7 @@ WeightFormat parse_weight_format(const std::string& name) {
 }
 
 Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
-  if (format != WeightFormat::kF32 && format != WeightFormat::kBF16 &&
-      format != WeightFormat::kF16) {
+  if (weights::weight_format_traits(format).quantized) {
     fail(
         "{}: load_qwen2 reads dense weights (f32, bf16, f16); quantized formats are made from "
         "them by the quantizers in quant/",
@@ -198,14 +185,13 @@ Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
   ModelConfig config = io::load_hf_config(dir);
   const io::TensorStore store = io::TensorStore::open_model_dir(dir);
   const nlohmann::json quantization = quantization_section(dir);
-  const bool dynamic_int8 =
-      !quantization.is_null() && quantization.value("linear_format", "") == "q8_row_dynamic";
-  const WeightReader read(store, config, dynamic_int8);
+  const WeightReader read(store, quantization,
+                          (std::filesystem::path(dir) / "config.json").string());
   const int64_t hidden = config.hidden_size;
 
   Qwen2Weights weights;
-  weights.embed_tokens =
-      read.matrix("model.embed_tokens.weight", config.vocab_size, hidden, format);
+  weights.embed_tokens = read.matrix("model.embed_tokens.weight", config.vocab_size, hidden, format,
+                                     "embedding_format");
   weights.final_norm = read.vector("model.norm.weight", hidden);
   // As in transformers, tie_word_embeddings decides: when tied, the output
   // projection is the embedding matrix even if a file also holds lm_head.
@@ -213,26 +199,20 @@ Qwen2Model load_qwen2(const std::string& dir, WeightFormat format) {
     if (store.find("lm_head.weight") == nullptr) {
       fail("{}: missing tensor 'lm_head.weight' (config.json has tie_word_embeddings false)", dir);
     }
-    weights.lm_head = read.matrix("lm_head.weight", config.vocab_size, hidden, format);
+    weights.lm_head =
+        read.matrix("lm_head.weight", config.vocab_size, hidden, format, "embedding_format");
   }
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    const std::string prefix = "model.layers." + std::to_string(l) + ".";
     LayerWeights layer;
-    layer.input_norm = read.vector(prefix + "input_layernorm.weight", hidden);
-    layer.q_proj = read.matrix(prefix + "self_attn.q_proj.weight", config.q_dim(), hidden, format);
-    layer.k_proj = read.matrix(prefix + "self_attn.k_proj.weight", config.kv_dim(), hidden, format);
-    layer.v_proj = read.matrix(prefix + "self_attn.v_proj.weight", config.kv_dim(), hidden, format);
-    layer.q_bias = read.vector(prefix + "self_attn.q_proj.bias", config.q_dim());
-    layer.k_bias = read.vector(prefix + "self_attn.k_proj.bias", config.kv_dim());
-    layer.v_bias = read.vector(prefix + "self_attn.v_proj.bias", config.kv_dim());
-    layer.o_proj = read.matrix(prefix + "self_attn.o_proj.weight", hidden, config.q_dim(), format);
-    layer.post_attention_norm = read.vector(prefix + "post_attention_layernorm.weight", hidden);
-    layer.gate_proj =
-        read.matrix(prefix + "mlp.gate_proj.weight", config.intermediate_size, hidden, format);
-    layer.up_proj =
-        read.matrix(prefix + "mlp.up_proj.weight", config.intermediate_size, hidden, format);
-    layer.down_proj =
-        read.matrix(prefix + "mlp.down_proj.weight", hidden, config.intermediate_size, format);
+    for (const BlockTensor& tensor : block_tensors()) {
+      const std::string name = block_tensor_name(l, tensor);
+      const std::vector<int64_t> shape = block_tensor_shape(config, tensor);
+      if (tensor.role == TensorRole::kLinear) {
+        layer.*tensor.matrix = read.matrix(name, shape[0], shape[1], format, "linear_format");
+      } else {
+        layer.*tensor.vector = read.vector(name, shape[0]);
+      }
+    }
     weights.layers.push_back(std::move(layer));
   }
   return Qwen2Model(std::move(config), std::move(weights));

@@ -11,15 +11,15 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "kernels/cpu/weight_matrix.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::model {
 
-using kernels::WeightFormat;
-using kernels::WeightMatrix;
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 struct LayerWeights {
   std::vector<float> input_norm;        // [hidden]

@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "io/atomic_file.h"
 #include "io/hf_config.h"
+#include "model/block_tensors.h"
 #include "tokenizer/synthetic_tokenizer.h"
 
 namespace tc::model {
@@ -205,19 +206,8 @@ std::vector<io::TensorSpec> qwen2_tensor_specs(const ModelConfig& config, DType 
   std::vector<io::TensorSpec> specs;
   specs.push_back({"model.embed_tokens.weight", dtype, {config.vocab_size, hidden}});
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    const std::string prefix = "model.layers." + std::to_string(l) + ".";
-    specs.push_back({prefix + "input_layernorm.weight", dtype, {hidden}});
-    specs.push_back({prefix + "self_attn.q_proj.weight", dtype, {config.q_dim(), hidden}});
-    specs.push_back({prefix + "self_attn.q_proj.bias", dtype, {config.q_dim()}});
-    specs.push_back({prefix + "self_attn.k_proj.weight", dtype, {config.kv_dim(), hidden}});
-    specs.push_back({prefix + "self_attn.k_proj.bias", dtype, {config.kv_dim()}});
-    specs.push_back({prefix + "self_attn.v_proj.weight", dtype, {config.kv_dim(), hidden}});
-    specs.push_back({prefix + "self_attn.v_proj.bias", dtype, {config.kv_dim()}});
-    specs.push_back({prefix + "self_attn.o_proj.weight", dtype, {hidden, config.q_dim()}});
-    specs.push_back({prefix + "post_attention_layernorm.weight", dtype, {hidden}});
-    specs.push_back({prefix + "mlp.gate_proj.weight", dtype, {config.intermediate_size, hidden}});
-    specs.push_back({prefix + "mlp.up_proj.weight", dtype, {config.intermediate_size, hidden}});
-    specs.push_back({prefix + "mlp.down_proj.weight", dtype, {hidden, config.intermediate_size}});
+    for (const BlockTensor& tensor : block_tensors())
+      specs.push_back({block_tensor_name(l, tensor), dtype, block_tensor_shape(config, tensor)});
   }
   specs.push_back({"model.norm.weight", dtype, {hidden}});
   if (!config.tie_word_embeddings) {

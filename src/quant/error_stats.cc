@@ -8,8 +8,8 @@
 
 namespace tc::quant {
 
-double relative_frobenius_error(const kernels::WeightMatrix& original,
-                                const kernels::WeightMatrix& quantized) {
+double relative_frobenius_error(const weights::WeightMatrix& original,
+                                const weights::WeightMatrix& quantized) {
   if (original.rows != quantized.rows || original.cols != quantized.cols) {
     fail("relative_frobenius_error: shapes differ ({}x{} vs {}x{})", original.rows, original.cols,
          quantized.rows, quantized.cols);

@@ -11,20 +11,21 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
-#include "quant/int4_group.h"
+#include "model/block_tensors.h"
+#include "quant/linear_walk.h"
+#include "weights/quant_rules.h"
 
 namespace tc::quant {
 
-using kernels::kQ4GroupSize;
-using kernels::WeightFormat;
-using kernels::WeightMatrix;
+using weights::kScaleGroup;
+using weights::q4_group_scale;
+using weights::q4_quantize_value;
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 namespace {
 
-bool is_dense(WeightFormat format) {
-  return format == WeightFormat::kF32 || format == WeightFormat::kBF16 ||
-         format == WeightFormat::kF16;
-}
+bool is_dense(WeightFormat format) { return !weights::weight_format_traits(format).quantized; }
 
 // Row r of any format, widened to double.
 void row_to_f64(const WeightMatrix& m, int64_t r, std::vector<float>& scratch, double* out) {
@@ -209,16 +210,16 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
   const int64_t rows = dense.rows;
   const int64_t cols = dense.cols;
   if (!is_dense(dense.format)) {
-    fail("gptq: needs a dense weight matrix, got {}", kernels::weight_format_name(dense.format));
+    fail("gptq: needs a dense weight matrix, got {}", weights::weight_format_name(dense.format));
   }
   if (rows <= 0 || cols <= 0) fail("gptq: empty weight matrix [{}, {}]", rows, cols);
   if (hessian.size() != static_cast<size_t>(cols * cols)) {
     fail("gptq: hessian has {} entries, expected {}x{} for a [{}, {}] weight", hessian.size(), cols,
          cols, rows, cols);
   }
-  if (options.block_size <= 0 || options.block_size % kQ4GroupSize != 0) {
+  if (options.block_size <= 0 || options.block_size % kScaleGroup != 0) {
     fail("gptq: block_size {} is not a positive multiple of the group size {}", options.block_size,
-         kQ4GroupSize);
+         kScaleGroup);
   }
   if (!(options.percdamp >= 0.0)) fail("gptq: percdamp {} is negative", options.percdamp);
 
@@ -246,12 +247,7 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
   }
   const std::vector<double> u = upper_cholesky_of_inverse(h, cols);
 
-  WeightMatrix out;
-  out.format = WeightFormat::kQ4G128;
-  out.rows = rows;
-  out.cols = cols;
-  out.storage.resize(static_cast<size_t>(rows * out.row_bytes()));
-  out.scales.resize(static_cast<size_t>(rows * out.groups_per_row()) * sizeof(uint16_t));
+  WeightMatrix out = weights::make_weight_matrix(WeightFormat::kQ4G128, rows, cols);
   uint16_t* scales = reinterpret_cast<uint16_t*>(out.scales.data());
   const int64_t block = options.block_size;
 
@@ -262,7 +258,7 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
     std::vector<float> scratch;
     std::vector<double> w(static_cast<size_t>(cols));
     std::vector<double> err(static_cast<size_t>(block));
-    std::vector<float> group(static_cast<size_t>(kQ4GroupSize));
+    std::vector<float> group(static_cast<size_t>(kScaleGroup));
     for (size_t rr = begin; rr < end; ++rr) {
       const int64_t r = static_cast<int64_t>(rr);
       row_to_f64(dense, r, scratch, w.data());
@@ -270,19 +266,19 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
         if (dead[static_cast<size_t>(c)]) w[c] = 0.0;
       }
       uint8_t* packed = out.storage.data() + r * out.row_bytes();
-      uint16_t* row_scales = scales + r * out.groups_per_row();
+      uint16_t* row_scales = scales + r * out.scales_per_row();
       float scale = 0.0f;
       for (int64_t b0 = 0; b0 < cols; b0 += block) {
         const int64_t b1 = std::min(cols, b0 + block);
         for (int64_t j = b0; j < b1; ++j) {
-          if (j % kQ4GroupSize == 0) {
+          if (j % kScaleGroup == 0) {
             // The group is entered: its weights already carry every
             // update from earlier columns (block_size is a multiple of
             // the group size, so the whole group lies in this block).
-            const int64_t len = std::min(kQ4GroupSize, cols - j);
+            const int64_t len = std::min(kScaleGroup, cols - j);
             for (int64_t c = 0; c < len; ++c) group[c] = static_cast<float>(w[j + c]);
             const uint16_t bits = q4_group_scale(group.data(), len);
-            row_scales[j / kQ4GroupSize] = bits;
+            row_scales[j / kScaleGroup] = bits;
             scale = f16_to_f32(bits);
           }
           const int q = q4_quantize_value(static_cast<float>(w[j]), scale);
@@ -311,7 +307,7 @@ WeightMatrix gptq_quantize_linear(const WeightMatrix& dense, const std::vector<d
     stats->weight_rel_error = relative_weight_error(dense, out);
     stats->output_rel_error = relative_output_error(dense, out, hessian);
     if (options.compare_rtn) {
-      const WeightMatrix rtn = quantize_q4_g128(dense);
+      const WeightMatrix rtn = weights::convert_weights(dense, weights::WeightFormat::kQ4G128);
       stats->weight_rel_error_rtn = relative_weight_error(dense, rtn);
       stats->output_rel_error_rtn = relative_output_error(dense, rtn, hessian);
     } else {
@@ -387,18 +383,15 @@ GptqModelResult gptq_quantize_model(model::Qwen2Model& model,
     result.calibration_tokens += static_cast<int64_t>(window.size());
   }
   auto& layers = model.mutable_weights().layers;
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const auto& lw = layers[l];
-    for (const WeightMatrix* m : {&lw.q_proj, &lw.k_proj, &lw.v_proj, &lw.o_proj, &lw.gate_proj,
-                                  &lw.up_proj, &lw.down_proj}) {
-      if (!is_dense(m->format)) {
-        fail("gptq: layer {} holds {} weights; GPTQ starts from a dense model", l,
-             kernels::weight_format_name(m->format));
-      }
-    }
-  }
+  for_each_linear(model.mutable_weights(),
+                  [](int64_t layer, const std::string& name, const WeightMatrix& m) {
+                    if (!is_dense(m.format)) {
+                      fail("gptq: layer {} {} holds {} weights; GPTQ starts from a dense model",
+                           layer, name, weights::weight_format_name(m.format));
+                    }
+                  });
 
-  const auto quantize = [&](int64_t layer, const char* name, WeightMatrix& weight,
+  const auto quantize = [&](int64_t layer, std::string_view name, WeightMatrix& weight,
                             const std::vector<double>& h) {
     GptqLayerStats stats;
     WeightMatrix quantized = gptq_quantize_linear(weight, h, options, &stats);
@@ -422,24 +415,17 @@ GptqModelResult gptq_quantize_model(model::Qwen2Model& model,
   // the step's input; the finished layer then makes the next layer's inputs.
   // So every layer runs about three times per window in all, where
   // re-running the model from the embedding for each step took O(layers²).
-  using model::LinearKind;
   CalibrationPasses passes(model, calibration_windows);
   for (size_t li = 0; li < layers.size(); ++li) {
     const int64_t l = static_cast<int64_t>(li);
-    model::LayerWeights& lw = layers[li];
-    {
-      const auto h = passes.hessian(l, LinearKind::kQkv);
-      quantize(l, "q_proj", lw.q_proj, h);
-      quantize(l, "k_proj", lw.k_proj, h);
-      quantize(l, "v_proj", lw.v_proj, h);
+    for (const model::LinearKind kind : {model::LinearKind::kQkv, model::LinearKind::kO,
+                                         model::LinearKind::kGateUp, model::LinearKind::kDown}) {
+      const std::vector<double> h = passes.hessian(l, kind);
+      for (const model::BlockTensor& tensor : model::block_tensors()) {
+        if (tensor.role == model::TensorRole::kLinear && tensor.input == kind)
+          quantize(l, model::linear_name(tensor), layers[li].*tensor.matrix, h);
+      }
     }
-    quantize(l, "o_proj", lw.o_proj, passes.hessian(l, LinearKind::kO));
-    {
-      const auto h = passes.hessian(l, LinearKind::kGateUp);
-      quantize(l, "gate_proj", lw.gate_proj, h);
-      quantize(l, "up_proj", lw.up_proj, h);
-    }
-    quantize(l, "down_proj", lw.down_proj, passes.hessian(l, LinearKind::kDown));
     passes.advance(l);
   }
   result.seconds = clock.seconds();

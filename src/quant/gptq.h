@@ -5,7 +5,7 @@
 // upper Cholesky factor of H⁻¹ (H = 2XᵀX/n from calibration inputs), which
 // minimizes the layer-output error ‖XWᵀ − XŴᵀ‖² instead of the weight error.
 // The result uses exactly the round-to-nearest format rules of
-// quant/int4_group.h (q4_group_scale, q4_quantize_value), so every kQ4G128
+// weights/quant_rules.h (q4_group_scale, q4_quantize_value), so every kQ4G128
 // kernel runs it unchanged; only the values chosen differ.
 #pragma once
 
@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kernels/cpu/weight_matrix.h"
 #include "model/qwen2.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::quant {
 
@@ -25,7 +25,7 @@ struct GptqOptions {
   // Columns per lazy update; a multiple of the group size so each group's
   // scale is chosen from weights that already carry all earlier updates.
   int64_t block_size = 128;
-  // Also quantize each Linear with round-to-nearest (quantize_q4_g128) and
+  // Also quantize each Linear with round-to-nearest (weights::convert_weights) and
   // record its errors beside GPTQ's.
   bool compare_rtn = true;
 };
@@ -62,14 +62,14 @@ class HessianAccumulator {
 // hessian (cols×cols, row-major, H = 2XᵀX/n). Returns kQ4G128. `stats` may be
 // null. Throws tc::Error on a shape mismatch, a non-dense input or a hessian
 // that is not positive definite after dampening.
-kernels::WeightMatrix gptq_quantize_linear(const kernels::WeightMatrix& dense,
+weights::WeightMatrix gptq_quantize_linear(const weights::WeightMatrix& dense,
                                            const std::vector<double>& hessian,
                                            const GptqOptions& options, GptqLayerStats* stats);
 
 // tr((W−Ŵ) H (W−Ŵ)ᵀ) / tr(W H Wᵀ): the relative squared output error of
 // `quantized` against `dense` on the inputs H was built from.
-double relative_output_error(const kernels::WeightMatrix& dense,
-                             const kernels::WeightMatrix& quantized,
+double relative_output_error(const weights::WeightMatrix& dense,
+                             const weights::WeightMatrix& quantized,
                              const std::vector<double>& hessian);
 
 struct GptqModelResult {

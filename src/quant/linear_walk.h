@@ -14,6 +14,6 @@ namespace tc::quant {
 // fn(layer index, name such as "self_attn.q_proj", matrix).
 void for_each_linear(
     model::Qwen2Weights& weights,
-    const std::function<void(int64_t, const std::string&, kernels::WeightMatrix&)>& fn);
+    const std::function<void(int64_t, const std::string&, weights::WeightMatrix&)>& fn);
 
 }  // namespace tc::quant

@@ -8,10 +8,10 @@
 
 namespace tc::quant {
 
-PruneStats prune_by_magnitude(kernels::WeightMatrix& matrix, double target_sparsity) {
-  if (matrix.format != kernels::WeightFormat::kF32) {
+PruneStats prune_by_magnitude(weights::WeightMatrix& matrix, double target_sparsity) {
+  if (matrix.format != weights::WeightFormat::kF32) {
     fail("magnitude pruning works on fp32 weights, got {}",
-         kernels::weight_format_name(matrix.format));
+         weights::weight_format_name(matrix.format));
   }
   if (!(target_sparsity >= 0.0 && target_sparsity < 1.0)) {
     fail("pruning sparsity must be in [0, 1), got {}", target_sparsity);

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::quant {
 
@@ -19,6 +19,6 @@ struct PruneStats {
 // Zeroes exactly floor(target_sparsity · elements) weights: those with the
 // smallest |w| (threshold at the k-th smallest magnitude; ties at the
 // threshold are broken by position, first come first zeroed). fp32 only.
-PruneStats prune_by_magnitude(kernels::WeightMatrix& matrix, double target_sparsity);
+PruneStats prune_by_magnitude(weights::WeightMatrix& matrix, double target_sparsity);
 
 }  // namespace tc::quant

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -39,51 +40,146 @@ void matmul_rows(const T* weight, int64_t cols, const float* x, int64_t n, float
       });
 }
 
-DenseFormat dense_format(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::kBF16:
-      return DenseFormat::kBF16;
-    case WeightFormat::kF16:
-      return DenseFormat::kF16;
-    default:
-      return DenseFormat::kF32;
-  }
-}
-
-bool is_dense(WeightFormat format) {
-  return format == WeightFormat::kF32 || format == WeightFormat::kBF16 ||
-         format == WeightFormat::kF16;
-}
-
-GemvLayout gemv_layout(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::kQ4G128:
-      return GemvLayout::kQ4Group;
-    default:
-      return GemvLayout::kPlain;
-  }
-}
-
-bool has_avx512_gemv(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
-
-// One token's x as the AVX-512 decode kernels of a format read it:
-// quantized and split for the VNNI kernels (int4 and int8 per row, on CPUs
-// with VNNI; ~10 ns per group of 128), in the layout the kernel names, or
-// as given. Prepared once on the caller's thread, in its thread-local
-// buffers, and read by every thread of the walk while the caller waits.
+// One token's x as a decode kernel reads it: quantized and split for the
+// VNNI kernels, permuted for the int4 kernel (gemv.h), or as given.
+// Prepared once on the caller's thread, in its thread-local buffers, and
+// read by every thread of the walk while the caller waits.
 struct DecodeInput {
-  bool vnni = false;
   SplitX split{};
   const float* x = nullptr;
 };
 
-bool uses_vnni_gemv(WeightFormat format) {
-  return (format == WeightFormat::kQ4G128 || format == WeightFormat::kQ8Row) &&
-         cpu_has_avx512_vnni();
+// Rows [begin, end) of one token's y = x · Wᵀ, single-threaded.
+using GemvRowsFn = void (*)(const WeightMatrix& w, const DecodeInput& in, float* y, int64_t begin,
+                            int64_t end, const GemvNext& next);
+// y = x · Wᵀ for n tokens on any CPU, multi-threaded.
+using MatmulFn = void (*)(const WeightMatrix& w, const float* x, int64_t n, float* y);
+
+// The kernels of the CPU backend for one weight format. A null slot means
+// the format has no kernel there: matmul() then takes the next path of the
+// list, and the last one is the reference (each row dequantized by the
+// format's table entry, weights/weight_format.h, then dotted in fp32),
+// never another format's kernel.
+struct FormatKernels {
+  // Decode, one token, AVX-512 and AVX-512 VNNI (x split per `vnni_split`).
+  GemvRowsFn gemv_avx512 = nullptr;
+  GemvLayout gemv_layout = GemvLayout::kPlain;
+  GemvRowsFn gemv_vnni = nullptr;
+  SplitLayout vnni_split = SplitLayout::kBytes;
+  // Prefill of kPackedMinTokens or more through the packed panels (AVX-512).
+  std::optional<PackedFormat> packed;
+  // Every other case, at this CPU's level.
+  MatmulFn rows = nullptr;
+};
+
+// Several tokens, dense formats: the AVX-512 register-tiled GEMM reuses
+// each loaded weight vector for up to four tokens; otherwise a dot product
+// per (row, token) with this CPU's dot kernels (dot.h).
+template <WeightFormat F>
+void matmul_dense(const WeightMatrix& w, const float* x, int64_t n, float* y) {
+  if (n > 1 && cpu_has_avx512()) {
+    constexpr DenseFormat format = F == WeightFormat::kF32    ? DenseFormat::kF32
+                                   : F == WeightFormat::kBF16 ? DenseFormat::kBF16
+                                                              : DenseFormat::kF16;
+    ThreadPool::global().parallel_for(
+        static_cast<size_t>(w.rows), 48, [&](size_t begin, size_t end) {
+          avx512::gemm_rows(format, w.storage.data(), w.cols, x, n, y, w.rows,
+                            static_cast<int64_t>(begin), static_cast<int64_t>(end));
+        });
+    return;
+  }
+  const DotKernels& dot = dot_kernels();
+  if constexpr (F == WeightFormat::kF32) matmul_rows(w.f32(), w.cols, x, n, y, w.rows, dot.f32);
+  if constexpr (F == WeightFormat::kBF16) matmul_rows(w.u16(), w.cols, x, n, y, w.rows, dot.bf16);
+  if constexpr (F == WeightFormat::kF16) matmul_rows(w.u16(), w.cols, x, n, y, w.rows, dot.f16);
 }
 
-DecodeInput prepare_decode_input(WeightFormat format, const float* x, int64_t cols) {
-  if (uses_vnni_gemv(format)) {
+FormatKernels dense_kernels(GemvRowsFn gemv, PackedFormat packed, MatmulFn rows) {
+  FormatKernels k;
+  k.gemv_avx512 = gemv;
+  k.packed = packed;
+  k.rows = rows;
+  return k;
+}
+
+const FormatKernels& format_kernels(WeightFormat format) {
+  static const FormatKernels f32 = dense_kernels(
+      [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+         const GemvNext& next) { avx512::gemv_f32(w.f32(), w.cols, in.x, y, b, e, next); },
+      PackedFormat::kF32, matmul_dense<WeightFormat::kF32>);
+  static const FormatKernels bf16 = dense_kernels(
+      [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+         const GemvNext& next) { avx512::gemv_bf16(w.u16(), w.cols, in.x, y, b, e, next); },
+      PackedFormat::kBF16, matmul_dense<WeightFormat::kBF16>);
+  static const FormatKernels f16 = dense_kernels(
+      [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+         const GemvNext& next) { avx512::gemv_f16(w.u16(), w.cols, in.x, y, b, e, next); },
+      PackedFormat::kF16, matmul_dense<WeightFormat::kF16>);
+  static const FormatKernels q8_row = [] {
+    FormatKernels k;
+    k.gemv_avx512 = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+                       const GemvNext& next) {
+      avx512::gemv_q8_row(w.i8(), w.row_scales(), w.cols, in.x, y, b, e, next);
+    };
+    k.gemv_vnni = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+                     const GemvNext& next) {
+      avx512::gemv_q8_row_vnni(w.i8(), w.row_scales(), w.cols, in.split, y, b, e, next);
+    };
+    k.vnni_split = SplitLayout::kBytes;
+    k.packed = PackedFormat::kQ8Row;
+    k.rows = matmul_q8_row;
+    return k;
+  }();
+  // W8A8 has its own kernels at every level (q8_dynamic.h), one entry point.
+  static const FormatKernels q8_row_dynamic = [] {
+    FormatKernels k;
+    k.rows = matmul_q8_dynamic;
+    return k;
+  }();
+  static const FormatKernels q4_g128 = [] {
+    FormatKernels k;
+    k.gemv_avx512 = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+                       const GemvNext& next) {
+      avx512::gemv_q4_g128(w.storage.data(), w.group_scales(), w.cols, in.x, y, b, e, next);
+    };
+    k.gemv_layout = GemvLayout::kQ4Group;
+    k.gemv_vnni = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
+                     const GemvNext& next) {
+      avx512::gemv_q4_g128_vnni(w.storage.data(), w.group_scales(), w.cols, in.split, y, b, e,
+                                next);
+    };
+    k.vnni_split = SplitLayout::kNibblePairs;
+    k.packed = PackedFormat::kQ4G128;
+    k.rows = matmul_q4_g128;
+    return k;
+  }();
+  switch (format) {
+    case WeightFormat::kF32:
+      return f32;
+    case WeightFormat::kBF16:
+      return bf16;
+    case WeightFormat::kF16:
+      return f16;
+    case WeightFormat::kQ8Row:
+      return q8_row;
+    case WeightFormat::kQ8RowDynamic:
+      return q8_row_dynamic;
+    case WeightFormat::kQ4G128:
+      return q4_g128;
+  }
+  fail("matmul: weight format {} has no entry in the CPU kernel table", static_cast<int>(format));
+}
+
+// The decode kernel one token of this format takes on this CPU, or null.
+GemvRowsFn decode_kernel(const FormatKernels& k) {
+  if (!cpu_has_avx512()) return nullptr;
+  if (k.gemv_vnni != nullptr && cpu_has_avx512_vnni()) return k.gemv_vnni;
+  return k.gemv_avx512;
+}
+
+DecodeInput prepare_decode_input(const FormatKernels& k, GemvRowsFn kernel, const float* x,
+                                 int64_t cols) {
+  if (kernel == k.gemv_vnni) {
     const auto groups = static_cast<size_t>((cols + kSplitGroup - 1) / kSplitGroup);
     thread_local AlignedBuffer<int8_t> parts;
     thread_local AlignedBuffer<float> x_scales;
@@ -93,56 +189,39 @@ DecodeInput prepare_decode_input(WeightFormat format, const float* x, int64_t co
       x_scales.resize(groups);
       corrections.resize(groups * kSplitLanes);
     }
-    avx512::split_x_vnni(
-        format == WeightFormat::kQ4G128 ? SplitLayout::kNibblePairs : SplitLayout::kBytes, x, cols,
-        parts.data(), x_scales.data(), corrections.data());
-    return {true, SplitX{parts.data(), x_scales.data(), corrections.data()}, nullptr};
+    avx512::split_x_vnni(k.vnni_split, x, cols, parts.data(), x_scales.data(), corrections.data());
+    return {SplitX{parts.data(), x_scales.data(), corrections.data()}, nullptr};
   }
-  const GemvLayout layout = gemv_layout(format);
-  if (layout == GemvLayout::kPlain) return {false, {}, x};
+  if (k.gemv_layout == GemvLayout::kPlain) return {{}, x};
   thread_local AlignedBuffer<float> prepared;
-  const auto size = static_cast<size_t>(gemv_prepared_size(layout, cols));
+  const auto size = static_cast<size_t>(gemv_prepared_size(k.gemv_layout, cols));
   if (prepared.size() < size) prepared.resize(size);
-  gemv_prepare_x(layout, x, cols, prepared.data());
-  return {false, {}, prepared.data()};
+  gemv_prepare_x(k.gemv_layout, x, cols, prepared.data());
+  return {{}, prepared.data()};
 }
 
-// Rows [begin, end) of one token's y = x · Wᵀ through the AVX-512 (or VNNI)
-// decode kernel of the weight's format.
-void gemv_rows_avx512(const WeightMatrix& weight, const DecodeInput& in, float* y, int64_t begin,
-                      int64_t end, const GemvNext& next) {
-  const int64_t cols = weight.cols;
-  if (in.vnni) {
-    if (weight.format == WeightFormat::kQ4G128) {
-      return avx512::gemv_q4_g128_vnni(weight.storage.data(), weight.group_scales(), cols, in.split,
-                                       y, begin, end, next);
-    }
-    return avx512::gemv_q8_row_vnni(weight.i8(), weight.row_scales(), cols, in.split, y, begin, end,
-                                    next);
-  }
-  switch (weight.format) {
-    case WeightFormat::kF32:
-      return avx512::gemv_f32(weight.f32(), cols, in.x, y, begin, end, next);
-    case WeightFormat::kBF16:
-      return avx512::gemv_bf16(weight.u16(), cols, in.x, y, begin, end, next);
-    case WeightFormat::kF16:
-      return avx512::gemv_f16(weight.u16(), cols, in.x, y, begin, end, next);
-    case WeightFormat::kQ8Row:
-      return avx512::gemv_q8_row(weight.i8(), weight.row_scales(), cols, in.x, y, begin, end, next);
-    case WeightFormat::kQ4G128:
-      return avx512::gemv_q4_g128(weight.storage.data(), weight.group_scales(), cols, in.x, y,
-                                  begin, end, next);
-    case WeightFormat::kQ8RowDynamic:
-      return;
-  }
+// The reference path of a format without kernels: each thread dequantizes
+// a row through the format table, then dots it with every token.
+void matmul_dequantized_rows(const WeightMatrix& w, const float* x, int64_t n, float* y) {
+  const DotF32 dot = dot_kernels().f32;
+  ThreadPool::global().parallel_for(
+      static_cast<size_t>(w.rows), kRowGrain, [&](size_t begin, size_t end) {
+        std::vector<float> row(static_cast<size_t>(w.cols));
+        for (size_t r = begin; r < end; ++r) {
+          w.row_to_f32(static_cast<int64_t>(r), row.data());
+          for (int64_t t = 0; t < n; ++t)
+            y[t * w.rows + static_cast<int64_t>(r)] = dot(row.data(), x + t * w.cols, w.cols);
+        }
+      });
 }
 
 // One token through the AVX-512 decode kernels, the rows walked by the
 // threads (row_walk.h).
-void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
-  const DecodeInput in = prepare_decode_input(weight.format, x, weight.cols);
-  walk_decode_rows(
-      weight, [&](const RowClaim& c) { gemv_rows_avx512(weight, in, y, c.begin, c.end, c.next); });
+void gemv_avx512(const WeightMatrix& weight, GemvRowsFn kernel, const float* x, float* y) {
+  const DecodeInput in =
+      prepare_decode_input(format_kernels(weight.format), kernel, x, weight.cols);
+  walk_decode_rows(weight,
+                   [&](const RowClaim& c) { kernel(weight, in, y, c.begin, c.end, c.next); });
 }
 
 // One token through several matrices of one format that share x (a layer's
@@ -155,9 +234,10 @@ void gemv_avx512(const WeightMatrix& weight, const float* x, float* y) {
 // next runs as a piece per matrix; the kernel prefetches into what its
 // thread reads next only within the same matrix.
 constexpr size_t kMaxTogether = 4;
-void gemv_avx512_together(std::span<const MatmulTarget> targets, const float* x) {
+void gemv_avx512_together(std::span<const MatmulTarget> targets, GemvRowsFn kernel,
+                          const float* x) {
   const WeightMatrix& first = *targets[0].weight;
-  const DecodeInput in = prepare_decode_input(first.format, x, first.cols);
+  const DecodeInput in = prepare_decode_input(format_kernels(first.format), kernel, x, first.cols);
   std::array<int64_t, kMaxTogether + 1> starts{};  // target i's rows start at starts[i]
   int64_t bytes = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -181,48 +261,32 @@ void gemv_avx512_together(std::span<const MatmulTarget> targets, const float* x)
         if (next.begin >= next.end) next.begin = next.end = 0;
       }
       const WeightMatrix& weight = *targets[i].weight;
-      gemv_rows_avx512(weight, in, targets[i].y, begin - starts[i], end - starts[i], next);
+      kernel(weight, in, targets[i].y, begin - starts[i], end - starts[i], next);
       begin = end;
     }
   });
 }
 
-// Whether one token through these matrices can be one walk: one format with
-// an AVX-512 decode kernel, one input width.
-bool gemv_together_possible(std::span<const MatmulTarget> targets) {
-  if (targets.empty() || targets.size() > kMaxTogether || !cpu_has_avx512()) return false;
+// The decode kernel with which one token through these matrices can be one
+// walk (one format with an AVX-512 decode kernel, one input width), or null.
+GemvRowsFn together_kernel(std::span<const MatmulTarget> targets) {
+  if (targets.empty() || targets.size() > kMaxTogether) return nullptr;
   const WeightMatrix& first = *targets[0].weight;
-  return has_avx512_gemv(first.format) &&
-         std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
-           return t.weight->format == first.format && t.weight->cols == first.cols &&
-                  t.weight->rows > 0;
-         });
+  const bool alike = std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
+    return t.weight->format == first.format && t.weight->cols == first.cols && t.weight->rows > 0;
+  });
+  return alike ? decode_kernel(format_kernels(first.format)) : nullptr;
 }
 
 // From this many tokens on, prefill goes through packed panels: packing a
 // panel costs about as much as a few tokens' worth of FMAs on it.
 constexpr int64_t kPackedMinTokens = 8;
 
-bool has_packed_gemm(WeightFormat format) { return format != WeightFormat::kQ8RowDynamic; }
-
-PackedFormat packed_format(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::kBF16:
-      return PackedFormat::kBF16;
-    case WeightFormat::kF16:
-      return PackedFormat::kF16;
-    case WeightFormat::kQ8Row:
-      return PackedFormat::kQ8Row;
-    case WeightFormat::kQ4G128:
-      return PackedFormat::kQ4G128;
-    default:
-      return PackedFormat::kF32;
-  }
-}
-
 PackedSource packed_source(const WeightMatrix& weight) {
-  return PackedSource{packed_format(weight.format), weight.storage.data(), weight.scales.data(),
-                      weight.rows, weight.cols};
+  const std::optional<PackedFormat> format = format_kernels(weight.format).packed;
+  if (!format) fail("matmul: {} weights have no packed GEMM", weight_format_name(weight.format));
+  return PackedSource{*format, weight.storage.data(), weight.scales.data(), weight.rows,
+                      weight.cols};
 }
 
 int64_t panel_count(const WeightMatrix& weight) {
@@ -291,55 +355,22 @@ void gemm_packed(std::span<const MatmulTarget> targets, const float* x, int64_t 
 
 // Whether x · Wᵀ for n tokens goes through the packed panels.
 bool uses_packed_gemm(const WeightMatrix& weight, int64_t n) {
-  return n >= kPackedMinTokens && cpu_has_avx512() && has_packed_gemm(weight.format);
+  return n >= kPackedMinTokens && cpu_has_avx512() && format_kernels(weight.format).packed;
 }
 
 }  // namespace
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
-  if (n == 1 && cpu_has_avx512() && has_avx512_gemv(weight.format)) {
-    return gemv_avx512(weight, x, y);
+  const FormatKernels& kernels = format_kernels(weight.format);
+  if (n == 1) {
+    if (const GemvRowsFn kernel = decode_kernel(kernels)) return gemv_avx512(weight, kernel, x, y);
   }
   if (uses_packed_gemm(weight, n)) {
     const MatmulTarget target{&weight, y};
     return gemm_packed(std::span(&target, 1), x, n);
   }
-  switch (weight.format) {
-    case WeightFormat::kQ8Row:
-      return matmul_q8_row(weight, x, n, y);
-    case WeightFormat::kQ8RowDynamic:
-      return matmul_q8_dynamic(weight, x, n, y);
-    case WeightFormat::kQ4G128:
-      return matmul_q4_g128(weight, x, n, y);
-    default:
-      break;
-  }
-  // Several tokens: the register-tiled GEMM reuses each loaded weight vector
-  // for up to four tokens. One token (decode): a dot product per row.
-  if (n > 1 && cpu_has_avx512() && is_dense(weight.format)) {
-    const DenseFormat format = dense_format(weight.format);
-    ThreadPool::global().parallel_for(
-        static_cast<size_t>(weight.rows), 48, [&](size_t begin, size_t end) {
-          avx512::gemm_rows(format, weight.storage.data(), weight.cols, x, n, y, weight.rows,
-                            static_cast<int64_t>(begin), static_cast<int64_t>(end));
-        });
-    return;
-  }
-  const DotKernels& dot = dot_kernels();
-  switch (weight.format) {
-    case WeightFormat::kF32:
-      matmul_rows(weight.f32(), weight.cols, x, n, y, weight.rows, dot.f32);
-      return;
-    case WeightFormat::kBF16:
-      matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.bf16);
-      return;
-    case WeightFormat::kF16:
-      matmul_rows(weight.u16(), weight.cols, x, n, y, weight.rows, dot.f16);
-      return;
-    default:
-      break;
-  }
-  fail("matmul: no kernel for {} weights", weight_format_name(weight.format));
+  if (kernels.rows != nullptr) return kernels.rows(weight, x, n, y);
+  matmul_dequantized_rows(weight, x, n, y);
 }
 
 void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, int64_t n) {
@@ -349,7 +380,10 @@ void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, in
            target.weight->cols);
     }
   }
-  if (n == 1 && gemv_together_possible(targets)) return gemv_avx512_together(targets, x);
+  if (n == 1) {
+    if (const GemvRowsFn kernel = together_kernel(targets))
+      return gemv_avx512_together(targets, kernel, x);
+  }
   const bool packed = std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
     return uses_packed_gemm(*t.weight, n);
   });

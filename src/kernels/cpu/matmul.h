@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <span>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
+
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y);
 

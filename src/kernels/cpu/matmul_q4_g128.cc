@@ -26,7 +26,7 @@ void q4_g128_dots(const WeightMatrix& weight, const float* x, int64_t n, float* 
   const int64_t cols = weight.cols;
   for (int64_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = weight.storage.data() + r * weight.row_bytes();
-    const uint16_t* scales = weight.group_scales() + r * weight.groups_per_row();
+    const uint16_t* scales = weight.group_scales() + r * weight.scales_per_row();
     for (int64_t t = 0; t < n; ++t) y[t * weight.rows + r] = dot(row, scales, x + t * cols, cols);
   }
 }

@@ -5,9 +5,12 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
+
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 // Weight-only int8 per row: dequantized inside the kernel, fp32 activations.
 void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float* y);

@@ -13,9 +13,12 @@
 #include <cstdint>
 #include <string_view>
 
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
+
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 // Per-token symmetric quantization, the reference definition: for token t,
 // sx = max_c |x[t][c]| / 127 and q[t][c] = clamp(round_half_even(x / sx),

@@ -26,9 +26,12 @@
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/gemv.h"
-#include "kernels/cpu/weight_matrix.h"
+#include "weights/weight_matrix.h"
 
 namespace tc::kernels {
+
+using weights::WeightFormat;
+using weights::WeightMatrix;
 
 // Rows [begin, end) for one kernel call, and what the same thread reads next.
 struct RowClaim {
