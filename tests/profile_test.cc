@@ -149,29 +149,6 @@ TEST(PeakRssSampler, ShortWindowIsUnreliableAndMissedSpikeIsFlagged) {
   }
 }
 
-TEST(PeakRssSampler, ReportToJson) {
-  RssReport report;
-  report.baseline_bytes = 100;
-  report.peak_bytes = 350;
-  report.samples = 12;
-  report.interval_ms = 5;
-  report.duration_s = 0.06;
-  report.kernel_peak_bytes = 360;
-  report.note = "n";
-  report.reliable = true;
-  const json j = to_json(report);
-  EXPECT_EQ(j.at("baseline_bytes"), 100);
-  EXPECT_EQ(j.at("peak_bytes"), 350);
-  EXPECT_EQ(j.at("peak_above_baseline_bytes"), 250);
-  EXPECT_EQ(j.at("samples"), 12);
-  EXPECT_EQ(j.at("interval_ms"), 5.0);
-  EXPECT_EQ(j.at("duration_s"), 0.06);
-  EXPECT_EQ(j.at("kernel_peak_bytes"), 360);
-  EXPECT_EQ(j.at("note"), "n");
-  EXPECT_EQ(j.at("reliable"), true);
-  EXPECT_EQ(j.size(), 9u);
-}
-
 // ----------------------------------------------------------- snapshot --
 
 // JSON pointers of the leaves of `value` (arrays count as leaves).

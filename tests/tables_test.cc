@@ -13,6 +13,7 @@
 
 #include "harness/results_reader.h"
 #include "harness/tables.h"
+#include "result_fixture.h"
 #include "test_paths.h"
 
 namespace tc::harness {
@@ -21,49 +22,43 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The fields the tables read, for an ok cell.
-json ok_result(const std::string& model, const std::string& method, double ppl, double p50_ms,
-               const std::string& revision = "0123456789ab") {
-  return {{"schema_version", 1},
-          {"status", "ok"},
-          {"error", nullptr},
-          {"model", {{"name", model}}},
-          {"method", {{"name", method}}},
-          {"hardware",
-           {{"cpu",
-             {{"model_name", "Test CPU 9000"},
-              {"physical_cores", 8},
-              {"logical_cpus", 16},
-              {"kernel_isa", "avx512"}}},
-            {"build", {{"git_revision", revision}}}}},
-          {"settings", {{"threads", 8}}},
-          {"latency", {{"ms", {{"p50", p50_ms}}}}},
-          {"generation", {{"decode_tok_s", 42.3}, {"prefill_tok_s", 1234.5}}},
-          {"perplexity", {{"ppl", ppl}}},
-          {"memory", {{"peak_bytes", 512300000}, {"reliable", true}}},
-          {"size", {{"weights_in_memory_bytes", 1976000000}, {"on_disk_bytes", 988000000}}}};
+// An ok cell with the values the tables show.
+ResultRecord ok_result(const std::string& model, const std::string& method, double ppl,
+                       double p50_ms) {
+  ResultRecord record = test::full_result(model, method);
+  record.perplexity->ppl = ppl;
+  record.latency->ms.p50 = p50_ms;
+  return record;
 }
 
-ResultFile file_of(const std::string& model, const std::string& method, json data) {
-  return {"results/raw/" + model + "/" + method + ".json", model, method, std::move(data), ""};
+ResultFile file_of(const std::string& model, const std::string& method, ResultRecord record) {
+  ResultFile file;
+  file.path = "results/raw/" + model + "/" + method + ".json";
+  file.model = model;
+  file.method = method;
+  file.record = std::move(record);
+  return file;
 }
 
-// Two models. alpha: fp32, bf16 (no decode measurement, unreliable memory),
+// Two models. alpha: fp32, bf16 (no generation measured, unreliable memory),
 // a failed int8 cell. beta: bf16 only (no fp32 baseline).
 std::vector<ResultFile> sample_files() {
   std::vector<ResultFile> files;
   files.push_back(file_of("alpha", "fp32_cpu", ok_result("alpha", "fp32_cpu", 20.0, 10.0)));
-  json bf16 = ok_result("alpha", "bf16_cpu", 20.012, 5.0);
-  bf16["generation"].erase("decode_tok_s");
-  bf16["memory"]["reliable"] = false;
-  bf16["memory"]["note"] = "sampler missed 3 intervals";
+  ResultRecord bf16 = ok_result("alpha", "bf16_cpu", 20.012, 5.0);
+  bf16.generation.reset();
+  bf16.memory->reliable = false;
+  bf16.memory->note = "sampler missed 3 intervals";
   files.push_back(file_of("alpha", "bf16_cpu", bf16));
-  json failed = {{"schema_version", 1},
-                 {"status", "failed"},
-                 {"error", "out of memory, \"big\" model\nstack trace follows"},
-                 {"latency", nullptr},
-                 {"perplexity", nullptr},
-                 {"size", {{"weights_in_memory_bytes", 500000000}}}};
+  ResultRecord failed = test::full_result("alpha", "int8_rtn");
+  failed.status = "failed";
+  failed.error = "out of memory, \"big\" model\nstack trace follows";
+  failed.hardware = nullptr;
+  failed.latency.reset();
+  failed.generation.reset();
+  failed.perplexity.reset();
+  failed.memory.reset();
+  failed.size = SizeRecord{.weights_in_memory_bytes = 500000000, .on_disk_bytes = 250000000};
   files.push_back(file_of("alpha", "int8_rtn", failed));
   files.push_back(file_of("beta", "bf16_cpu", ok_result("beta", "bf16_cpu", 17.5, 20.0)));
   return files;
@@ -136,7 +131,8 @@ TEST(Tables, RowsShowDeltasSpeedupsFailuresAndGaps) {
   EXPECT_EQ(bf16[column(alpha, "ΔPPL")], "+0.012");
   EXPECT_EQ(bf16[column(alpha, "ΔPPL %")], "+0.06%");
   EXPECT_EQ(bf16[column(alpha, "speed-up vs fp32")], "2.00×");
-  EXPECT_EQ(bf16[column(alpha, "decode tok/s")], "—");  // missing, not zero
+  EXPECT_EQ(bf16[column(alpha, "decode tok/s")], "—");  // not measured, not zero
+  EXPECT_EQ(bf16[column(alpha, "prefill tok/s")], "—");
   EXPECT_EQ(bf16[column(alpha, "peak RSS MB")], "512.3†");
   ASSERT_EQ(alpha.footnotes.size(), 1u);
   EXPECT_NE(alpha.footnotes[0].find("bf16_cpu"), std::string::npos);
@@ -145,8 +141,8 @@ TEST(Tables, RowsShowDeltasSpeedupsFailuresAndGaps) {
   const auto failed = row_for(alpha, "int8_rtn");
   EXPECT_EQ(failed[column(alpha, "status")], "failed: out of memory, \"big\" model");
   EXPECT_EQ(failed[column(alpha, "weight MB")], "500.0");  // measured before it failed
-  for (const char* name :
-       {"disk MB", "forward p50 ms", "PPL", "ΔPPL", "speed-up vs fp32", "peak RSS MB"}) {
+  EXPECT_EQ(failed[column(alpha, "disk MB")], "250.0");
+  for (const char* name : {"forward p50 ms", "PPL", "ΔPPL", "speed-up vs fp32", "peak RSS MB"}) {
     EXPECT_EQ(failed[column(alpha, name)], "—") << name;
   }
 
@@ -166,10 +162,18 @@ TEST(Tables, NegativeDeltaAndUnreadableFiles) {
   std::vector<ResultFile> files;
   files.push_back(file_of("m", "fp32_cpu", ok_result("m", "fp32_cpu", 20.0, 10.0)));
   files.push_back(file_of("m", "q4", ok_result("m", "q4", 19.5, 12.5)));
-  files.push_back({"results/raw/m/bad.json", "m", "bad", nullptr, "parse error at byte 3"});
-  json v2 = ok_result("m", "v2", 1, 1);
+  ResultFile bad;
+  bad.path = "results/raw/m/bad.json";
+  bad.model = "m";
+  bad.method = "bad";
+  bad.parse_error = "parse error at byte 3";
+  files.push_back(bad);
+  json v2 = to_json(ok_result("m", "v2", 1, 1));
   v2["schema_version"] = 2;
-  files.push_back(file_of("m", "v2", v2));
+  files.push_back(result_file_of("results/raw/m/v2.json", "m", "v2", v2));
+  json lacking = to_json(ok_result("m", "lacking", 1, 1));
+  lacking["perplexity"].erase("ppl");
+  files.push_back(result_file_of("results/raw/m/lacking.json", "m", "lacking", lacking));
   const ModelTable table = build_tables(files, {})[0];
   const auto q4 = row_for(table, "q4");
   EXPECT_EQ(q4[column(table, "ΔPPL")], "-0.500");
@@ -177,8 +181,12 @@ TEST(Tables, NegativeDeltaAndUnreadableFiles) {
   EXPECT_EQ(q4[column(table, "speed-up vs fp32")], "0.80×");
   EXPECT_EQ(row_for(table, "bad")[column(table, "status")], "unreadable: parse error at byte 3");
   EXPECT_EQ(row_for(table, "bad")[column(table, "PPL")], "—");
-  EXPECT_EQ(row_for(table, "v2")[column(table, "status")], "refused: schema_version 2");
+  EXPECT_EQ(row_for(table, "v2")[column(table, "status")],
+            "refused: schema_version 2 is newer than this build reads (1.1)");
   EXPECT_EQ(row_for(table, "v2")[column(table, "PPL")], "—");
+  EXPECT_EQ(row_for(table, "lacking")[column(table, "status")],
+            "unreadable: perplexity.ppl missing");
+  EXPECT_EQ(row_for(table, "lacking")[column(table, "forward p50 ms")], "—");
 }
 
 TEST(Tables, MarkdownRows) {
@@ -196,11 +204,11 @@ TEST(Tables, MarkdownRows) {
   EXPECT_EQ(md.find("WARNING"), std::string::npos);
   EXPECT_NE(md.find("## alpha\n"), std::string::npos);
   EXPECT_NE(md.find("## beta\n"), std::string::npos);
-  EXPECT_NE(md.find("| bf16_cpu | ok | 1976.0 | 988.0 | 5.00 | — | 1234.5 | 20.012 | +0.012 | "
+  EXPECT_NE(md.find("| bf16_cpu | ok | 1976.0 | 988.0 | 5.00 | — | — | 20.012 | +0.012 | "
                     "+0.06% | 2.00× | 512.3† |\n"),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("| int8_rtn | failed: out of memory, \"big\" model | 500.0 | — |"),
+  EXPECT_NE(md.find("| int8_rtn | failed: out of memory, \"big\" model | 500.0 | 250.0 | — |"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("## Columns"), std::string::npos);
@@ -209,7 +217,9 @@ TEST(Tables, MarkdownRows) {
 
 TEST(Tables, MarkdownEscapesPipes) {
   std::vector<ResultFile> files;
-  json failed = {{"schema_version", 1}, {"status", "failed"}, {"error", "a|b"}};
+  ResultRecord failed = test::full_result("m", "x");
+  failed.status = "failed";
+  failed.error = "a|b";
   files.push_back(file_of("m", "x", failed));
   const RenderedTables out = render_tables(files, {});
   EXPECT_NE(out.results_md.find("| failed: a\\|b |"), std::string::npos) << out.results_md;
@@ -223,10 +233,10 @@ TEST(Tables, CsvQuoting) {
   const RenderedTables out = render_tables(sample_files(), {});
   const std::string& csv = out.model_csv.at("alpha");
   EXPECT_EQ(csv.rfind("method,status,weight MB,disk MB,forward p50 ms,", 0), 0u) << csv;
-  EXPECT_NE(csv.find("\r\nint8_rtn,\"failed: out of memory, \"\"big\"\" model\",500.0,—,"),
+  EXPECT_NE(csv.find("\r\nint8_rtn,\"failed: out of memory, \"\"big\"\" model\",500.0,250.0,—,"),
             std::string::npos)
       << csv;
-  EXPECT_NE(csv.find("\r\nbf16_cpu,ok,1976.0,988.0,5.00,—,1234.5,20.012,+0.012,+0.06%,2.00×,"
+  EXPECT_NE(csv.find("\r\nbf16_cpu,ok,1976.0,988.0,5.00,—,—,20.012,+0.012,+0.06%,2.00×,"
                      "512.3†\r\n"),
             std::string::npos)
       << csv;
@@ -236,7 +246,7 @@ TEST(Tables, CsvQuoting) {
 
 TEST(Tables, MixedRevisionsWarnLoudly) {
   std::vector<ResultFile> files = sample_files();
-  files[1].data["hardware"]["build"]["git_revision"] = "fedcba987654";
+  files[1].record->hardware["build"]["git_revision"] = "fedcba987654";
   const std::string md = render_tables(files, {}).results_md;
   EXPECT_NE(md.find("WARNING: these results come from 2 different git revisions"),
             std::string::npos)
@@ -262,7 +272,7 @@ TEST(Tables, WritesFilesFromAResultsFolder) {
   for (const ResultFile& file : sample_files()) {
     fs::create_directories(results + "/raw/" + file.model);
     std::ofstream(results + "/raw/" + file.model + "/" + file.method + ".json")
-        << file.data.dump(2);
+        << to_json(*file.record).dump(2);
   }
   // An atomic-write temporary must not show up as a method.
   std::ofstream(results + "/raw/alpha/.fp16_cpu.json.tmp.AbCdEf") << "{";

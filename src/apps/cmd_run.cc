@@ -93,21 +93,17 @@ void run_matrix(const RunOptions& options) {
       inputs.prompts = prompts;
       inputs.hardware = hardware;
       inputs.show_progress = !options.quiet;
-      const nlohmann::json result = harness::run_cell(inputs);
+      const harness::ResultRecord result = harness::run_cell(inputs);
       harness::write_result(path, result);
-      if (result["status"] == "ok") {
+      if (result.status == "ok") {
         ++done;
-        const auto& ppl = result["perplexity"];
-        const auto& latency = result["latency"];
         std::fprintf(
-            stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms -> %s\n",
-            result["wall_seconds"].get<double>(),
-            ppl.is_null() ? "-" : std::to_string(ppl["ppl"].get<double>()).c_str(),
-            latency.is_null() ? "-" : std::to_string(latency["ms"]["p50"].get<double>()).c_str(),
-            path.c_str());
+            stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms -> %s\n", result.wall_seconds,
+            result.perplexity ? std::to_string(result.perplexity->ppl).c_str() : "-",
+            result.latency ? std::to_string(result.latency->ms.p50).c_str() : "-", path.c_str());
       } else {
         ++failed;
-        std::fprintf(stderr, "    FAILED: %s -> %s\n", result["error"].get<std::string>().c_str(),
+        std::fprintf(stderr, "    FAILED: %s -> %s\n", result.error.value_or("").c_str(),
                      path.c_str());
       }
     }

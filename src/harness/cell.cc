@@ -14,6 +14,7 @@
 #include "eval/generation_bench.h"
 #include "eval/latency.h"
 #include "eval/perplexity.h"
+#include "harness/results_reader.h"
 #include "io/atomic_file.h"
 #include "io/hf_hub.h"
 #include "io/safetensors.h"
@@ -23,8 +24,6 @@
 namespace tc::harness {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
-
 namespace {
 
 std::string utc_now() {
@@ -37,10 +36,7 @@ std::string utc_now() {
   return text;
 }
 
-json model_json(const ModelEntry& entry, const std::string& dir, const model::Qwen2Model* model) {
-  json out = {{"name", entry.name}, {"path", dir}, {"role", entry.role}};
-  if (model == nullptr) return out;
-  const model::ModelConfig& c = model->config();
+ModelConfigRecord config_record(const model::ModelConfig& c) {
   // Parameter count from the shapes (tied embeddings counted once).
   const int64_t per_layer = 2 * c.hidden_size +                             // norms
                             c.hidden_size * (c.q_dim() + 2 * c.kv_dim()) +  // q, k, v
@@ -49,12 +45,15 @@ json model_json(const ModelEntry& entry, const std::string& dir, const model::Qw
                             3 * c.hidden_size * c.intermediate_size;        // gate, up, down
   const int64_t parameters = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2) +
                              c.hidden_size + c.num_layers * per_layer;
-  out["config"] = {{"hidden_size", c.hidden_size},   {"intermediate_size", c.intermediate_size},
-                   {"num_layers", c.num_layers},     {"num_heads", c.num_heads},
-                   {"num_kv_heads", c.num_kv_heads}, {"head_dim", c.head_dim},
-                   {"vocab_size", c.vocab_size},     {"tie_word_embeddings", c.tie_word_embeddings},
-                   {"parameters", parameters}};
-  return out;
+  return {.hidden_size = c.hidden_size,
+          .intermediate_size = c.intermediate_size,
+          .num_layers = c.num_layers,
+          .num_heads = c.num_heads,
+          .num_kv_heads = c.num_kv_heads,
+          .head_dim = c.head_dim,
+          .vocab_size = c.vocab_size,
+          .tie_word_embeddings = c.tie_word_embeddings,
+          .parameters = parameters};
 }
 
 // Bytes of the checkpoint's weight files as stored.
@@ -93,49 +92,48 @@ class Progress {
   Stopwatch clock_;
 };
 
-json latency_json(const eval::LatencyResult& r) {
-  return {{"seq_len", r.seq_len},
-          {"n_warmup", r.n_warmup},
-          {"n_iters", r.n_iters},
-          {"warmup_ms", r.warmup_ms},
-          {"samples_ms", r.samples_ms},
-          {"ms",
-           {{"mean", r.ms.mean},
-            {"p50", r.ms.p50},
-            {"p90", r.ms.p90},
-            {"p99", r.ms.p99},
-            {"min", r.ms.min},
-            {"max", r.ms.max}}}};
+LatencyRecord latency_record(const eval::LatencyResult& r) {
+  return {.seq_len = r.seq_len,
+          .n_warmup = r.n_warmup,
+          .n_iters = r.n_iters,
+          .warmup_ms = r.warmup_ms,
+          .samples_ms = r.samples_ms,
+          .ms = {.mean = r.ms.mean,
+                 .p50 = r.ms.p50,
+                 .p90 = r.ms.p90,
+                 .p99 = r.ms.p99,
+                 .min = r.ms.min,
+                 .max = r.ms.max}};
 }
 
-json generation_json(const eval::GenerationBenchResult& r, const std::string& prompts_file,
-                     int64_t max_new_tokens) {
-  json per_prompt = json::array();
+GenerationRecord generation_record(const eval::GenerationBenchResult& r,
+                                   const std::string& prompts_file, int64_t max_new_tokens) {
+  GenerationRecord out;
   for (const auto& p : r.per_prompt) {
     const double seconds = p.prefill_seconds + p.decode_seconds;
-    per_prompt.push_back(
-        {{"prompt_tokens", p.prompt_tokens},
-         {"new_tokens", p.new_tokens},
-         {"prefill_seconds", p.prefill_seconds},
-         {"decode_seconds", p.decode_seconds},
-         {"seconds", seconds},
-         {"tok_s", seconds > 0 ? static_cast<double>(p.new_tokens) / seconds : 0.0},
-         {"prefill_tok_s",
-          p.prefill_seconds > 0 ? static_cast<double>(p.prompt_tokens) / p.prefill_seconds : 0.0},
-         {"decode_tok_s",
-          p.decode_seconds > 0 ? static_cast<double>(p.decode_steps) / p.decode_seconds : 0.0}});
+    out.per_prompt.push_back(
+        {.prompt_tokens = p.prompt_tokens,
+         .new_tokens = p.new_tokens,
+         .prefill_seconds = p.prefill_seconds,
+         .decode_seconds = p.decode_seconds,
+         .seconds = seconds,
+         .tok_s = seconds > 0 ? static_cast<double>(p.new_tokens) / seconds : 0.0,
+         .prefill_tok_s =
+             p.prefill_seconds > 0 ? static_cast<double>(p.prompt_tokens) / p.prefill_seconds : 0.0,
+         .decode_tok_s =
+             p.decode_seconds > 0 ? static_cast<double>(p.decode_steps) / p.decode_seconds : 0.0});
   }
   std::ifstream file(prompts_file, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  return {{"prompts_file", prompts_file},
-          {"prompts_sha256", sha256_hex(bytes)},
-          {"max_new_tokens", max_new_tokens},
-          {"per_prompt", per_prompt},
-          {"new_tokens", r.new_tokens},
-          {"seconds", r.seconds},
-          {"tok_s", r.tok_s},
-          {"prefill_tok_s", r.prefill_tok_s},
-          {"decode_tok_s", r.decode_tok_s}};
+  out.prompts_file = prompts_file;
+  out.prompts_sha256 = sha256_hex(bytes);
+  out.max_new_tokens = max_new_tokens;
+  out.new_tokens = r.new_tokens;
+  out.seconds = r.seconds;
+  out.tok_s = r.tok_s;
+  out.prefill_tok_s = r.prefill_tok_s;
+  out.decode_tok_s = r.decode_tok_s;
+  return out;
 }
 
 }  // namespace
@@ -145,63 +143,56 @@ std::string result_path(const std::string& results_dir, const std::string& model
   return (fs::path(results_dir) / "raw" / model / (method + ".json")).string();
 }
 
-void write_result(const std::string& path, const json& result) {
+void write_result(const std::string& path, const ResultRecord& result) {
   fs::create_directories(fs::path(path).parent_path());
-  io::write_file_atomic(path, result.dump(2) + "\n");
+  io::write_file_atomic(path, to_json(result).dump(2) + "\n");
 }
 
 bool cell_done(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return false;
-  const json result = json::parse(file, nullptr, /*allow_exceptions=*/false);
-  return !result.is_discarded() && result.is_object() && result.value("status", "") == "ok";
+  const ResultFile file = read_result_file(path, "", "");
+  return file.record && file.record->status == "ok";
 }
 
-json run_cell(const CellInputs& in) {
+ResultRecord run_cell(const CellInputs& in) {
   const ModelEntry& entry = *in.model;
   const Method& method = *in.method;
   const HarnessSettings& s = entry.settings;
   Stopwatch wall;
   profile::PeakRssSampler memory;
 
-  json result = {{"schema_version", kResultSchemaVersion},
-                 {"status", "failed"},
-                 {"error", nullptr},
-                 {"model", {{"name", entry.name}, {"path", entry.path}, {"role", entry.role}}},
-                 {"method",
-                  {{"name", method.name},
-                   {"description", method.description},
-                   {"weight_format", method.weight_format},
-                   {"device", method.device},
-                   {"kv_cache", method.kv_cache}}},
-                 {"started_at", utc_now()},
-                 {"hardware", in.hardware},
-                 {"settings",
-                  {{"n_warmup", s.n_warmup},
-                   {"n_iters", s.n_iters},
-                   {"seq_len_for_latency", s.seq_len_for_latency},
-                   {"ppl_max_length", s.ppl_max_length},
-                   {"ppl_stride", s.ppl_stride},
-                   {"max_new_tokens", s.max_new_tokens},
-                   {"threads", ThreadPool::global().size()}}},
-                 {"latency", nullptr},
-                 {"generation", nullptr},
-                 {"perplexity", nullptr},
-                 {"compile", nullptr},
-                 {"data_used", json::array()},
-                 {"method_details", json::object()}};
+  ResultRecord result;
+  result.status = "failed";
+  result.model.name = entry.name;
+  result.model.path = entry.path;
+  result.model.role = entry.role;
+  result.method = {.name = method.name,
+                   .description = method.description,
+                   .weight_format = method.weight_format,
+                   .device = method.device,
+                   .kv_cache = method.kv_cache};
+  result.started_at = utc_now();
+  result.hardware = in.hardware;
+  result.settings = {.n_warmup = s.n_warmup,
+                     .n_iters = s.n_iters,
+                     .seq_len_for_latency = s.seq_len_for_latency,
+                     .ppl_max_length = s.ppl_max_length,
+                     .ppl_stride = s.ppl_stride,
+                     .max_new_tokens = s.max_new_tokens,
+                     .threads = static_cast<int64_t>(ThreadPool::global().size())};
   try {
     const std::string dir = io::resolve_model_dir(entry.path);
     Stopwatch load_clock;
     PreparedModel prepared = method.prepare({dir, in.calibration_source});
     const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
     model::Qwen2Model& model = *prepared.model;
-    result["load"] = {{"seconds", load_clock.seconds()}};
-    result["model"] = model_json(entry, dir, &model);
-    result["method_details"] = prepared.details;
-    result["data_used"] = prepared.data_used;
-    result["size"] = {{"weights_in_memory_bytes", model.weight_bytes()},
-                      {"on_disk_bytes", weights_on_disk(dir)}};
+    result.load = LoadRecord{.seconds = load_clock.seconds()};
+    result.model.path = dir;
+    result.model.config = config_record(model.config());
+    result.method_details = prepared.details;
+    result.data_used =
+        data_used_from_json(prepared.data_used, "method " + method.name + " data_used");
+    result.size = SizeRecord{.weights_in_memory_bytes = static_cast<int64_t>(model.weight_bytes()),
+                             .on_disk_bytes = static_cast<int64_t>(weights_on_disk(dir))};
 
     const std::vector<int32_t> eval_ids = tokenizer.encode(in.eval_text->text);
     if (method.measures_latency) {
@@ -212,12 +203,12 @@ json run_cell(const CellInputs& in) {
       const auto latency = eval::measure_forward_latency(
           model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)), s.n_warmup,
           s.n_iters);
-      result["latency"] = latency_json(latency);
+      result.latency = latency_record(latency);
     }
     if (method.measures_generation) {
       const auto generation =
           eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens);
-      result["generation"] = generation_json(generation, in.prompts_file, s.max_new_tokens);
+      result.generation = generation_record(generation, in.prompts_file, s.max_new_tokens);
     }
     if (method.measures_perplexity) {
       Progress progress("perplexity", in.show_progress);
@@ -226,22 +217,27 @@ json run_cell(const CellInputs& in) {
           {.max_length = s.ppl_max_length,
            .stride = s.ppl_stride,
            .progress = [&](int64_t done, int64_t total) { progress(done, total); }});
-      result["perplexity"] = {
-          {"dataset", in.eval_text->dataset}, {"split", in.eval_text->split},
-          {"file", in.eval_text->file},       {"sha256", in.eval_text->sha256},
-          {"n_tokens", eval_ids.size()},      {"max_length", s.ppl_max_length},
-          {"stride", s.ppl_stride},           {"ppl", ppl.ppl},
-          {"nll_sum", ppl.nll_sum},           {"scored_tokens", ppl.scored_tokens},
-          {"windows", ppl.windows},           {"seconds", ppl.seconds}};
+      result.perplexity = PerplexityRecord{.dataset = in.eval_text->dataset,
+                                           .split = in.eval_text->split,
+                                           .file = in.eval_text->file,
+                                           .sha256 = in.eval_text->sha256,
+                                           .n_tokens = static_cast<int64_t>(eval_ids.size()),
+                                           .max_length = s.ppl_max_length,
+                                           .stride = s.ppl_stride,
+                                           .ppl = ppl.ppl,
+                                           .nll_sum = ppl.nll_sum,
+                                           .scored_tokens = ppl.scored_tokens,
+                                           .windows = ppl.windows,
+                                           .seconds = ppl.seconds};
     }
-    result["status"] = "ok";
+    result.status = "ok";
   } catch (const std::exception& error) {
-    result["status"] = "failed";
-    result["error"] = error.what();
+    result.status = "failed";
+    result.error = error.what();
   }
-  result["memory"] = profile::to_json(memory.stop());
-  result["finished_at"] = utc_now();
-  result["wall_seconds"] = wall.seconds();
+  result.memory = memory_record_of(memory.stop());
+  result.finished_at = utc_now();
+  result.wall_seconds = wall.seconds();
   return result;
 }
 

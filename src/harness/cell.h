@@ -8,11 +8,10 @@
 
 #include "eval/dataset.h"
 #include "harness/methods.h"
+#include "harness/result_record.h"
 #include "harness/run_config.h"
 
 namespace tc::harness {
-
-inline constexpr int kResultSchemaVersion = 1;
 
 struct CellInputs {
   const ModelEntry* model = nullptr;
@@ -27,17 +26,18 @@ struct CellInputs {
 
 // Measures one cell. Never throws for a failure inside the cell: the result
 // then has status "failed" and the error, so the run can go on.
-nlohmann::json run_cell(const CellInputs& inputs);
+ResultRecord run_cell(const CellInputs& inputs);
 
 // results_dir/raw/<model>/<method>.json
 std::string result_path(const std::string& results_dir, const std::string& model,
                         const std::string& method);
 
-// Writes atomically (temporary file, fsync, rename), creating folders.
-void write_result(const std::string& path, const nlohmann::json& result);
+// Writes to_json(result) atomically (temporary file, fsync, rename),
+// creating folders.
+void write_result(const std::string& path, const ResultRecord& result);
 
-// True when `path` holds a result with status "ok" (a failed or unreadable
-// one is run again).
+// True when `path` holds a result that reads as a record with status "ok"
+// (a failed or unreadable one is run again).
 bool cell_done(const std::string& path);
 
 }  // namespace tc::harness

@@ -1,7 +1,6 @@
 #include "harness/results_reader.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,6 +34,15 @@ std::vector<fs::path> sorted_entries(const fs::path& folder) {
   return entries;
 }
 
+// The string at a JSON pointer into the free-form hardware snapshot.
+std::optional<std::string> string_at(const json& data, const char* pointer) {
+  const json::json_pointer where(pointer);
+  if (!data.is_object() || !data.contains(where)) return std::nullopt;
+  const json& value = data.at(where);
+  if (!value.is_string()) return std::nullopt;
+  return value.get<std::string>();
+}
+
 std::string usable(std::optional<std::string> text) {
   if (!text || *text == "unknown") return "";
   return *text;
@@ -46,9 +54,25 @@ std::string raw_dir(const std::string& results_dir) {
   return (fs::path(results_dir) / "raw").string();
 }
 
+ResultFile result_file_of(const std::string& path, const std::string& model,
+                          const std::string& method, const json& data) {
+  ResultFile file;
+  file.path = path;
+  file.model = model;
+  file.method = method;
+  ResultRead read = read_result(data);
+  file.record = std::move(read.record);
+  file.problems = std::move(read.problems);
+  file.refused = read.refused;
+  return file;
+}
+
 ResultFile read_result_file(const std::string& path, const std::string& model,
                             const std::string& method) {
-  ResultFile file{path, model, method, nullptr, ""};
+  ResultFile file;
+  file.path = path;
+  file.model = model;
+  file.method = method;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     file.parse_error = "cannot open file";
@@ -60,13 +84,14 @@ ResultFile read_result_file(const std::string& path, const std::string& model,
     file.parse_error = "read failed";
     return file;
   }
+  json data;
   try {
-    file.data = json::parse(content.str());
+    data = json::parse(content.str());
   } catch (const json::exception& e) {
-    file.data = nullptr;
     file.parse_error = e.what();
+    return file;
   }
-  return file;
+  return result_file_of(path, model, method, data);
 }
 
 std::vector<ResultFile> read_results(const std::string& results_dir) {
@@ -89,33 +114,15 @@ std::vector<ResultFile> read_results(const std::string& results_dir) {
   return files;
 }
 
-std::optional<double> number_at(const json& data, const char* pointer) {
-  const json::json_pointer where(pointer);
-  if (!data.is_object() || !data.contains(where)) return std::nullopt;
-  const json& value = data.at(where);
-  if (!value.is_number()) return std::nullopt;
-  const double number = value.get<double>();
-  if (!std::isfinite(number)) return std::nullopt;
-  return number;
-}
-
-std::optional<std::string> string_at(const json& data, const char* pointer) {
-  const json::json_pointer where(pointer);
-  if (!data.is_object() || !data.contains(where)) return std::nullopt;
-  const json& value = data.at(where);
-  if (!value.is_string()) return std::nullopt;
-  return value.get<std::string>();
-}
-
-std::string git_revision_of(const json& data) {
-  std::string revision = usable(string_at(data, "/hardware/build/git_revision"));
-  if (revision.empty()) revision = usable(string_at(data, "/hardware/git_revision"));
+std::string git_revision_of(const ResultRecord& record) {
+  std::string revision = usable(string_at(record.hardware, "/build/git_revision"));
+  if (revision.empty()) revision = usable(string_at(record.hardware, "/git_revision"));
   return revision;
 }
 
-std::string cpu_model_of(const json& data) {
-  std::string model = usable(string_at(data, "/hardware/cpu/model_name"));
-  if (model.empty()) model = usable(string_at(data, "/hardware/cpu/model"));
+std::string cpu_model_of(const ResultRecord& record) {
+  std::string model = usable(string_at(record.hardware, "/cpu/model_name"));
+  if (model.empty()) model = usable(string_at(record.hardware, "/cpu/model"));
   return model;
 }
 

@@ -22,6 +22,10 @@ constexpr const char* kMissing = "—";
 constexpr const char* kNoBaseline = "no fp32 baseline";
 constexpr size_t kShortErrorBytes = 80;
 
+bool one_of(const std::vector<std::string>& values, const std::string& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
 enum Column {
   kMethod,
   kStatus,
@@ -50,7 +54,8 @@ const std::vector<std::string>& column_notes() {
   static const std::vector<std::string> notes = {
       "**status**: `ok`, `failed: <error>` (the cell ran and failed; measurements it did "
       "not reach show —), `missing` (no result file), `unreadable`/`refused` (the file does "
-      "not parse or has another schema_version). A missing value is never shown as zero.",
+      "not parse or lacks a field the schema requires / has a newer schema_version: the "
+      "status says which field). A missing value is never shown as zero.",
       "**weight MB**: `size.weights_in_memory_bytes` / 1e6, the weights as held in memory.",
       "**disk MB**: `size.on_disk_bytes` / 1e6, the model files as stored (or the method's "
       "own output files).",
@@ -69,19 +74,24 @@ const std::vector<std::string>& column_notes() {
   return notes;
 }
 
-// A measurement read from a result: present and valid, present but not a
-// finite non-negative number, or absent.
+// A measurement read from a record: present and valid, present but
+// negative (the record reads, the audit's schema rule flags it), or absent.
 struct Measure {
   std::optional<double> value;
   bool invalid = false;
 };
 
-Measure measure(const json& data, const char* pointer) {
-  const json::json_pointer where(pointer);
-  if (!data.is_object() || !data.contains(where) || data.at(where).is_null()) return {};
-  const std::optional<double> number = number_at(data, pointer);
-  if (!number || *number < 0) return {std::nullopt, true};
-  return {number, false};
+Measure measure(std::optional<double> value) {
+  if (!value) return {};
+  if (*value < 0) return {std::nullopt, true};
+  return {value, false};
+}
+
+// A field of an optional section: absent when the section is.
+template <class Section, class Field>
+Measure measure(const std::optional<Section>& section, Field Section::*field) {
+  if (!section) return {};
+  return measure(static_cast<double>((*section).*field));
 }
 
 std::string show(const Measure& m, double scale, const char* format) {
@@ -108,27 +118,21 @@ std::string short_error(const std::string& error) {
   return line.substr(0, cut) + "…";
 }
 
-// A result usable as a row: parsed and schema_version 1. Anything else is
-// shown by its status cell only, since its fields mean nothing to us.
-bool readable(const ResultFile& file) {
-  return file.parse_error.empty() && file.data.is_object() &&
-         file.data.value("schema_version", json()) == json(1);
-}
-
 std::string status_text(const ResultFile* file) {
   if (file == nullptr) return "missing";
   if (!file->parse_error.empty()) return "unreadable: " + short_error(file->parse_error);
-  if (!file->data.is_object()) return "unreadable: not a JSON object";
-  if (!readable(*file)) {
-    return "refused: schema_version " + file->data.value("schema_version", json()).dump();
+  if (!file->record) {
+    // A record that did not read is shown by its status cell only, since
+    // its fields mean nothing to us.
+    const std::string problem = file->problems.empty() ? "" : file->problems.front();
+    return (file->refused ? "refused: " : "unreadable: ") + short_error(problem);
   }
-  const json status = file->data.value("status", json());
-  if (status == "ok") return "ok";
-  if (status == "failed") {
-    const json error = file->data.value("error", json());
-    return "failed: " + short_error(error.is_string() ? error.get<std::string>() : "");
+  const ResultRecord& record = *file->record;
+  if (!one_of(schema_rules(record.minor()).statuses, record.status)) {
+    return "invalid status " + json(record.status).dump();
   }
-  return "invalid status " + status.dump();
+  if (record.status == "failed") return "failed: " + short_error(record.error.value_or(""));
+  return record.status;
 }
 
 struct Baseline {
@@ -137,14 +141,20 @@ struct Baseline {
   Measure p50;
 };
 
+Measure ppl_of(const ResultRecord& record) {
+  return measure(record.perplexity, &PerplexityRecord::ppl);
+}
+
+Measure p50_of(const ResultRecord& record) {
+  return record.latency ? measure(record.latency->ms.p50) : Measure{};
+}
+
 Baseline baseline_of(const ResultFile* file) {
   Baseline baseline;
-  if (file == nullptr || !readable(*file) || file->data.value("status", json()) != "ok") {
-    return baseline;
-  }
+  if (file == nullptr || !file->record || file->record->status != "ok") return baseline;
   baseline.usable = true;
-  baseline.ppl = measure(file->data, "/perplexity/ppl");
-  baseline.p50 = measure(file->data, "/latency/ms/p50");
+  baseline.ppl = ppl_of(*file->record);
+  baseline.p50 = p50_of(*file->record);
   return baseline;
 }
 
@@ -165,15 +175,17 @@ std::vector<std::string> make_row(const std::string& method, const ResultFile* f
   std::vector<std::string> row(kColumnCount, kMissing);
   row[kMethod] = method;
   row[kStatus] = status_text(file);
-  if (file == nullptr || !readable(*file)) return row;
-  const json& data = file->data;
-  row[kWeightMb] = show(measure(data, "/size/weights_in_memory_bytes"), 1e-6, "{:.1f}");
-  row[kDiskMb] = show(measure(data, "/size/on_disk_bytes"), 1e-6, "{:.1f}");
-  const Measure p50 = measure(data, "/latency/ms/p50");
+  if (file == nullptr || !file->record) return row;
+  const ResultRecord& record = *file->record;
+  row[kWeightMb] = show(measure(record.size, &SizeRecord::weights_in_memory_bytes), 1e-6, "{:.1f}");
+  row[kDiskMb] = show(measure(record.size, &SizeRecord::on_disk_bytes), 1e-6, "{:.1f}");
+  const Measure p50 = p50_of(record);
   row[kP50Ms] = show(p50, 1.0, "{:.2f}");
-  row[kDecodeTokS] = show(measure(data, "/generation/decode_tok_s"), 1.0, "{:.1f}");
-  row[kPrefillTokS] = show(measure(data, "/generation/prefill_tok_s"), 1.0, "{:.1f}");
-  const Measure ppl = measure(data, "/perplexity/ppl");
+  row[kDecodeTokS] =
+      show(measure(record.generation, &GenerationRecord::decode_tok_s), 1.0, "{:.1f}");
+  row[kPrefillTokS] =
+      show(measure(record.generation, &GenerationRecord::prefill_tok_s), 1.0, "{:.1f}");
+  const Measure ppl = ppl_of(record);
   row[kPpl] = show(ppl, 1.0, "{:.3f}");
   row[kDeltaPpl] = compare(ppl, baseline, baseline.ppl, [](double own, double base) {
     return fmt::format("{:+.3f}", own - base);
@@ -184,14 +196,13 @@ std::vector<std::string> make_row(const std::string& method, const ResultFile* f
   row[kSpeedup] = compare(p50, baseline, baseline.p50, [](double own, double base) {
     return own > 0 ? fmt::format("{:.2f}×", base / own) : std::string("—");
   });
-  const Measure peak = measure(data, "/memory/peak_bytes");
+  const Measure peak = measure(record.memory, &MemoryRecord::peak_bytes);
   row[kPeakRssMb] = show(peak, 1e-6, "{:.1f}");
-  const json::json_pointer reliable("/memory/reliable");
-  if (peak.value && data.contains(reliable) && data.at(reliable) == json(false)) {
+  if (peak.value && !record.memory->reliable) {
     row[kPeakRssMb] += "†";
-    const std::optional<std::string> note = string_at(data, "/memory/note");
+    const std::string note = record.memory->note.value_or("");
     footnotes.push_back(fmt::format("† {}: peak RSS flagged unreliable by the sampler{}", method,
-                                    note && !note->empty() ? ": " + short_error(*note) : ""));
+                                    note.empty() ? "" : ": " + short_error(note)));
   }
   return row;
 }
@@ -219,11 +230,11 @@ struct FieldValues {
 };
 
 FieldValues distinct_values(const std::vector<ResultFile>& files,
-                            std::string (*value_of)(const json&)) {
+                            std::string (*value_of)(const ResultRecord&)) {
   FieldValues field;
   for (const ResultFile& file : files) {
-    if (!readable(file)) continue;
-    const std::string value = value_of(file.data);
+    if (!file.record) continue;
+    const std::string value = value_of(*file.record);
     if (value.empty()) {
       ++field.not_recorded;
     } else {
@@ -256,28 +267,33 @@ std::string describe_values(const FieldValues& field) {
   return text;
 }
 
-std::string scalar_text(const json& data, const char* pointer) {
+// A value of the free-form hardware snapshot as text; empty when absent,
+// null or "unknown".
+std::string hardware_text(const ResultRecord& record, const char* pointer) {
   const json::json_pointer where(pointer);
-  if (!data.is_object() || !data.contains(where) || data.at(where).is_null()) return "";
-  const json& value = data.at(where);
+  const json& hardware = record.hardware;
+  if (!hardware.is_object() || !hardware.contains(where) || hardware.at(where).is_null()) return "";
+  const json& value = hardware.at(where);
   if (value.is_string())
     return value.get<std::string>() == "unknown" ? "" : value.get<std::string>();
   return value.dump();
 }
 
-std::string cores_of(const json& data) {
-  const std::string physical = scalar_text(data, "/hardware/cpu/physical_cores");
-  const std::string logical = scalar_text(data, "/hardware/cpu/logical_cpus");
+std::string cores_of(const ResultRecord& record) {
+  const std::string physical = hardware_text(record, "/cpu/physical_cores");
+  const std::string logical = hardware_text(record, "/cpu/logical_cpus");
   if (physical.empty() && logical.empty()) return "";
   return fmt::format("{} physical, {} logical", physical.empty() ? "?" : physical,
                      logical.empty() ? "?" : logical);
 }
-std::string isa_of(const json& data) { return scalar_text(data, "/hardware/cpu/kernel_isa"); }
-std::string threads_of(const json& data) { return scalar_text(data, "/settings/threads"); }
-std::string os_of(const json& data) { return scalar_text(data, "/hardware/os/pretty_name"); }
-std::string compiler_of(const json& data) {
-  const std::string id = scalar_text(data, "/hardware/build/compiler_id");
-  const std::string version = scalar_text(data, "/hardware/build/compiler_version");
+std::string isa_of(const ResultRecord& record) { return hardware_text(record, "/cpu/kernel_isa"); }
+std::string threads_of(const ResultRecord& record) {
+  return std::to_string(record.settings.threads);
+}
+std::string os_of(const ResultRecord& record) { return hardware_text(record, "/os/pretty_name"); }
+std::string compiler_of(const ResultRecord& record) {
+  const std::string id = hardware_text(record, "/build/compiler_id");
+  const std::string version = hardware_text(record, "/build/compiler_version");
   if (id.empty() && version.empty()) return "";
   return fmt::format("{} {}", id, version);
 }
@@ -416,7 +432,7 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     md += fmt::format("> **WARNING: these results come from {} different CPUs.**\n\n",
                       cpus.values.size());
   }
-  const std::pair<const char*, std::string (*)(const json&)> fields[] = {
+  const std::pair<const char*, std::string (*)(const ResultRecord&)> fields[] = {
       {"CPU", cpu_model_of},
       {"cores", cores_of},
       {"ISA used by the kernels", isa_of},

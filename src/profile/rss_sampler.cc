@@ -87,21 +87,6 @@ std::optional<uint64_t> kernel_peak_rss_bytes() {
   return std::nullopt;
 }
 
-nlohmann::json to_json(const RssReport& report) {
-  return {
-      {"baseline_bytes", report.baseline_bytes},
-      {"peak_bytes", report.peak_bytes},
-      {"peak_above_baseline_bytes",
-       report.peak_bytes > report.baseline_bytes ? report.peak_bytes - report.baseline_bytes : 0},
-      {"samples", report.samples},
-      {"interval_ms", report.interval_ms},
-      {"duration_s", report.duration_s},
-      {"kernel_peak_bytes", report.kernel_peak_bytes},
-      {"note", report.note},
-      {"reliable", report.reliable},
-  };
-}
-
 PeakRssSampler::PeakRssSampler(std::chrono::microseconds interval, StartMode mode)
     : interval_(interval) {
   if (mode == StartMode::kNow) start();

@@ -14,8 +14,6 @@
 #include <string>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 namespace tc::profile {
 
 struct RssReport {
@@ -31,10 +29,6 @@ struct RssReport {
   std::string note;      // why the report is unreliable, or other caveats; empty when none
   bool reliable = true;  // false: peak_bytes should not be trusted as the window's peak
 };
-
-// {"baseline_bytes", "peak_bytes", "peak_above_baseline_bytes", "samples", "interval_ms",
-//  "duration_s", "kernel_peak_bytes", "note", "reliable"}.
-nlohmann::json to_json(const RssReport& report);
 
 // Resident set size of this process now (/proc/self/statm); nullopt when /proc is unreadable.
 std::optional<uint64_t> current_rss_bytes();
