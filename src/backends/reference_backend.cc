@@ -18,7 +18,7 @@ namespace {
 // W8A8 weights mean activations quantized per token: their reference is the
 // scalar integer kernel. Every other format: dequantize a row, dot in double.
 void reference_matmul(const WeightMatrix& w, const float* x, int64_t n, float* y) {
-  if (w.format == weights::WeightFormat::kQ8RowDynamic) {
+  if (weights::weight_format_traits(w.format).quantizes_activations) {
     return kernels::matmul_q8_dynamic_scalar(w, x, n, y);
   }
   kernels::matmul_reference(w, x, n, y);
