@@ -159,24 +159,90 @@ TEST(QuantQ4G128, ShortLastGroupHasItsOwnScale) {
   }
 }
 
+// q8_g128: one fp16 scale per group of 128 inputs (the last group of 320
+// is 64 long), max|w| / 127 rounded to fp16; every value within half a
+// step of its weight except where the fp16 rounding of the scale made the
+// weight overflow ±127 steps (then clamped, off by less than one step).
+TEST(QuantQ8G128, GroupScalesAndRoundTripWithinHalfAStep) {
+  const WeightMatrix dense = random_f32(3, 320, 41);
+  const WeightMatrix q = weights::convert_weights(dense, WeightFormat::kQ8G128);
+  ASSERT_EQ(q.scales_per_row(), 3);
+  ASSERT_EQ(q.storage.size(), 3u * 320u);
+  ASSERT_EQ(q.scales.size(), 3u * 3u * 2u);
+  std::vector<float> row(320);
+  for (int64_t r = 0; r < 3; ++r) {
+    q.row_to_f32(r, row.data());
+    for (int64_t g = 0; g < 3; ++g) {
+      const int64_t begin = g * 128, end = std::min<int64_t>(320, begin + 128);
+      float max_abs = 0.0f;
+      for (int64_t c = begin; c < end; ++c)
+        max_abs = std::max(max_abs, std::fabs(dense.f32()[r * 320 + c]));
+      const uint16_t bits = q.group_scales()[r * 3 + g];
+      EXPECT_EQ(bits, f32_to_f16(max_abs / 127.0f)) << "row " << r << " group " << g;
+      const float scale = f16_to_f32(bits);
+      for (int64_t c = begin; c < end; ++c) {
+        const float w = dense.f32()[r * 320 + c];
+        const int stored = q.i8()[r * 320 + c];
+        EXPECT_EQ(row[c], scale * static_cast<float>(stored));
+        const bool clamped = std::fabs(w / scale) > 127.0f;
+        EXPECT_LE(std::fabs(w - row[c]), clamped ? scale : scale / 2 * (1 + 1e-6f))
+            << "row " << r << " col " << c;
+      }
+    }
+  }
+}
+
+// Every row of the format table: its name parses back to it, the bytes of
+// a row and the stored shapes follow from its bits and group size, and an
+// encoded row decodes within one step of the weights.
+TEST(WeightFormatTable, EveryFormatIsConsistent) {
+  const WeightMatrix dense = random_f32(2, 300, 43);
+  for (const WeightFormat format :
+       {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16, WeightFormat::kQ8Row,
+        WeightFormat::kQ8RowDynamic, WeightFormat::kQ8G128, WeightFormat::kQ4G128}) {
+    const weights::WeightFormatTraits& traits = weights::weight_format_traits(format);
+    EXPECT_EQ(traits.format, format);
+    EXPECT_EQ(weights::weight_format_from_name(traits.name), format);
+    const WeightMatrix m = weights::convert_weights(dense, format);
+    EXPECT_EQ(m.row_bytes(), (300 * traits.bits + 7) / 8) << traits.name;
+    const std::vector<int64_t> values = weights::stored_value_shape(format, 2, 300);
+    EXPECT_EQ(values[0] * values[1] * static_cast<int64_t>(dtype_size(traits.value_dtype)),
+              static_cast<int64_t>(m.storage.size()))
+        << traits.name;
+    const std::vector<int64_t> scales = weights::stored_scale_shape(format, 2, 300);
+    int64_t scale_count = scales.empty() ? 0 : 1;
+    for (const int64_t d : scales) scale_count *= d;
+    EXPECT_EQ(scale_count * static_cast<int64_t>(dtype_size(traits.scale_dtype)),
+              static_cast<int64_t>(m.scales.size()))
+        << traits.name;
+    std::vector<float> row(300);
+    for (int64_t r = 0; r < 2; ++r) {
+      m.row_to_f32(r, row.data());
+      for (int64_t c = 0; c < 300; ++c)
+        ASSERT_NEAR(row[c], dense.f32()[r * 300 + c], traits.bits >= 16 ? 0.01 : 0.5)
+            << traits.name << " row " << r << " col " << c;
+    }
+  }
+  EXPECT_THROW(weights::weight_format_from_name("q3_k"), tc::Error);
+}
+
 TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
-  for (const int format : {0, 1}) {
+  for (const WeightFormat format :
+       {WeightFormat::kQ8Row, WeightFormat::kQ8G128, WeightFormat::kQ4G128}) {
     for (const int64_t cols : {1, 7, 127, 128, 129, 255, 320, 896}) {
       for (const int64_t rows : {1, 3, 17, 64}) {
         const WeightMatrix dense =
             random_f32(rows, cols, static_cast<uint32_t>(rows * 1000 + cols));
-        const WeightMatrix w =
-            format == 0 ? weights::convert_weights(dense, weights::WeightFormat::kQ8Row)
-                        : weights::convert_weights(dense, weights::WeightFormat::kQ4G128);
+        const WeightMatrix w = weights::convert_weights(dense, format);
         for (const int64_t n : {1, 2, 5, 17}) {
           const std::vector<float> x = random_vector(static_cast<size_t>(n * cols), 7);
           std::vector<float> fast(static_cast<size_t>(n * rows), -1.0f), slow(fast.size());
           kernels::matmul(w, x.data(), n, fast.data());
           kernels::matmul_reference(w, x.data(), n, slow.data());
           const float tolerance = 2e-6f * std::sqrt(static_cast<float>(cols)) + 1e-6f;
-          // Decode quantizes x to 16 bits per group of 128 (gemv.h); that
-          // path is tested with its bound in gemv_test.cc.
-          if (n == 1) continue;
+          // Decode of q8_row and q4_g128 quantizes x to 16 bits per group
+          // of 128 (gemv.h); that path is tested with its bound in gemv_test.cc.
+          if (n == 1 && format != WeightFormat::kQ8G128) continue;
           for (size_t i = 0; i < fast.size(); ++i) {
             ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
                 << weights::weight_format_name(w.format) << " rows=" << rows << " cols=" << cols
@@ -188,7 +254,7 @@ TEST(QuantKernels, MatchReferenceOnAwkwardShapes) {
   }
 }
 
-// One matrix of random values in all five stored formats.
+// One matrix of random values in every weight-only format.
 std::vector<WeightMatrix> every_packed_format(int64_t rows, int64_t cols, uint32_t seed) {
   const std::vector<float> values = random_vector(static_cast<size_t>(rows * cols), seed, 0.1f);
   std::vector<WeightMatrix> formats;
@@ -196,6 +262,7 @@ std::vector<WeightMatrix> every_packed_format(int64_t rows, int64_t cols, uint32
     formats.push_back(test_data::dense_matrix(format, rows, cols, values.data()));
   const WeightMatrix dense = weights::make_f32_matrix(rows, cols, values.data());
   formats.push_back(weights::convert_weights(dense, weights::WeightFormat::kQ8Row));
+  formats.push_back(weights::convert_weights(dense, weights::WeightFormat::kQ8G128));
   formats.push_back(weights::convert_weights(dense, weights::WeightFormat::kQ4G128));
   return formats;
 }

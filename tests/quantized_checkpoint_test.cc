@@ -26,7 +26,7 @@ std::vector<float> logits_of(model::Qwen2Model& model) {
 TEST(QuantizedCheckpoint, SaveAndLoadGiveIdenticalLogits) {
   const std::string source = test::fixture_model("tiny-qwen2-s");
   for (const char* name :
-       {"int8_wo_cpu", "int4_g128_cpu", "dynamic_int8_cpu", "prune_mag_50_cpu"}) {
+       {"int8_wo_cpu", "int8_g128_cpu", "int4_g128_cpu", "dynamic_int8_cpu", "prune_mag_50_cpu"}) {
     const harness::Method& method = harness::find_method(name);
     harness::PreparedModel prepared = method.prepare({source, ""});
     const std::string out = test::make_temp_dir() + "/quantized";

@@ -158,6 +158,11 @@ std::vector<Method> build_registry() {
       "dequantized inside the matmul kernel, activations fp32.",
       "int8 per row (weight-only), like the Linears"));
   methods.push_back(quantized_method(
+      "int8_g128_cpu", weights::WeightFormat::kQ8G128, Rounding::kNearest,
+      "Weight-only int8 in groups: one fp16 scale per group of 128 inputs of a row (a finer "
+      "scale than int8_wo_cpu's one per row); int8 dot products per group, activations fp32.",
+      "int8 per row, as in int8_wo_cpu"));
+  methods.push_back(quantized_method(
       "int4_g128_cpu", weights::WeightFormat::kQ4G128, Rounding::kNearest,
       "int4 round-to-nearest: two weights per byte, one fp16 scale per group of 128 inputs; "
       "dequantized inside the kernel.",

@@ -56,6 +56,25 @@ void q8_row_encode(const float* row, int64_t cols, uint8_t* values, uint8_t* sca
     values[c] = static_cast<uint8_t>(static_cast<int8_t>(q8_quantize_value(row[c], scale)));
 }
 
+// int8 [cols] per row; one fp16 scale per group of 128 inputs (the last
+// group of a row may be shorter).
+void q8_g128_decode(const WeightMatrix& m, int64_t r, float* out) {
+  const int8_t* q = m.i8() + r * m.cols;
+  const uint16_t* scales = m.group_scales() + r * m.scales_per_row();
+  for (int64_t c = 0; c < m.cols; ++c)
+    out[c] = f16_to_f32(scales[c / kScaleGroup]) * static_cast<float>(q[c]);
+}
+void q8_g128_encode(const float* row, int64_t cols, uint8_t* values, uint8_t* scales) {
+  for (int64_t begin = 0; begin < cols; begin += kScaleGroup) {
+    const int64_t end = std::min(cols, begin + kScaleGroup);
+    const uint16_t bits = f32_to_f16(q8_scale(row + begin, end - begin));
+    std::memcpy(scales + 2 * (begin / kScaleGroup), &bits, 2);
+    const float scale = f16_to_f32(bits);
+    for (int64_t c = begin; c < end; ++c)
+      values[c] = static_cast<uint8_t>(static_cast<int8_t>(q8_quantize_value(row[c], scale)));
+  }
+}
+
 // Two int4 per byte (element c in byte c / 2, low nibble for even c), each
 // stored as q + 8; one fp16 scale per group of 128 inputs.
 void q4_g128_decode(const WeightMatrix& m, int64_t r, float* out) {
@@ -82,7 +101,7 @@ void q4_g128_encode(const float* row, int64_t cols, uint8_t* values, uint8_t* sc
 }
 
 // ---- The table: one row per format, in enum order.
-constexpr std::array<WeightFormatTraits, 6> kTraits{{
+constexpr std::array<WeightFormatTraits, 7> kTraits{{
     {WeightFormat::kF32, "f32", false, DType::kF32, 32, DType::kF32, 0, false, f32_decode,
      f32_encode},
     {WeightFormat::kBF16, "bf16", false, DType::kBF16, 16, DType::kF32, 0, false, bf16_decode,
@@ -93,6 +112,8 @@ constexpr std::array<WeightFormatTraits, 6> kTraits{{
      q8_row_encode},
     {WeightFormat::kQ8RowDynamic, "q8_row_dynamic", true, DType::kI8, 8, DType::kF32, 0, true,
      q8_row_decode, q8_row_encode},
+    {WeightFormat::kQ8G128, "q8_g128", true, DType::kI8, 8, DType::kF16, kScaleGroup, false,
+     q8_g128_decode, q8_g128_encode},
     {WeightFormat::kQ4G128, "q4_g128", true, DType::kU8, 4, DType::kF16, kScaleGroup, false,
      q4_g128_decode, q4_g128_encode},
 }};

@@ -24,12 +24,13 @@ enum class WeightFormat : uint8_t {
   kF16,
   kQ8Row,         // int8, one fp32 scale per row; fp32 activations (weight-only)
   kQ8RowDynamic,  // the bytes of kQ8Row; the kernel also quantizes activations (W8A8)
+  kQ8G128,        // int8, one fp16 scale per group of 128 inputs
   kQ4G128,        // int4 packed two per byte, one fp16 scale per group of 128 inputs
 };
 
 class WeightMatrix;
 
-// Inputs that share one scale in the grouped formats (q4_g128); the
+// Inputs that share one scale in the grouped formats (q8_g128, q4_g128); the
 // last group of a row may be shorter.
 inline constexpr int64_t kScaleGroup = 128;
 

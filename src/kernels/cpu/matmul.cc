@@ -136,6 +136,13 @@ const FormatKernels& format_kernels(WeightFormat format) {
     k.rows = matmul_q8_dynamic;
     return k;
   }();
+  // int8 dot products per group at every level; no AVX-512 decode or packed
+  // panels yet, so those paths fall through to `rows`.
+  static const FormatKernels q8_g128 = [] {
+    FormatKernels k;
+    k.rows = matmul_q8_g128;
+    return k;
+  }();
   static const FormatKernels q4_g128 = [] {
     FormatKernels k;
     k.gemv_avx512 = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
@@ -164,6 +171,8 @@ const FormatKernels& format_kernels(WeightFormat format) {
       return q8_row;
     case WeightFormat::kQ8RowDynamic:
       return q8_row_dynamic;
+    case WeightFormat::kQ8G128:
+      return q8_g128;
     case WeightFormat::kQ4G128:
       return q4_g128;
   }

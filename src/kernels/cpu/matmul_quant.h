@@ -17,6 +17,9 @@ void matmul_q8_row(const WeightMatrix& weight, const float* x, int64_t n, float*
 // W8A8: each token's activations quantized to int8 (per token, symmetric),
 // integer dot products accumulated in int32, rescaled to fp32.
 void matmul_q8_dynamic(const WeightMatrix& weight, const float* x, int64_t n, float* y);
+// int8 with one fp16 scale per group of 128 inputs: int8 dot products per
+// group, scaled (matmul_q8_g128.cc).
+void matmul_q8_g128(const WeightMatrix& weight, const float* x, int64_t n, float* y);
 // int4 with one fp16 scale per group of 128 inputs, dequantized inside the kernel.
 void matmul_q4_g128(const WeightMatrix& weight, const float* x, int64_t n, float* y);
 
