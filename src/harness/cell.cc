@@ -123,7 +123,7 @@ json generation_json(const eval::GenerationBenchResult& r, const std::string& pr
          {"prefill_tok_s",
           p.prefill_seconds > 0 ? static_cast<double>(p.prompt_tokens) / p.prefill_seconds : 0.0},
          {"decode_tok_s",
-          p.decode_seconds > 0 ? static_cast<double>(p.decode_steps) / p.decode_seconds : 0.0}});
+          p.decode_seconds > 0 ? static_cast<double>(p.decode_tokens) / p.decode_seconds : 0.0}});
   }
   std::ifstream file(prompts_file, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
@@ -135,7 +135,9 @@ json generation_json(const eval::GenerationBenchResult& r, const std::string& pr
           {"seconds", r.seconds},
           {"tok_s", r.tok_s},
           {"prefill_tok_s", r.prefill_tok_s},
-          {"decode_tok_s", r.decode_tok_s}};
+          {"decode_tok_s", r.decode_tok_s},
+          {"draft_tokens_proposed", r.draft_tokens_proposed},
+          {"draft_tokens_accepted", r.draft_tokens_accepted}};
 }
 
 }  // namespace
@@ -215,8 +217,10 @@ json run_cell(const CellInputs& in) {
       result["latency"] = latency_json(latency);
     }
     if (method.measures_generation) {
+      const auto decoder =
+          method.make_decoder(prepared, {.kv_format = model::parse_kv_format(method.kv_cache)});
       const auto generation =
-          eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens);
+          eval::measure_generation(*decoder, tokenizer, in.prompts, s.max_new_tokens);
       result["generation"] = generation_json(generation, in.prompts_file, s.max_new_tokens);
     }
     if (method.measures_perplexity) {
