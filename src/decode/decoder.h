@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "model/kv_cache.h"
@@ -73,8 +74,8 @@ class Decoder {
   bool is_eos(int32_t id) const;
 
  protected:
-  // The decoder's own work; tokens, hit_eos and the draft counts are filled,
-  // the seconds and the statistics are kept by the public functions above.
+  // The decoder's own work: the tokens and the draft counts. The seconds,
+  // hit_eos and the statistics are the public functions' above.
   virtual DecodeStep run_prefill(std::span<const int32_t> prompt) = 0;
   virtual DecodeStep run_step() = 0;
 
