@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "decode/greedy.h"
+#include "decode/greedy_decoder.h"
 #include "error_of.h"
 #include "eval/context_pair.h"
 #include "model/loader.h"
@@ -27,24 +27,25 @@ TEST(ContextPair, AlternatedRoundsDecodeEachContextAsAlone) {
   options.steps = 7;
   options.rounds = 3;
   options.warmup = 2;
-  options.kv_format = model::KvFormat::kF32;
+  decode::GreedyDecoder short_decoder(model), long_decoder(model);
   const eval::ContextPairTimings timings =
-      eval::time_context_pair(model, short_prompt, long_prompt, options);
+      eval::time_context_pair(short_decoder, long_decoder, short_prompt, long_prompt, options);
 
   EXPECT_EQ(timings.round_steps, (std::vector<int64_t>{3, 2, 2}));
   const std::vector<std::vector<int32_t>> prompts = {short_prompt, long_prompt};
   for (size_t c = 0; c < 2; ++c) {
     EXPECT_EQ(timings.step_s[c].size(), 7u) << c;
     for (double seconds : timings.step_s[c]) EXPECT_GT(seconds, 0.0);
-    // Warm-up and timed steps, each feeding the argmax of the step before.
-    EXPECT_EQ(timings.final_length[c], static_cast<int64_t>(prompts[c].size()) + 9) << c;
-    const decode::GenerationResult alone =
-        decode::generate_greedy(model, prompts[c], 9, {}, model::KvFormat::kF32);
-    EXPECT_EQ(timings.fed_ids[c], alone.new_ids) << "context " << c;
+    // The prefill's token, then one per warm-up and timed step, as one
+    // decoder on its own gives them.
+    decode::GreedyDecoder alone(model);
+    std::vector<int32_t> want = alone.prefill(prompts[c]).tokens;
+    for (int step = 0; step < 9; ++step) want.push_back(alone.step().tokens.at(0));
+    EXPECT_EQ(timings.new_ids[c], want) << "context " << c;
   }
   // The two contexts continue differently (so the check above can tell a
   // swapped cache).
-  EXPECT_NE(timings.fed_ids[0], timings.fed_ids[1]);
+  EXPECT_NE(timings.new_ids[0], timings.new_ids[1]);
 }
 
 TEST(ContextPair, RatiosAreLongOverShortTokensPerSecond) {
@@ -73,10 +74,12 @@ TEST(ContextPair, BadCountsAreNamed) {
             std::string::npos);
 
   model::Qwen2Model model = model::load_qwen2(test::fixture_model("tiny-qwen2-s"));
+  decode::GreedyDecoder short_decoder(model), long_decoder(model);
   eval::ContextPairOptions options;
   options.rounds = 0;
   EXPECT_NE(error_of([&] {
-              eval::time_context_pair(model, prompt_of(3), prompt_of(6), options);
+              eval::time_context_pair(short_decoder, long_decoder, prompt_of(3), prompt_of(6),
+                                      options);
             }).find("rounds 0"),
             std::string::npos);
 }

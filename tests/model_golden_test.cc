@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "decode/greedy.h"
+#include "decode/greedy_decoder.h"
 #include "golden_reader.h"
 #include "io/safetensors.h"
 #include "model/kv_cache.h"
@@ -72,9 +72,9 @@ TEST_P(ModelGolden, GreedyIdsMatchTransformers) {
     for (const auto& prompt : golden["greedy"]) {
       const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
       const auto expected = prompt["new_ids"].get<std::vector<int32_t>>();
+      decode::GreedyDecoder decoder(model, {.kv_format = format});
       const auto result =
-          decode::generate_greedy(model, prompt_ids, static_cast<int64_t>(expected.size()),
-                                  model.config().eos_token_ids, format);
+          decode::generate(decoder, prompt_ids, static_cast<int64_t>(expected.size()));
       EXPECT_EQ(result.new_ids, expected)
           << name << " " << model::kv_format_name(format) << " cache, prompt: " << prompt["prompt"];
     }

@@ -70,7 +70,9 @@ inline harness::ResultRecord full_result(const std::string& model, const std::st
                                   .seconds = 0.21,
                                   .tok_s = 76.2,
                                   .prefill_tok_s = 1234.5,
-                                  .decode_tok_s = 42.3};
+                                  .decode_tok_s = 42.3,
+                                  .draft_tokens_proposed = 0,
+                                  .draft_tokens_accepted = 0};
   r.perplexity = PerplexityRecord{.dataset = "kdoc",
                                   .split = "test",
                                   .file = "data/kdoc/test.txt",

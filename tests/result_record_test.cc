@@ -180,7 +180,7 @@ TEST(ResultRecord, VersionsOlderAndNewerMinorReadNewerMajorRefused) {
   EXPECT_TRUE(read.refused);
   EXPECT_FALSE(read.record);
   EXPECT_EQ(read.problems,
-            (std::vector<std::string>{"schema_version 2 is newer than this build reads (1.1)"}));
+            (std::vector<std::string>{"schema_version 2 is newer than this build reads (1.2)"}));
   data["schema_version"] = "1";
   EXPECT_TRUE(read_result(data).refused);
   data.erase("schema_version");

@@ -16,7 +16,7 @@
 
 #include <cstdio>
 
-#include "decode/greedy.h"
+#include "decode/greedy_decoder.h"
 #include "golden_reader.h"
 #include "model/loader.h"
 #include "test_paths.h"
@@ -59,8 +59,8 @@ TEST_P(WeightDtype, Bf16AndFp16LogitsAndGreedy) {
     for (const auto& prompt : greedy) {
       const auto prompt_ids = prompt["prompt_ids"].get<std::vector<int32_t>>();
       const auto want = prompt["new_ids"].get<std::vector<int32_t>>();
-      const auto result = decode::generate_greedy(
-          model, prompt_ids, static_cast<int64_t>(want.size()), model.config().eos_token_ids);
+      decode::GreedyDecoder decoder(model);
+      const auto result = decode::generate(decoder, prompt_ids, static_cast<int64_t>(want.size()));
       matching_prompts += result.new_ids == want;
       if (format == model::WeightFormat::kBF16) {
         EXPECT_EQ(result.new_ids, want) << name;

@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
+#include "decode/decoder.h"
 #include "eval/bench_run.h"
 #include "eval/context_pair.h"
 #include "eval/dataset.h"
@@ -127,7 +128,6 @@ eval::BenchRunOptions run_options(const BenchOptions& options) {
   run.repeats = options.repeats;
   run.gen = options.gen;
   run.decode_parts = options.decode_parts;
-  run.kv_format = model::parse_kv_format(options.kv_cache);
   return run;
 }
 
@@ -209,7 +209,10 @@ void run_model_bench(const BenchOptions& options) {
   const std::vector<int32_t> prompt = bench_prompt(options.prompt_len, config.vocab_size);
   profile::ReadBandwidthProbe probe(options.threads, static_cast<size_t>(options.bandwidth_mib)
                                                          << 20);
-  const eval::BenchTimings timings = eval::time_bench(model, prompt, run, probe);
+  const decode::DecoderOptions decoder_options{.kv_format =
+                                                   model::parse_kv_format(options.kv_cache)};
+  const auto decoder = method.make_decoder(prepared, decoder_options);
+  const eval::BenchTimings timings = eval::time_bench(*decoder, prompt, run, probe);
   std::optional<eval::ContextPairTimings> context_pair;
   if (options.compare_context > 0) {
     if (!options.json) {
@@ -217,10 +220,12 @@ void run_model_bench(const BenchOptions& options) {
           stderr, "bench: decode at %ld and %ld tokens of context, alternated in rounds...\n",
           static_cast<long>(options.prompt_len), static_cast<long>(options.compare_context));
     }
-    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, run.decode_warmup,
-                                                run.kv_format};
-    context_pair = eval::time_context_pair(
-        model, prompt, bench_prompt(options.compare_context, config.vocab_size), pair_options);
+    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, run.decode_warmup};
+    const auto short_decoder = method.make_decoder(prepared, decoder_options);
+    const auto long_decoder = method.make_decoder(prepared, decoder_options);
+    context_pair = eval::time_context_pair(*short_decoder, *long_decoder, prompt,
+                                           bench_prompt(options.compare_context, config.vocab_size),
+                                           pair_options);
   }
   // Measured again after the model and pooled with the first: a neighbour
   // that held a core through one measurement rarely holds it through both.

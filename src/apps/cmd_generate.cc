@@ -6,7 +6,7 @@
 
 #include "apps/cli_common.h"
 #include "apps/commands.h"
-#include "decode/greedy.h"
+#include "decode/greedy_decoder.h"
 #include "io/hf_hub.h"
 #include "model/kv_cache.h"
 #include "model/loader.h"
@@ -62,17 +62,19 @@ void run_generate(const GenerateOptions& options) {
 
   const std::vector<int32_t> prompt_ids = tokenizer.encode(options.prompt);
   decode::GenerationProfile profile;
-  const decode::GenerationResult result = decode::generate_greedy(
-      model, prompt_ids, options.max_new_tokens, model.config().eos_token_ids,
-      model::parse_kv_format(options.kv_cache), options.profile ? &profile : nullptr);
+  decode::GreedyDecoder decoder(model, {.kv_format = model::parse_kv_format(options.kv_cache),
+                                        .profile = options.profile ? &profile : nullptr});
+  const decode::GenerationResult result =
+      decode::generate(decoder, prompt_ids, options.max_new_tokens);
+  const decode::DecodeStats& stats = result.stats;
 
   // The end-of-text token ends the answer; it is not part of the text.
   std::vector<int32_t> text_ids = result.new_ids;
   if (result.hit_eos && !text_ids.empty()) text_ids.pop_back();
   const std::string text = tokenizer.decode(text_ids);
-  const double prefill_tok_s = static_cast<double>(prompt_ids.size()) / result.prefill_seconds;
-  const double decode_tok_s = result.decode_steps > 0
-                                  ? static_cast<double>(result.decode_steps) / result.decode_seconds
+  const double prefill_tok_s = static_cast<double>(prompt_ids.size()) / stats.prefill_seconds;
+  const double decode_tok_s = stats.decode_tokens > 0
+                                  ? static_cast<double>(stats.decode_tokens) / stats.decode_seconds
                                   : 0.0;
   if (options.json) {
     nlohmann::json out = {{"prompt_ids", prompt_ids},

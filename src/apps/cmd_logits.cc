@@ -7,7 +7,7 @@
 
 #include "apps/cli_common.h"
 #include "apps/commands.h"
-#include "decode/greedy.h"
+#include "decode/greedy_decoder.h"
 #include "io/hf_hub.h"
 #include "io/safetensors.h"
 #include "model/loader.h"

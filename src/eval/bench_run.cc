@@ -1,12 +1,9 @@
 #include "eval/bench_run.h"
 
 #include <algorithm>
-#include <memory>
 #include <numeric>
 
 #include "core/error.h"
-#include "core/timer.h"
-#include "decode/greedy.h"
 #include "eval/latency.h"
 
 namespace tc::eval {
@@ -16,23 +13,14 @@ int64_t bench_decode_positions(const BenchRunOptions& options) {
   return options.decode_warmup + options.gen + (parts - 1) * options.part_rewarm;
 }
 
-BenchTimings time_bench(model::Qwen2Model& model, std::span<const int32_t> prompt,
+BenchTimings time_bench(decode::Decoder& decoder, std::span<const int32_t> prompt,
                         const BenchRunOptions& options, profile::ReadBandwidthProbe& probe) {
   BenchTimings timings;
-  std::unique_ptr<model::KvCache> cache;
-  std::vector<float> logits;
   for (int64_t r = 0; r <= options.repeats; ++r) {
-    cache = model.new_cache(options.kv_format);
-    Stopwatch clock;
-    logits = model.forward(prompt, *cache);
-    (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(clock.seconds());
+    const double seconds = decoder.prefill(prompt).seconds;
+    (r == 0 ? timings.prefill_warmup_s : timings.prefill_s).push_back(seconds);
   }
-  const auto decode_step = [&] {
-    const int32_t next = decode::argmax(logits);
-    Stopwatch clock;
-    logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
-    return clock.seconds();
-  };
+  const auto decode_step = [&] { return decoder.step().seconds; };
   for (int64_t step = 0; step < options.decode_warmup; ++step)
     timings.decode_warmup_s.push_back(decode_step());
   timings.part_steps = split_evenly(options.gen, options.decode_parts);

@@ -15,9 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "decode/decoder.h"
 #include "eval/model_cost.h"
-#include "model/kv_cache.h"
-#include "model/qwen2.h"
 #include "profile/machine_limits.h"
 #include "profile/paired_fraction.h"
 
@@ -27,7 +26,6 @@ struct BenchRunOptions {
   int64_t repeats = 3;       // timed prefills (after one warm-up)
   int64_t gen = 32;          // timed decode steps
   int64_t decode_parts = 4;  // parts the timed steps are split into (at most gen)
-  model::KvFormat kv_format = model::KvFormat::kF16;
   // Decode steps run and discarded before the timed ones (caches, branch
   // predictors, the KV cache's first growth).
   int64_t decode_warmup = 2;
@@ -50,10 +48,11 @@ struct BenchTimings {
   std::vector<double> probe_gbs;      // read bandwidth (best pass) before, between and after parts
 };
 
-// Warm-up and timed prefills, each into a fresh KV cache; then decode steps
-// after the last prefill, feeding back the argmax (not timed), in parts with
-// a bandwidth probe before, between and after them.
-BenchTimings time_bench(model::Qwen2Model& model, std::span<const int32_t> prompt,
+// Warm-up and timed prefills of `decoder` (each starts a fresh KV cache);
+// then its decode steps after the last prefill, in parts with a bandwidth
+// probe before, between and after them. A step's time is the decoder's own
+// (its forward pass and its choice of token).
+BenchTimings time_bench(decode::Decoder& decoder, std::span<const int32_t> prompt,
                         const BenchRunOptions& options, profile::ReadBandwidthProbe& probe);
 
 struct BenchSummary {

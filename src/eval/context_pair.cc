@@ -3,33 +3,22 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "core/timer.h"
-#include "decode/greedy.h"
 #include "eval/latency.h"
 
 namespace tc::eval {
 
 namespace {
 
-// One context: its cache, the logits of its last step and what it fed.
-struct Context {
-  std::unique_ptr<model::KvCache> cache;
-  std::vector<float> logits;
-  std::vector<int32_t>* fed = nullptr;
-
-  // One greedy step; returns its seconds.
-  double step(model::Qwen2Model& model) {
-    const int32_t next = decode::argmax(logits);
-    fed->push_back(next);
-    Stopwatch clock;
-    logits = model.forward(std::span<const int32_t>(&next, 1), *cache);
-    return clock.seconds();
-  }
-};
+// One step of a context's decoder; keeps its tokens and returns its seconds.
+double step(decode::Decoder& decoder, std::vector<int32_t>& new_ids) {
+  const decode::DecodeStep produced = decoder.step();
+  new_ids.insert(new_ids.end(), produced.tokens.begin(), produced.tokens.end());
+  return produced.seconds;
+}
 
 }  // namespace
 
-ContextPairTimings time_context_pair(model::Qwen2Model& model,
+ContextPairTimings time_context_pair(decode::Decoder& short_decoder, decode::Decoder& long_decoder,
                                      std::span<const int32_t> short_prompt,
                                      std::span<const int32_t> long_prompt,
                                      const ContextPairOptions& options) {
@@ -40,27 +29,22 @@ ContextPairTimings time_context_pair(model::Qwen2Model& model,
   }
   ContextPairTimings timings;
   timings.round_steps = split_evenly(options.steps, options.rounds);
-  std::array<Context, 2> contexts;
+  const std::array<decode::Decoder*, 2> decoders{&short_decoder, &long_decoder};
   const std::array<std::span<const int32_t>, 2> prompts{short_prompt, long_prompt};
-  for (size_t c = 0; c < 2; ++c) {
-    contexts[c].cache = model.new_cache(options.kv_format);
-    contexts[c].logits = model.forward(prompts[c], *contexts[c].cache);
-    contexts[c].fed = &timings.fed_ids[c];
-  }
-  for (int64_t step = 0; step < options.warmup; ++step) {
-    for (Context& context : contexts) context.step(model);
+  for (size_t c = 0; c < 2; ++c) timings.new_ids[c] = decoders[c]->prefill(prompts[c]).tokens;
+  for (int64_t warmup_step = 0; warmup_step < options.warmup; ++warmup_step) {
+    for (size_t c = 0; c < 2; ++c) step(*decoders[c], timings.new_ids[c]);
   }
   for (size_t round = 0; round < timings.round_steps.size(); ++round) {
     // Short first in even rounds, long first in odd ones: a drift of the
     // machine within a round favours neither context over the run.
     for (size_t turn = 0; turn < 2; ++turn) {
       const size_t c = round % 2 == 0 ? turn : 1 - turn;
-      for (int64_t step = 0; step < timings.round_steps[round]; ++step) {
-        timings.step_s[c].push_back(contexts[c].step(model));
+      for (int64_t timed_step = 0; timed_step < timings.round_steps[round]; ++timed_step) {
+        timings.step_s[c].push_back(step(*decoders[c], timings.new_ids[c]));
       }
     }
   }
-  for (size_t c = 0; c < 2; ++c) timings.final_length[c] = contexts[c].cache->length();
   return timings;
 }
 

@@ -5,7 +5,7 @@
 // runs, the answer mixes in whatever the machine did in between: on a shared
 // VM the memory bandwidth moves by a third from one minute to the next, more
 // than the difference being measured. Here both contexts live in one process
-// on one model, each in its own KV cache, and are decoded in alternating
+// on one model, each in its own decoder (and KV cache), and are decoded in alternating
 // rounds (short then long, then long then short, ...), so
 // every round's two blocks meet the same machine and the per-round ratios
 // can be read on their own.
@@ -16,8 +16,7 @@
 #include <span>
 #include <vector>
 
-#include "model/kv_cache.h"
-#include "model/qwen2.h"
+#include "decode/decoder.h"
 
 namespace tc::eval {
 
@@ -25,21 +24,20 @@ struct ContextPairOptions {
   int64_t steps = 32;   // timed decode steps per context
   int64_t rounds = 32;  // alternations (at most one per step)
   int64_t warmup = 2;   // untimed steps per context before the first round
-  model::KvFormat kv_format = model::KvFormat::kF16;
 };
 
 // Index 0 is the short context, 1 the long one.
 struct ContextPairTimings {
   std::vector<int64_t> round_steps;             // timed steps of each round, per context
   std::array<std::vector<double>, 2> step_s;    // timed steps in order
-  std::array<std::vector<int32_t>, 2> fed_ids;  // every decoded token, warm-up included
-  std::array<int64_t, 2> final_length{0, 0};    // KV cache length at the end
+  std::array<std::vector<int32_t>, 2> new_ids;  // every token produced, the prefill's included
 };
 
-// Prefills each prompt into its own cache (untimed), runs `warmup` greedy
-// steps on each, then `rounds` rounds of timed greedy steps on both, the
-// order swapped every round. Each context decodes exactly as it would alone.
-ContextPairTimings time_context_pair(model::Qwen2Model& model,
+// Prefills each prompt into its own decoder (untimed; two decoders of one
+// model), runs `warmup` steps on each, then `rounds` rounds of timed steps
+// on both, the order swapped every round. Each context decodes exactly as it
+// would alone.
+ContextPairTimings time_context_pair(decode::Decoder& short_decoder, decode::Decoder& long_decoder,
                                      std::span<const int32_t> short_prompt,
                                      std::span<const int32_t> long_prompt,
                                      const ContextPairOptions& options);

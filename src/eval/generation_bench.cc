@@ -3,7 +3,6 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "decode/greedy.h"
 
 namespace tc::eval {
 
@@ -19,35 +18,37 @@ std::vector<std::string> read_prompts(const std::string& path) {
   return prompts;
 }
 
-GenerationBenchResult measure_generation(model::Qwen2Model& model,
+GenerationBenchResult measure_generation(decode::Decoder& decoder,
                                          const tokenizer::Tokenizer& tokenizer,
                                          const std::vector<std::string>& prompts,
                                          int64_t max_new_tokens) {
   GenerationBenchResult result;
-  int64_t prompt_tokens = 0, decode_steps = 0;
+  int64_t prompt_tokens = 0, decode_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   for (const std::string& prompt : prompts) {
     const std::vector<int32_t> ids = tokenizer.encode(prompt);
-    const decode::GenerationResult run =
-        decode::generate_greedy(model, ids, max_new_tokens, model.config().eos_token_ids);
+    const decode::GenerationResult run = decode::generate(decoder, ids, max_new_tokens);
     PromptTiming timing;
     timing.prompt_tokens = static_cast<int64_t>(ids.size());
     timing.new_tokens = static_cast<int64_t>(run.new_ids.size());
-    timing.prefill_seconds = run.prefill_seconds;
-    timing.decode_seconds = run.decode_seconds;
-    timing.decode_steps = run.decode_steps;
+    timing.prefill_seconds = run.stats.prefill_seconds;
+    timing.decode_seconds = run.stats.decode_seconds;
+    timing.decode_tokens = run.stats.decode_tokens;
     result.per_prompt.push_back(timing);
     result.new_tokens += timing.new_tokens;
     prompt_tokens += timing.prompt_tokens;
-    decode_steps += timing.decode_steps;
+    decode_tokens += timing.decode_tokens;
     prefill_seconds += timing.prefill_seconds;
     decode_seconds += timing.decode_seconds;
+    result.draft_tokens_proposed += run.stats.draft_tokens_proposed;
+    result.draft_tokens_accepted += run.stats.draft_tokens_accepted;
   }
   result.seconds = prefill_seconds + decode_seconds;
   result.tok_s = result.seconds > 0 ? static_cast<double>(result.new_tokens) / result.seconds : 0;
   result.prefill_tok_s =
       prefill_seconds > 0 ? static_cast<double>(prompt_tokens) / prefill_seconds : 0;
-  result.decode_tok_s = decode_seconds > 0 ? static_cast<double>(decode_steps) / decode_seconds : 0;
+  result.decode_tok_s =
+      decode_seconds > 0 ? static_cast<double>(decode_tokens) / decode_seconds : 0;
   return result;
 }
 

@@ -121,7 +121,7 @@ GenerationRecord generation_record(const eval::GenerationBenchResult& r,
          .prefill_tok_s =
              p.prefill_seconds > 0 ? static_cast<double>(p.prompt_tokens) / p.prefill_seconds : 0.0,
          .decode_tok_s =
-             p.decode_seconds > 0 ? static_cast<double>(p.decode_steps) / p.decode_seconds : 0.0});
+             p.decode_seconds > 0 ? static_cast<double>(p.decode_tokens) / p.decode_seconds : 0.0});
   }
   std::ifstream file(prompts_file, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
@@ -133,6 +133,8 @@ GenerationRecord generation_record(const eval::GenerationBenchResult& r,
   out.tok_s = r.tok_s;
   out.prefill_tok_s = r.prefill_tok_s;
   out.decode_tok_s = r.decode_tok_s;
+  out.draft_tokens_proposed = r.draft_tokens_proposed;
+  out.draft_tokens_accepted = r.draft_tokens_accepted;
   return out;
 }
 
@@ -206,8 +208,10 @@ ResultRecord run_cell(const CellInputs& in) {
       result.latency = latency_record(latency);
     }
     if (method.measures_generation) {
+      const auto decoder =
+          method.make_decoder(prepared, {.kv_format = model::parse_kv_format(method.kv_cache)});
       const auto generation =
-          eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens);
+          eval::measure_generation(*decoder, tokenizer, in.prompts, s.max_new_tokens);
       result.generation = generation_record(generation, in.prompts_file, s.max_new_tokens);
     }
     if (method.measures_perplexity) {

@@ -1,6 +1,7 @@
 #include "harness/methods.h"
 
 #include "core/error.h"
+#include "decode/greedy_decoder.h"
 #include "eval/dataset.h"
 #include "model/loader.h"
 #include "quant/error_stats.h"
@@ -184,6 +185,11 @@ std::vector<Method> build_registry() {
 }
 
 }  // namespace
+
+std::unique_ptr<decode::Decoder> make_greedy_decoder(const PreparedModel& prepared,
+                                                     const decode::DecoderOptions& options) {
+  return std::make_unique<decode::GreedyDecoder>(*prepared.model, options);
+}
 
 const std::vector<Method>& method_registry() {
   static const std::vector<Method> registry = build_registry();

@@ -1,9 +1,9 @@
 // The method registry: the single place a method is named and described.
 //
 // A method is a value: a name (the row key in the results), what it does,
-// how it turns a checkpoint folder into a runnable model, and which
-// measurements apply. Adding a method adds an entry here and, for its
-// implementation, a file in quant/, decode/, export/ or train/.
+// how it turns a checkpoint folder into a runnable model, how it decodes
+// with it, and which measurements apply. Adding a method adds an entry here
+// and, for its implementation, a file in quant/, decode/, export/ or train/.
 #pragma once
 
 #include <functional>
@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "decode/decoder.h"
 #include "model/qwen2.h"
 
 namespace tc::harness {
@@ -26,10 +27,23 @@ struct MethodContext {
 };
 
 struct PreparedModel {
-  std::unique_ptr<model::Qwen2Model> model;
+  std::unique_ptr<model::Qwen2Model> model;  // the model measured (a speculative method's target)
+  // The model that proposes tokens for `model` to verify; null for methods
+  // that decode with one model (every method today).
+  std::unique_ptr<model::Qwen2Model> draft;
   nlohmann::json details = nlohmann::json::object();   // -> result "method_details"
   nlohmann::json data_used = nlohmann::json::array();  // -> result "data_used"
 };
+
+// Builds the decoder that generates with a prepared model (which must
+// outlive it). Speculative decoding pairs `draft` with `model` here.
+using DecoderFactory = std::function<std::unique_ptr<decode::Decoder>(
+    const PreparedModel&, const decode::DecoderOptions&)>;
+
+// decode::GreedyDecoder on `prepared.model`: the factory of every method
+// with one model.
+std::unique_ptr<decode::Decoder> make_greedy_decoder(const PreparedModel& prepared,
+                                                     const decode::DecoderOptions& options);
 
 struct Method {
   std::string name;
@@ -41,6 +55,7 @@ struct Method {
   bool measures_generation = true;
   bool measures_perplexity = true;
   std::function<PreparedModel(const MethodContext&)> prepare;
+  DecoderFactory make_decoder = make_greedy_decoder;
 };
 
 // Every method, in the order tables list them.

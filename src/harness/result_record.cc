@@ -225,6 +225,7 @@ const std::vector<SchemaVersionRules>& schema_versions() {
        {"ok", "failed"},
        kMeasured,
        "schema_minor written; memory.peak_above_baseline_bytes documented"},
+      {2, {"ok", "failed"}, kMeasured, "generation.draft_tokens_proposed and _accepted"},
   };
   return versions;
 }

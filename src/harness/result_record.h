@@ -29,7 +29,7 @@ namespace tc::harness {
 // version. A new major is for a change that older readers would misread,
 // and they refuse it. docs/RESULTS_SCHEMA.md has the rule and the history.
 inline constexpr int64_t kSchemaMajor = 1;
-inline constexpr int64_t kSchemaMinor = 1;
+inline constexpr int64_t kSchemaMinor = 2;
 
 // What one minor version of the current major allows and requires; the
 // audit checks a file against the entry of its own version.
@@ -204,6 +204,10 @@ struct GenerationRecord {
   double tok_s = 0;
   double prefill_tok_s = 0;
   double decode_tok_s = 0;
+  // Draft tokens a speculative decoder proposed and the target accepted,
+  // summed over prompts (0 without a draft; absent before 1.2).
+  std::optional<int64_t> draft_tokens_proposed;
+  std::optional<int64_t> draft_tokens_accepted;
 
   template <class Self, class Visit>
   static void fields(Self& self, Visit& visit) {
@@ -216,6 +220,8 @@ struct GenerationRecord {
     visit("tok_s", self.tok_s);
     visit("prefill_tok_s", self.prefill_tok_s);
     visit("decode_tok_s", self.decode_tok_s);
+    visit("draft_tokens_proposed", self.draft_tokens_proposed, Presence::kWhenSet);
+    visit("draft_tokens_accepted", self.draft_tokens_accepted, Presence::kWhenSet);
   }
 };
 
