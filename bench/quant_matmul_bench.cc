@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "bench_threads.h"
-#include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/matmul.h"
 #include "weights/weight_matrix.h"
@@ -31,42 +30,8 @@ const WeightMatrix& matrix(WeightFormat format, int64_t rows, int64_t cols, int6
   std::normal_distribution<float> normal(0.0f, 0.05f);
   std::vector<float> values(static_cast<size_t>(rows * cols));
   for (float& v : values) v = normal(rng);
-  WeightMatrix dense = tc::weights::make_f32_matrix(rows, cols, values.data());
-  WeightMatrix m;
-  switch (format) {
-    case WeightFormat::kF32:
-      m = std::move(dense);
-      break;
-    case WeightFormat::kBF16: {
-      m.format = WeightFormat::kBF16;
-      m.rows = rows;
-      m.cols = cols;
-      m.storage.resize(values.size() * 2);
-      auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
-      for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_bf16(values[i]);
-      break;
-    }
-    case WeightFormat::kF16: {
-      m.format = WeightFormat::kF16;
-      m.rows = rows;
-      m.cols = cols;
-      m.storage.resize(values.size() * 2);
-      auto* out = reinterpret_cast<uint16_t*>(m.storage.data());
-      for (size_t i = 0; i < values.size(); ++i) out[i] = tc::f32_to_f16(values[i]);
-      break;
-    }
-    case WeightFormat::kQ8Row:
-      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ8Row);
-      break;
-    case WeightFormat::kQ8RowDynamic:
-      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ8RowDynamic);
-      break;
-    case WeightFormat::kQ4G128:
-      m = tc::weights::convert_weights(dense, tc::weights::WeightFormat::kQ4G128);
-      break;
-    default:
-      break;
-  }
+  const WeightMatrix dense = tc::weights::make_f32_matrix(rows, cols, values.data());
+  WeightMatrix m = tc::weights::convert_weights(dense, format);
   return cache.emplace(key, std::move(m)).first->second;
 }
 
@@ -125,6 +90,7 @@ BENCHMARK_CAPTURE(run, bf16, WeightFormat::kBF16)->Apply(shapes);
 BENCHMARK_CAPTURE(run, f16, WeightFormat::kF16)->Apply(shapes);
 BENCHMARK_CAPTURE(run, q8_row, WeightFormat::kQ8Row)->Apply(shapes);
 BENCHMARK_CAPTURE(run, q8_dynamic, WeightFormat::kQ8RowDynamic)->Apply(shapes);
+BENCHMARK_CAPTURE(run, q8_g128, WeightFormat::kQ8G128)->Apply(shapes);
 BENCHMARK_CAPTURE(run, q4_g128, WeightFormat::kQ4G128)->Apply(shapes);
 
 }  // namespace
