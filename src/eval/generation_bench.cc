@@ -22,14 +22,14 @@ std::vector<std::string> read_prompts(const std::string& path) {
 GenerationBenchResult measure_generation(model::Qwen2Model& model,
                                          const tokenizer::Tokenizer& tokenizer,
                                          const std::vector<std::string>& prompts,
-                                         int64_t max_new_tokens) {
+                                         int64_t max_new_tokens, model::KvFormat kv_format) {
   GenerationBenchResult result;
   int64_t prompt_tokens = 0, decode_steps = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   for (const std::string& prompt : prompts) {
     const std::vector<int32_t> ids = tokenizer.encode(prompt);
     const decode::GenerationResult run =
-        decode::generate_greedy(model, ids, max_new_tokens, model.config().eos_token_ids);
+        decode::generate_greedy(model, ids, max_new_tokens, model.config().eos_token_ids, kv_format);
     PromptTiming timing;
     timing.prompt_tokens = static_cast<int64_t>(ids.size());
     timing.new_tokens = static_cast<int64_t>(run.new_ids.size());

@@ -31,9 +31,10 @@ struct GenerationBenchResult {
 // missing or holds no prompt.
 std::vector<std::string> read_prompts(const std::string& path);
 
+// Greedy generation of each prompt with a KV cache of `kv_format`.
 GenerationBenchResult measure_generation(model::Qwen2Model& model,
                                          const tokenizer::Tokenizer& tokenizer,
                                          const std::vector<std::string>& prompts,
-                                         int64_t max_new_tokens);
+                                         int64_t max_new_tokens, model::KvFormat kv_format);
 
 }  // namespace tc::eval

@@ -173,7 +173,7 @@ json run_cell(const CellInputs& in) {
                    {"description", method.description},
                    {"weight_format", method.weight_format},
                    {"device", method.device},
-                   {"kv_cache", method.kv_cache}}},
+                   {"kv_cache", std::string(model::kv_format_name(method.kv_cache))}}},
                  {"started_at", utc_now()},
                  {"hardware", in.hardware},
                  {"settings",
@@ -210,13 +210,13 @@ json run_cell(const CellInputs& in) {
              s.seq_len_for_latency);
       }
       const auto latency = eval::measure_forward_latency(
-          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)), s.n_warmup,
-          s.n_iters);
+          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)),
+          method.kv_cache, s.n_warmup, s.n_iters);
       result["latency"] = latency_json(latency);
     }
     if (method.measures_generation) {
       const auto generation =
-          eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens);
+          eval::measure_generation(model, tokenizer, in.prompts, s.max_new_tokens, method.kv_cache);
       result["generation"] = generation_json(generation, in.prompts_file, s.max_new_tokens);
     }
     if (method.measures_perplexity) {
@@ -225,6 +225,7 @@ json run_cell(const CellInputs& in) {
           model, eval_ids,
           {.max_length = s.ppl_max_length,
            .stride = s.ppl_stride,
+           .kv_cache = eval::perplexity_kv_cache(method.kv_cache),
            .progress = [&](int64_t done, int64_t total) { progress(done, total); }});
       result["perplexity"] = {
           {"dataset", in.eval_text->dataset}, {"split", in.eval_text->split},
