@@ -79,7 +79,8 @@ PerplexityResult sliding_window_perplexity(model::Qwen2Model& model, std::span<c
   std::vector<int32_t> batch_ids;
   std::vector<double> row_nll;
   for (size_t first = 0; first < windows.size();) {
-    // Consecutive windows with the same length and scoring offset share a batch.
+    // Consecutive windows with the same length and scoring offset share a
+    // batch; through a cache, each window is a batch of its own.
     const Window& lead = windows[first];
     const int64_t rows_per_window = lead.length() - lead.first_row();
     const int64_t by_tokens = std::max<int64_t>(1, options.batch_tokens / lead.length());
