@@ -107,8 +107,8 @@ void run(benchmark::State& state, int64_t n, int64_t start) {
 // model the layers' weights stream through the L3 between two reads of a
 // layer's cache. Counter: KV bytes read per second. Arguments: context, and
 // the cache: 0 fp32 keys and values as rows (attention_causal), 1 fp16 KV
-// tiles (attention_decode_f16), 2 fp32 KV tiles (attention_decode_f32; 1
-// and 2 are the KV cache's layouts).
+// tiles, 2 fp32 KV tiles (attention_decode; 1 and 2 are the KV cache's
+// layouts).
 enum class DecodeCache : int64_t { kF32Rows = 0, kF16Tiles = 1, kF32Tiles = 2 };
 
 void BM_AttentionDecodeLayers(benchmark::State& state) {
@@ -150,12 +150,14 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
                                         context - 1, s, out.data());
           break;
         case DecodeCache::kF16Tiles:
-          tc::kernels::attention_decode_f16(q.data(), tiles16[layer].data(), context - 1, s,
-                                            out.data());
+          tc::kernels::attention_decode(q.data(), context - 1,
+                                        {tc::kernels::KvFormat::kF16, tiles16[layer].data()}, s,
+                                        out.data());
           break;
         case DecodeCache::kF32Tiles:
-          tc::kernels::attention_decode_f32(q.data(), tiles[layer].data(), context - 1, s,
-                                            out.data());
+          tc::kernels::attention_decode(q.data(), context - 1,
+                                        {tc::kernels::KvFormat::kF32, tiles[layer].data()}, s,
+                                        out.data());
           break;
       }
     }

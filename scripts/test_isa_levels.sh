@@ -15,8 +15,8 @@
 #       AVX-512; qemu64: the x86-64 baseline), with nothing forced: the binary
 #       must start (`--help`), pick LEVEL by itself (`info --json`'s
 #       cpu.kernel_isa starts with it), pass the kernel and golden tests (the
-#       two whole-corpus perplexity tests left out: emulation makes them take
-#       many minutes) and give the perplexity of tiny-qwen2-s on the first
+#       two whole-corpus perplexity tests and the window-path ones left out:
+#       emulation makes them take many minutes) and give the perplexity of tiny-qwen2-s on the first
 #       100 lines of the test split that the native run gives (1e-4
 #       relative; the kernels' summation orders differ by level). qemu cannot
 #       emulate AVX-512: those paths are tested natively only.
@@ -30,6 +30,10 @@ KERNEL_AND_GOLDEN_TESTS+=':SiluMul.*:Attention.*:AttentionFast.*:FastExp.*:Q8Dyn
 KERNEL_AND_GOLDEN_TESTS+=':GemvAvx512.*:GemvVnni.*:SplitX.*:QuantKernels.*:KvCacheDecode.*'
 KERNEL_AND_GOLDEN_TESTS+=':UntiedLmHead.*:RowWalk.*'
 WHOLE_CORPUS_TESTS='Perplexity.SmallModelMatchesTransformersOnTestSplit:Perplexity.BatchedWindowsMatchOneAtATime'
+# How perplexity runs its windows (batched, or through a KV cache), not
+# kernels: minutes at the scalar level, and more than the whole budget
+# under emulation. The kernels they use are tested above.
+WINDOW_PATH_TESTS='Perplexity.BatchedWindowsMatchOneAtATime:Perplexity.ThroughTheKvCache'
 
 usage() {
   echo "usage: $0 forced LEVEL BUILD_DIR | $0 emulated QEMU_CPU LEVEL BUILD_DIR" >&2
@@ -53,10 +57,8 @@ forced() {
     echo "this CPU lacks the $level level; its tests run where a CPU has it"
     exit 77
   fi
-  # Without the batching test: it checks window batching, not kernels, and
-  # takes minutes at the scalar level.
-  local left_out=Perplexity.BatchedWindowsMatchOneAtATime
-  [ "$quick" = --quick ] && left_out=$WHOLE_CORPUS_TESTS
+  local left_out=$WINDOW_PATH_TESTS
+  [ "$quick" = --quick ] && left_out=$WHOLE_CORPUS_TESTS:$WINDOW_PATH_TESTS
   TC_ISA=$level "$build/tests/tc_tests" --gtest_filter="$KERNEL_AND_GOLDEN_TESTS-$left_out"
 }
 
@@ -83,7 +85,7 @@ emulated() {
     { echo "expected the $level level on $cpu, got $isa" >&2; return 1; }
 
   echo "== $cpu: kernel and golden tests"
-  "${qemu[@]}" "$build/tests/tc_tests" --gtest_filter="$KERNEL_AND_GOLDEN_TESTS-$WHOLE_CORPUS_TESTS"
+  "${qemu[@]}" "$build/tests/tc_tests" --gtest_filter="$KERNEL_AND_GOLDEN_TESTS-$WHOLE_CORPUS_TESTS:$WINDOW_PATH_TESTS"
 
   echo "== $cpu: ppl on tiny-qwen2-s (first 100 lines of the test split)"
   head -n 100 data/kdoc/test.txt >"$scratch/slice.txt"

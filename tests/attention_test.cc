@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/fast_exp.h"
 #include "random_data.h"
@@ -150,7 +151,7 @@ void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
   {
     SCOPED_TRACE("fp32 cache");
     const std::vector<float> tiles = to_kv_tiles(in.k, in.v, shape);
-    attention_decode_f32(in.q.data(), tiles.data(), start, shape, got.data());
+    attention_decode(in.q.data(), start, {KvFormat::kF32, tiles.data()}, shape, got.data());
     attention_causal_reference(in.q.data(), in.k.data(), in.v.data(), 1, start, shape, want.data());
     expect_close(got, want);
   }
@@ -158,7 +159,7 @@ void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
   const HalfCache k = to_half(in.k), v = to_half(in.v);
   const std::vector<uint16_t> tiles = to_kv_tiles(k.bits, v.bits, shape);
   std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
-  attention_decode_f16(in.q.data(), tiles.data(), start, shape, got.data());
+  attention_decode(in.q.data(), start, {KvFormat::kF16, tiles.data()}, shape, got.data());
   attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
                              want.data());
   expect_close(got, want);
@@ -204,6 +205,46 @@ TEST(AttentionFast, DecodeFromKvTilesMatchesTheReference) {
       expect_tile_decode_matches_reference(random_inputs(1, start, shape, 17), start, shape);
     }
   }
+}
+
+// Prefill over a cache layer (its KV tiles copied out into rows, fp16
+// widened) against the reference on the same keys and values as rows; the
+// reference twin over the cache gives the reference's values exactly.
+TEST(AttentionFast, PrefillFromKvTilesMatchesTheReference) {
+  const AttentionShape shape{14, 2, 64};
+  const int64_t n = 40, start = 30;  // a partial last block of the tiles
+  const Inputs in = random_inputs(n, start, shape, 23);
+  std::vector<float> got(in.q.size());
+  {
+    SCOPED_TRACE("fp32 cache");
+    const std::vector<float> want = run(false, in, n, start, shape);
+    const std::vector<float> tiles = to_kv_tiles(in.k, in.v, shape);
+    const KvView kv{KvFormat::kF32, tiles.data()};
+    attention_prefill(in.q.data(), n, start, kv, shape, got.data());
+    expect_close(got, want);
+    attention_cached_reference(in.q.data(), n, start, kv, shape, got.data());
+    EXPECT_EQ(got, want);
+  }
+  SCOPED_TRACE("fp16 cache");
+  const HalfCache k = to_half(in.k), v = to_half(in.v);
+  const std::vector<float> want = run(false, {in.q, k.widened, v.widened}, n, start, shape);
+  const std::vector<uint16_t> tiles = to_kv_tiles(k.bits, v.bits, shape);
+  const KvView kv{KvFormat::kF16, tiles.data()};
+  attention_prefill(in.q.data(), n, start, kv, shape, got.data());
+  expect_close(got, want);
+  attention_cached_reference(in.q.data(), n, start, kv, shape, got.data());
+  EXPECT_EQ(got, want);
+}
+
+TEST(AttentionFast, AKvFormatWithoutAKernelIsAnError) {
+  const AttentionShape shape{2, 1, 16};
+  const Inputs in = random_inputs(1, 3, shape, 5);
+  const std::vector<float> tiles = to_kv_tiles(in.k, in.v, shape);
+  const KvView unknown{static_cast<KvFormat>(99), tiles.data()};
+  std::vector<float> out(in.q.size());
+  EXPECT_THROW(attention_decode(in.q.data(), 3, unknown, shape, out.data()), Error);
+  EXPECT_THROW(attention_prefill(in.q.data(), 1, 3, unknown, shape, out.data()), Error);
+  EXPECT_THROW(attention_cached_reference(in.q.data(), 1, 3, unknown, shape, out.data()), Error);
 }
 
 TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {

@@ -154,11 +154,14 @@ TEST(PairedFractions, EachPartAgainstTheHigherProbeAroundIt) {
 }
 
 // bench's arithmetic on hand-made timings: best and median prefill, all
-// decode steps together, each part's rate and its paired fraction.
+// decode steps together, each part's rate and its paired fraction. A step
+// reads 1 GB of weights and 10 MB of KV cache per position.
 TEST(BenchRun, SummaryFromHandMadeTimings) {
   eval::BenchTimings timings;
   timings.prefill_s = {0.5, 0.25, 1.0};
   timings.decode_step_s = {0.1, 0.1, 0.2, 0.2, 0.4};
+  timings.decode_step_positions = {10, 11, 13, 14, 15};  // an untimed step between the parts
+  timings.kv_bytes_per_position = 10'000'000;
   timings.part_steps = {2, 3};
   timings.probe_gbs = {10, 20, 5};
   profile::MachineLimits limits;
@@ -172,15 +175,25 @@ TEST(BenchRun, SummaryFromHandMadeTimings) {
   EXPECT_DOUBLE_EQ(s.prefill_flops_fraction, 0.4);
   EXPECT_DOUBLE_EQ(s.decode_tok_s, 5 / 1.0);
   EXPECT_DOUBLE_EQ(s.decode_median_step_s, 0.2);
-  EXPECT_DOUBLE_EQ(s.decode_gbs, 5.0);  // 1 GB a token
-  EXPECT_DOUBLE_EQ(s.decode_bandwidth_fraction, 0.1);
+  // KV: 63 positions · 10 MB over 5 steps.
+  EXPECT_DOUBLE_EQ(s.kv_bytes_per_token_read, 126e6);
+  EXPECT_DOUBLE_EQ(s.decode_bytes_per_token, 1.126e9);
+  EXPECT_DOUBLE_EQ(s.decode_gbs, 1.126 * 5);
+  EXPECT_DOUBLE_EQ(s.decode_bandwidth_fraction, 1.126 * 5 / 50);
   ASSERT_EQ(s.part_gbs.size(), 2u);
-  EXPECT_DOUBLE_EQ(s.part_gbs[0], 2 / 0.2);
-  EXPECT_DOUBLE_EQ(s.part_gbs[1], 3 / 0.8);
+  EXPECT_DOUBLE_EQ(s.part_gbs[0], 2.21 / 0.2);  // 2 GB of weights, 21 positions
+  EXPECT_DOUBLE_EQ(s.part_gbs[1], 3.42 / 0.8);  // 3 GB, 42 positions
   // Part 0 between probes 10 and 20, part 1 between 20 and 5.
-  EXPECT_DOUBLE_EQ(s.paired.fractions[0], 10.0 / 20);
-  EXPECT_DOUBLE_EQ(s.paired.fractions[1], 3.75 / 20);
-  EXPECT_DOUBLE_EQ(s.paired.median, (0.5 + 0.1875) / 2);
+  EXPECT_DOUBLE_EQ(s.paired.fractions[0], 11.05 / 20);
+  EXPECT_DOUBLE_EQ(s.paired.fractions[1], 4.275 / 20);
+  EXPECT_DOUBLE_EQ(s.paired.median, (11.05 / 20 + 4.275 / 20) / 2);
+
+  timings.decode_step_positions.pop_back();
+  EXPECT_NE(error_of([&] {
+              eval::summarize_bench(timings, 100, flops, 1, limits);
+            }).find("5 decode steps were timed, 4 have positions"),
+            std::string::npos);
+  timings.decode_step_positions.push_back(15);
 
   timings.part_steps = {2, 2};
   EXPECT_NE(error_of([&] {
@@ -260,7 +273,15 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
     EXPECT_GT(out[key].get<double>(), 0.0) << key;
   }
   EXPECT_EQ(out["method"], "fp32_cpu");
-  EXPECT_EQ(out["kv_cache"], "f16");  // the default, as in llama.cpp
+  EXPECT_EQ(out["kv_cache"], "f32");  // the method's
+  // Each timed step reads the cache of every position so far: three parts
+  // of one step after 8 prompt and 2 warm-up tokens, an untimed step
+  // before parts 1 and 2, so positions 11, 13 and 15.
+  const model::ModelConfig config =
+      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  const auto kv_bytes = static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 4);
+  EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(), kv_bytes);
+  EXPECT_DOUBLE_EQ(out["kv_bytes_per_token_read"].get<double>(), 13.0 * kv_bytes);
   EXPECT_EQ(out["threads"], 1);
   EXPECT_EQ(out["prompt_len"], 8);
   EXPECT_EQ(out["gen"], 3);
@@ -283,20 +304,30 @@ TEST(BenchCli, DecodePartsSplitTheStepsNearlyEqually) {
       "--prompt-len 8 --gen 7 --decode-parts 3 --repeats 1 --bandwidth-mib 16 --threads 1");
   EXPECT_EQ(out["decode_parts"]["steps"], json::array({3, 2, 2}));
   EXPECT_EQ(out["samples"]["decode_step_seconds"].size(), 7u);
-  // Each part's rate is its steps' bytes over their time.
-  const double bytes = out["decode_bytes_per_token"].get<double>();
+  // Each part's rate is its steps' bytes over their time: the weights three
+  // times and the KV cache of positions 11, 12 and 13 (8 prompt tokens, 2
+  // warm-up steps).
+  const double weight_bytes =
+      out["decode_bytes_per_token"].get<double>() - out["kv_bytes_per_token_read"].get<double>();
+  const double part_bytes =
+      3 * weight_bytes + (11 + 12 + 13) * out["kv_cache_bytes_per_position"].get<double>();
   const auto& steps = out["samples"]["decode_step_seconds"];
   const double first_part =
       steps[0].get<double>() + steps[1].get<double>() + steps[2].get<double>();
-  EXPECT_NEAR(out["decode_parts"]["gbs"][0].get<double>(), 3 * bytes / first_part / 1e9,
+  EXPECT_NEAR(out["decode_parts"]["gbs"][0].get<double>(), part_bytes / first_part / 1e9,
               1e-9 * out["decode_parts"]["gbs"][0].get<double>());
 }
 
-TEST(BenchCli, DecodesOverAnFp32Cache) {
+TEST(BenchCli, KvCacheOptionOverridesTheMethods) {
   const json out = bench_small_model(
-      "--prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f32");
-  EXPECT_EQ(out["kv_cache"], "f32");
+      "--prompt-len 40 --gen 2 --repeats 1 --bandwidth-mib 32 --threads 1 --kv-cache f16");
+  EXPECT_EQ(out["kv_cache"], "f16");
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
+  // Half the bytes of fp32 per position.
+  const model::ModelConfig config =
+      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(),
+            static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 2));
 }
 
 TEST(BenchCli, ComparesALongerContextInTheSameProcess) {

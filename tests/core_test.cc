@@ -65,13 +65,16 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
 TEST(KvCache, ParsesFormatNames) {
   EXPECT_EQ(model::parse_kv_format("f32"), model::KvFormat::kF32);
   EXPECT_EQ(model::parse_kv_format("f16"), model::KvFormat::kF16);
-  EXPECT_EQ(model::kv_format_name(model::parse_kv_format("f16")), "f16");
+  EXPECT_EQ(model::kv_format_name(model::KvFormat::kF32), "f32");
+  EXPECT_EQ(model::kv_format_name(model::KvFormat::kF16), "f16");
   try {
     model::parse_kv_format("int8");
     FAIL() << "int8 accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'int8'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'int8' (known: f32, f16)"), std::string::npos)
+        << e.what();
   }
+  EXPECT_THROW(model::kv_format_name(static_cast<model::KvFormat>(99)), Error);
 }
 
 model::ModelConfig attention_config(int64_t layers, int64_t heads, int64_t kv_heads,
@@ -82,6 +85,20 @@ model::ModelConfig attention_config(int64_t layers, int64_t heads, int64_t kv_he
   config.num_kv_heads = kv_heads;
   config.head_dim = head_dim;
   return config;
+}
+
+// A cache layer's first `positions` keys and values as fp32 rows, read the
+// way attention reads them (kv_tiles_to_rows over the cache's view).
+struct KvRows {
+  std::vector<float> keys, values;
+};
+KvRows read_rows(const model::KvCache& cache, int64_t layer, int64_t positions,
+                 const model::ModelConfig& config) {
+  KvRows rows{std::vector<float>(static_cast<size_t>(positions * config.kv_dim())),
+              std::vector<float>(static_cast<size_t>(positions * config.kv_dim()))};
+  kernels::kv_tiles_to_rows(cache.view(layer), positions, config.num_kv_heads, config.head_dim,
+                            rows.keys.data(), rows.values.data());
+  return rows;
 }
 
 TEST(KvCache, StoresCropsAndRewrites) {
@@ -97,29 +114,29 @@ TEST(KvCache, StoresCropsAndRewrites) {
       cache->write(layer, 0, 3, keys.data(), values.data());
     cache->commit(3);
     EXPECT_EQ(cache->length(), 3);
-    auto view = cache->read(1, 3);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      EXPECT_EQ(view.keys[i], keys[i]);  // exactly representable in fp16 too
-      EXPECT_EQ(view.values[i], values[i]);
-    }
-    // In place for decode: KV tiles (one kv head of dim 4): the key tile,
-    // dimension d of position p at d · 32 + p, then the value tile, at
-    // 128 + p · 4 + d. fp32 or fp16, never both.
-    const auto in_place = cache->read_decode(1);
+    const KvRows rows = read_rows(*cache, 1, 3, config);
+    EXPECT_EQ(rows.keys, keys);  // exactly representable in fp16 too
+    EXPECT_EQ(rows.values, values);
+    // In place: KV tiles (one kv head of dim 4): the key tile, dimension d
+    // of position p at d · 32 + p, then the value tile, at 128 + p · 4 + d;
+    // fp32 or fp16 as the tag says, no scales.
+    const model::KvView in_place = cache->view(1);
+    EXPECT_EQ(in_place.format, format);
+    EXPECT_EQ(in_place.scales, nullptr);
     const bool f16 = format == model::KvFormat::kF16;
-    ASSERT_EQ(in_place.tiles == nullptr, f16);
-    ASSERT_EQ(in_place.tiles16 == nullptr, !f16);
+    const auto* tiles = static_cast<const float*>(in_place.tiles);
+    const auto* tiles16 = static_cast<const uint16_t*>(in_place.tiles);
     for (int64_t p = 0; p < 3; ++p) {
       for (int64_t d = 0; d < 4; ++d) {
         const auto i = static_cast<size_t>(p * 4 + d);
         const auto key = static_cast<size_t>(d * 32 + p);
         const auto value = static_cast<size_t>(128 + p * 4 + d);
         if (f16) {
-          EXPECT_EQ(in_place.tiles16[key], f32_to_f16(keys[i]));
-          EXPECT_EQ(in_place.tiles16[value], f32_to_f16(values[i]));
+          EXPECT_EQ(tiles16[key], f32_to_f16(keys[i]));
+          EXPECT_EQ(tiles16[value], f32_to_f16(values[i]));
         } else {
-          EXPECT_EQ(in_place.tiles[key], keys[i]);
-          EXPECT_EQ(in_place.tiles[value], values[i]);
+          EXPECT_EQ(tiles[key], keys[i]);
+          EXPECT_EQ(tiles[value], values[i]);
         }
       }
     }
@@ -130,9 +147,9 @@ TEST(KvCache, StoresCropsAndRewrites) {
       cache->write(layer, 1, 1, replacement.data(), replacement.data());
     }
     cache->commit(1);
-    view = cache->read(0, 2);
-    EXPECT_EQ(view.keys[4], 7.0f);
-    EXPECT_EQ(view.keys[0], 0.0f);
+    const KvRows rewritten = read_rows(*cache, 0, 2, config);
+    EXPECT_EQ(rewritten.keys[4], 7.0f);
+    EXPECT_EQ(rewritten.keys[0], 0.0f);
     EXPECT_THROW(cache->crop(5), Error);
     EXPECT_EQ(cache->bytes_per_token(), 2u * 2u * 4u * (format == model::KvFormat::kF32 ? 4u : 2u));
   }
@@ -147,11 +164,9 @@ TEST(KvCache, Fp16SaturatesWhatItCannotHold) {
   const std::vector<float> values = {-1e9f, 65519.0f, 0.5f, -65504.0f};
   cache->write(0, 0, 1, keys.data(), values.data());
   cache->commit(1);
-  const auto view = cache->read(0, 1);
-  EXPECT_EQ(std::vector<float>(view.keys, view.keys + 4),
-            (std::vector<float>{65504.0f, -65504.0f, 65504.0f, 3.0f}));
-  EXPECT_EQ(std::vector<float>(view.values, view.values + 4),
-            (std::vector<float>{-65504.0f, 65504.0f, 0.5f, -65504.0f}));
+  const KvRows rows = read_rows(*cache, 0, 1, config);
+  EXPECT_EQ(rows.keys, (std::vector<float>{65504.0f, -65504.0f, 65504.0f, 3.0f}));
+  EXPECT_EQ(rows.values, (std::vector<float>{-65504.0f, 65504.0f, 0.5f, -65504.0f}));
 }
 
 TEST(KvCache, ReadsBackPositionsAcrossTileBlocksAndGrowth) {
@@ -173,10 +188,10 @@ TEST(KvCache, ReadsBackPositionsAcrossTileBlocksAndGrowth) {
       cache->commit(n);
       pos += n;
     }
-    const auto view = cache->read(0, positions);
+    const KvRows rows = read_rows(*cache, 0, positions, config);
     for (size_t i = 0; i < keys.size(); ++i) {
-      ASSERT_EQ(view.keys[i], keys[i]) << "key element " << i;
-      ASSERT_EQ(view.values[i], values[i]) << "value element " << i;
+      ASSERT_EQ(rows.keys[i], keys[i]) << "key element " << i;
+      ASSERT_EQ(rows.values[i], values[i]) << "value element " << i;
     }
   }
 }

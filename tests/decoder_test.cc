@@ -99,6 +99,7 @@ class ScriptedDecoder final : public decode::Decoder {
   explicit ScriptedDecoder(std::deque<std::vector<int32_t>> steps)
       : Decoder({kEos}), script_(std::move(steps)) {}
   static constexpr int32_t kEos = 99;
+  const model::KvCache& kv_cache() const override { fail("a scripted decoder has no KV cache"); }
 
  private:
   decode::DecodeStep next() {

@@ -43,7 +43,7 @@ TEST(KvCacheDecode, IncrementalEqualsFullForwardAndCropRewinds) {
   EXPECT_GT(test::max_abs_diff(half, full), 0.0);
 
   // Decode over the fp16 cache reads the halves in place
-  // (attention_decode_f16); prefill widens them. Both see the same keys and
+  // (attention_decode); prefill widens them. Both see the same keys and
   // values, so one token at a time matches the all-tokens pass above.
   auto half_steps = model.new_cache(model::KvFormat::kF16);
   model.forward(std::span(ids).first(4), *half_steps);

@@ -59,6 +59,36 @@ TEST(Perplexity, BatchedWindowsMatchOneAtATime) {
   }
 }
 
+// Each window through a KV cache (prefilled with forward, as generation
+// does): with an f32 cache the perplexity is the cache-free one (float
+// summation order aside), with fp16 keys and values it moves a little. On
+// the first 3000 tokens (23 windows, the last one short).
+TEST(Perplexity, ThroughTheKvCache) {
+  const std::vector<int32_t> all = read_test_ids();
+  const std::span<const int32_t> ids(all.data(), 3000);
+  model::Qwen2Model model = model::load_qwen2(test::fixture_model("tiny-qwen2-m"));
+  eval::PerplexityOptions options{.max_length = 256, .stride = 128, .progress = {}};
+  const eval::PerplexityResult cache_free = eval::sliding_window_perplexity(model, ids, options);
+  options.kv_cache = model::KvFormat::kF32;
+  const eval::PerplexityResult f32 = eval::sliding_window_perplexity(model, ids, options);
+  options.kv_cache = model::KvFormat::kF16;
+  const eval::PerplexityResult f16 = eval::sliding_window_perplexity(model, ids, options);
+  std::printf("[tiny-qwen2-m, 3000 tokens] ppl cache-free %.9f, f32 cache %.9f, f16 cache %.9f\n",
+              cache_free.ppl, f32.ppl, f16.ppl);
+  for (const eval::PerplexityResult* through_cache : {&f32, &f16}) {
+    EXPECT_EQ(through_cache->windows, cache_free.windows);
+    EXPECT_EQ(through_cache->scored_tokens, cache_free.scored_tokens);
+  }
+  EXPECT_EQ(cache_free.windows, 23);
+  EXPECT_NEAR(f32.nll_sum / cache_free.nll_sum, 1.0, 1e-9);
+  EXPECT_NE(f16.nll_sum, cache_free.nll_sum);
+  EXPECT_NEAR(f16.ppl / cache_free.ppl, 1.0, 1e-4);
+
+  // What a method measures with: its own format, except f32 (cache-free).
+  EXPECT_EQ(eval::perplexity_kv_cache(model::KvFormat::kF32), std::nullopt);
+  EXPECT_EQ(eval::perplexity_kv_cache(model::KvFormat::kF16), model::KvFormat::kF16);
+}
+
 // The small model over the whole test split (1278 windows of 256 tokens).
 TEST(Perplexity, SmallModelMatchesTransformersOnTestSplit) {
   const nlohmann::json golden =

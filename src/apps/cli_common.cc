@@ -24,8 +24,8 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->capture_default_str();
 }
 
-void add_kv_cache_option(CLI::App& command, std::string& kv_cache) {
-  command
+CLI::Option* add_kv_cache_option(CLI::App& command, std::string& kv_cache) {
+  return command
       .add_option("--kv-cache", kv_cache,
                   "How the KV cache stores keys and values: f16 (half the bytes long-context "
                   "decode reads; llama.cpp's default) or f32 (fp32 numerics, as the harness "

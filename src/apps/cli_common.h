@@ -20,13 +20,14 @@ void add_model_options(CLI::App& command, ModelOptions& options);
 // Sizes the global thread pool from --threads; call before running a model.
 void apply_thread_option(const ModelOptions& options);
 
-// The KV cache format of the commands that generate (generate, bench).
-// f16 by default, as in llama.cpp: long-context decode reads half the
-// bytes, and the greedy goldens hold with it. The harness keeps f32 (its
-// cells are compared with transformers' fp32 numerics).
+// The KV cache format of generate: f16 by default, as in llama.cpp:
+// long-context decode reads half the bytes, and the greedy goldens hold with
+// it. bench and the harness use the method's format (harness::Method::
+// kv_cache: f32 for every method so far, as the cells are compared with
+// transformers' fp32 numerics); bench's --kv-cache overrides it.
 inline constexpr const char* kDefaultKvCache = "f16";
 // Adds --kv-cache (f32 or f16) to a subcommand.
-void add_kv_cache_option(CLI::App& command, std::string& kv_cache);
+CLI::Option* add_kv_cache_option(CLI::App& command, std::string& kv_cache);
 
 // Parses "1,2,3" into ids; throws tc::Error naming the bad entry.
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& flag);

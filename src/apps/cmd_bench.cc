@@ -63,7 +63,7 @@ struct BenchOptions {
   int64_t repeats = 3;
   int64_t bandwidth_mib = 1024;
   size_t threads = 0;
-  std::string kv_cache = kDefaultKvCache;
+  std::string kv_cache;  // empty: the method's
   bool json = false;
 };
 
@@ -122,7 +122,7 @@ std::string calibration_source(const BenchOptions& options) {
   return "";  // methods that need data say so
 }
 
-// What the timed run does, from the command line.
+// What the timed run does, from the command line and the method.
 eval::BenchRunOptions run_options(const BenchOptions& options) {
   eval::BenchRunOptions run;
   run.repeats = options.repeats;
@@ -182,6 +182,9 @@ void run_model_bench(const BenchOptions& options) {
   const std::string calibration = calibration_source(options);
   const model::ModelConfig file_config = io::load_hf_config(dir);
   const eval::BenchRunOptions run = run_options(options);
+  const model::KvFormat kv_format =
+      options.kv_cache.empty() ? method.kv_cache : model::parse_kv_format(options.kv_cache);
+  const std::string kv_cache(model::kv_format_name(kv_format));
   check_positions("--prompt-len", options.prompt_len, options, eval::bench_decode_positions(run),
                   file_config);
   if (options.compare_context > 0) {
@@ -209,8 +212,7 @@ void run_model_bench(const BenchOptions& options) {
   const std::vector<int32_t> prompt = bench_prompt(options.prompt_len, config.vocab_size);
   profile::ReadBandwidthProbe probe(options.threads, static_cast<size_t>(options.bandwidth_mib)
                                                          << 20);
-  const decode::DecoderOptions decoder_options{.kv_format =
-                                                   model::parse_kv_format(options.kv_cache)};
+  const decode::DecoderOptions decoder_options{.kv_format = kv_format};
   const auto decoder = method.make_decoder(prepared, decoder_options);
   const eval::BenchTimings timings = eval::time_bench(*decoder, prompt, run, probe);
   std::optional<eval::ContextPairTimings> context_pair;
@@ -232,9 +234,9 @@ void run_model_bench(const BenchOptions& options) {
   const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
 
   const eval::ForwardFlops flops = eval::forward_flops(config, options.prompt_len);
-  const size_t bytes_per_token = eval::decode_weight_bytes_per_token(model);
+  const size_t weight_bytes = eval::decode_weight_bytes_per_token(model);
   const eval::BenchSummary summary =
-      eval::summarize_bench(timings, options.prompt_len, flops, bytes_per_token, limits);
+      eval::summarize_bench(timings, options.prompt_len, flops, weight_bytes, limits);
   const std::string weight_format(weights::weight_format_name(model.weight_format()));
   // Above 1 is no contradiction for decode when the weights fit in the CPU
   // caches (tiny models); otherwise other load disturbed a limit measurement.
@@ -243,7 +245,7 @@ void run_model_bench(const BenchOptions& options) {
                  "bench: note: decode read %.1f MB of weights per token faster than the measured "
                  "memory bandwidth: they fit in the CPU caches, or other load disturbed the "
                  "bandwidth measurement\n",
-                 static_cast<double>(bytes_per_token) / 1e6);
+                 static_cast<double>(weight_bytes) / 1e6);
   }
   if (summary.prefill_flops_fraction > 1) {
     std::fprintf(stderr,
@@ -262,7 +264,7 @@ void run_model_bench(const BenchOptions& options) {
         {"threads", limits.threads},
         {"isa", limits.isa},
         {"prompt_len", options.prompt_len},
-        {"kv_cache", options.kv_cache},
+        {"kv_cache", kv_cache},
         {"gen", options.gen},
         {"repeats", options.repeats},
         {"prepare_seconds", prepare_seconds},
@@ -278,7 +280,9 @@ void run_model_bench(const BenchOptions& options) {
         {"prefill_flops_fraction", summary.prefill_flops_fraction},
         {"decode_tok_s", summary.decode_tok_s},
         {"decode_tok_s_median_step", 1.0 / summary.decode_median_step_s},
-        {"decode_bytes_per_token", bytes_per_token},
+        {"decode_bytes_per_token", summary.decode_bytes_per_token},
+        {"kv_bytes_per_token_read", summary.kv_bytes_per_token_read},
+        {"kv_cache_bytes_per_position", timings.kv_bytes_per_position},
         {"decode_gbs", summary.decode_gbs},
         {"decode_bandwidth_fraction", summary.decode_bandwidth_fraction},
         {"decode_bandwidth_fraction_paired", summary.paired.median},
@@ -319,10 +323,12 @@ void run_model_bench(const BenchOptions& options) {
       "after each probe between them; %s KV cache)\n",
       static_cast<long>(options.gen), timings.part_steps.size(),
       static_cast<long>(run.decode_warmup), static_cast<long>(run.part_rewarm),
-      options.kv_cache.c_str());
+      kv_cache.c_str());
   std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", summary.decode_tok_s,
               summary.decode_median_step_s * 1e3);
-  std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(bytes_per_token) / 1e6);
+  std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(weight_bytes) / 1e6);
+  std::printf("  KV cache read    %8.3f MB/token   (on average over the timed steps)\n",
+              summary.kv_bytes_per_token_read / 1e6);
   std::printf("  bandwidth        %8.1f GB/s     = %.1f%% of the read bandwidth\n",
               summary.decode_gbs, 100.0 * summary.decode_bandwidth_fraction);
   std::printf(
@@ -410,7 +416,7 @@ void register_bench(CLI::App& app) {
                    "last-level cache)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
-  add_kv_cache_option(*command, options->kv_cache);
+  add_kv_cache_option(*command, options->kv_cache)->default_str("the method's");
   command
       ->add_option("--threads", options->threads,
                    "Threads for the measurements and the kernels (0 = one per hardware thread)")

@@ -48,6 +48,7 @@ void run_ppl(const PplOptions& options) {
       *prepared.model, ids,
       {.max_length = options.max_length,
        .stride = options.stride,
+       .kv_cache = eval::perplexity_kv_cache(method.kv_cache),
        .progress = [&](int64_t done, int64_t total) {
          const int percent = static_cast<int>(100 * done / total);
          if (terminal) {
@@ -69,6 +70,7 @@ void run_ppl(const PplOptions& options) {
                                 {"max_length", options.max_length},
                                 {"stride", options.stride},
                                 {"method", method.name},
+                                {"kv_cache", std::string(model::kv_format_name(method.kv_cache))},
                                 {"model", dir},
                                 {"text_file", options.text_file},
                                 {"seconds", result.seconds},

@@ -15,14 +15,12 @@
 #include <span>
 #include <string_view>
 
+#include "kernels/cpu/kv_view.h"
 #include "weights/weight_matrix.h"
-
-namespace tc::model {
-class KvCache;
-}
 
 namespace tc::backends {
 
+using kernels::KvView;
 using weights::WeightMatrix;
 
 // One Linear of a group sharing an input: its weight and where its output goes.
@@ -65,11 +63,16 @@ class Backend {
   // Causal attention of n queries at positions start .. start+n-1 over keys
   // and values [start + n, kv_heads · head_dim] as rows (grouped-query: query
   // head h reads kv head h / (heads / kv_heads)); out [n, heads · head_dim].
+  // For sequences run without a cache (independent windows, calibration).
   virtual void attention(const float* q, const float* keys, const float* values, int64_t n,
                          int64_t start, const AttentionShape& shape, float* out) const = 0;
-  // The same for one query at position `start` over layer `layer` of a
-  // cache holding start + 1 positions, read in the cache's own format.
-  virtual void attention_decode(const float* q, model::KvCache& cache, int64_t layer, int64_t start,
+  // The same over one layer of a KV cache holding start + n positions, read
+  // in the cache's own format (kv.format): a prefill of n tokens, or one
+  // decode query (n = 1, at position `start`). A format the backend has no
+  // kernel for throws tc::Error.
+  virtual void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
+                                 const AttentionShape& shape, float* out) const = 0;
+  virtual void attention_decode(const float* q, int64_t start, const KvView& kv,
                                 const AttentionShape& shape, float* out) const = 0;
 };
 

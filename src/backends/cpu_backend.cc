@@ -7,7 +7,6 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
-#include "model/kv_cache.h"
 
 namespace tc::backends {
 
@@ -63,15 +62,15 @@ class CpuBackend final : public Backend {
     kernels::attention_causal(q, keys, values, n, start, kernel_shape(shape), out);
   }
 
-  // The cache's KV tiles read in place (no copy), fp32 or fp16.
-  void attention_decode(const float* q, model::KvCache& cache, int64_t layer, int64_t start,
+  void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
+                         const AttentionShape& shape, float* out) const override {
+    kernels::attention_prefill(q, n, start, kv, kernel_shape(shape), out);
+  }
+
+  // The cache's KV tiles read in place (no copy).
+  void attention_decode(const float* q, int64_t start, const KvView& kv,
                         const AttentionShape& shape, float* out) const override {
-    const model::KvCache::DecodeView kv = cache.read_decode(layer);
-    if (kv.tiles16 != nullptr) {
-      kernels::attention_decode_f16(q, kv.tiles16, start, kernel_shape(shape), out);
-    } else {
-      kernels::attention_decode_f32(q, kv.tiles, start, kernel_shape(shape), out);
-    }
+    kernels::attention_decode(q, start, kv, kernel_shape(shape), out);
   }
 };
 

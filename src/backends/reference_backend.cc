@@ -9,11 +9,14 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/q8_dynamic.h"
-#include "model/kv_cache.h"
 
 namespace tc::backends {
 
 namespace {
+
+kernels::AttentionShape kernel_shape(const AttentionShape& shape) {
+  return {shape.heads, shape.kv_heads, shape.head_dim};
+}
 
 // W8A8 weights mean activations quantized per token: their reference is the
 // scalar integer kernel. Every other format: dequantize a row, dot in double.
@@ -65,16 +68,19 @@ class ReferenceBackend final : public Backend {
 
   void attention(const float* q, const float* keys, const float* values, int64_t n, int64_t start,
                  const AttentionShape& shape, float* out) const override {
-    kernels::attention_causal_reference(q, keys, values, n, start,
-                                        {shape.heads, shape.kv_heads, shape.head_dim}, out);
+    kernels::attention_causal_reference(q, keys, values, n, start, kernel_shape(shape), out);
   }
 
-  // The cache's keys and values copied out as fp32 rows, then the same
-  // attention as prefill.
-  void attention_decode(const float* q, model::KvCache& cache, int64_t layer, int64_t start,
+  // Prefill and decode alike: the cache's keys and values copied out as
+  // fp32 rows, then the reference attention.
+  void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
+                         const AttentionShape& shape, float* out) const override {
+    kernels::attention_cached_reference(q, n, start, kv, kernel_shape(shape), out);
+  }
+
+  void attention_decode(const float* q, int64_t start, const KvView& kv,
                         const AttentionShape& shape, float* out) const override {
-    const model::KvCache::View kv = cache.read(layer, start + 1);
-    attention(q, kv.keys, kv.values, 1, start, shape, out);
+    kernels::attention_cached_reference(q, 1, start, kv, kernel_shape(shape), out);
   }
 };
 

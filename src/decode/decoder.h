@@ -72,6 +72,9 @@ class Decoder {
 
   const DecodeStats& stats() const { return stats_; }
   bool is_eos(int32_t id) const;
+  // The KV cache the (target) model attends over, for what a step reads
+  // from it; tc::Error before the first prefill.
+  virtual const model::KvCache& kv_cache() const = 0;
 
  protected:
   // The decoder's own work: the tokens and the draft counts. The seconds,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace tc::decode {
 
 int32_t argmax(std::span<const float> logits) {
@@ -32,6 +34,11 @@ DecodeStep GreedyDecoder::run_step() {
   const int32_t input = newest_;
   return {.tokens = {forward_and_pick(std::span<const int32_t>(&input, 1),
                                       profile ? &profile->decode : nullptr)}};
+}
+
+const model::KvCache& GreedyDecoder::kv_cache() const {
+  if (!cache_) fail("GreedyDecoder::kv_cache before the first prefill");
+  return *cache_;
 }
 
 }  // namespace tc::decode

@@ -20,6 +20,7 @@ int32_t argmax(std::span<const float> logits);
 class GreedyDecoder final : public Decoder {
  public:
   explicit GreedyDecoder(model::Qwen2Model& model, const DecoderOptions& options = {});
+  const model::KvCache& kv_cache() const override;
 
  private:
   DecodeStep run_prefill(std::span<const int32_t> prompt) override;

@@ -2,9 +2,9 @@
 // decode steps of one model, and the arithmetic that turns them into rates
 // and fractions of the machine's limits.
 //
-// Decode of one token streams every weight once, so its speed is bounded by
-// memory bandwidth: bytes per token × tok/s against the measured read
-// bandwidth. Prefill of many tokens is matmul-bound: FLOPs per second against
+// Decode of one token streams every weight once, and attention reads the
+// KV cache of every position so far, so its speed is bounded by memory
+// bandwidth: bytes per token × tok/s against the measured read bandwidth. Prefill of many tokens is matmul-bound: FLOPs per second against
 // the measured FMA peak. The timed decode steps run in parts with the read
 // bandwidth probed before, between and after them: each part against its own
 // probes (profile/paired_fraction.h) gives a fraction that a change of the
@@ -44,6 +44,10 @@ struct BenchTimings {
   std::vector<double> prefill_s;  // timed prefills
   std::vector<double> decode_warmup_s;
   std::vector<double> decode_step_s;  // timed decode steps, all parts in order
+  // Positions each timed step's attention read (the cache's length after
+  // it), and the bytes the cache stores per position (its bytes_per_token).
+  std::vector<int64_t> decode_step_positions;
+  size_t kv_bytes_per_position = 0;
   std::vector<int64_t> part_steps;    // timed steps of each decode part
   std::vector<double> probe_gbs;      // read bandwidth (best pass) before, between and after parts
 };
@@ -62,17 +66,23 @@ struct BenchSummary {
   double prefill_flops_fraction = 0;  // of the FMA peak
   double decode_tok_s = 0;            // all timed steps together (positions grow: no repeats)
   double decode_median_step_s = 0;
-  double decode_gbs = 0;                 // bytes per token × decode_tok_s
+  // Bytes the timed steps read per token, on average: the weights and
+  // kv_bytes_per_token_read (positions × the cache's bytes per position).
+  double decode_bytes_per_token = 0;
+  double kv_bytes_per_token_read = 0;
+  double decode_gbs = 0;                 // decode_bytes_per_token × decode_tok_s
   double decode_bandwidth_fraction = 0;  // of the best read bandwidth of the run
-  std::vector<double> part_gbs;          // each decode part's bytes over its time
+  std::vector<double> part_gbs;          // each decode part's bytes (weights and KV) over its time
   profile::PairedFractions paired;       // each part against the probes beside it
 };
 
-// prompt_len: the prefills' tokens; flops: of one prefill; bytes_per_token:
-// read by one decode step. Throws tc::Error when the timings cannot give
-// rates (no samples, parts that do not add up to the steps).
+// prompt_len: the prefills' tokens; flops: of one prefill; weight_bytes:
+// the weights one decode step reads (decode_weight_bytes_per_token); each
+// step also reads timings.kv_bytes_per_position per position. Throws
+// tc::Error when the timings cannot give rates (no samples, parts or
+// positions that do not add up to the steps).
 BenchSummary summarize_bench(const BenchTimings& timings, int64_t prompt_len,
-                             const ForwardFlops& flops, size_t bytes_per_token,
+                             const ForwardFlops& flops, size_t weight_bytes,
                              const profile::MachineLimits& limits);
 
 }  // namespace tc::eval

@@ -40,7 +40,8 @@ SampleStats summarize(const std::vector<double>& samples) {
 }
 
 LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const int32_t> ids,
-                                      int64_t n_warmup, int64_t n_iters) {
+                                      model::KvFormat kv_format, int64_t n_warmup,
+                                      int64_t n_iters) {
   if (n_warmup < 1) fail("latency: n_warmup must be at least 1 (got {})", n_warmup);
   if (n_iters < 1) fail("latency: n_iters must be at least 1 (got {})", n_iters);
   if (ids.empty()) fail("latency: no input tokens");
@@ -48,7 +49,7 @@ LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const 
   result.seq_len = static_cast<int64_t>(ids.size());
   result.n_warmup = n_warmup;
   result.n_iters = n_iters;
-  auto cache = model.new_cache();
+  auto cache = model.new_cache(kv_format);
   for (int64_t i = 0; i < n_warmup + n_iters; ++i) {
     cache->crop(0);
     Stopwatch clock;

@@ -33,8 +33,9 @@ struct LatencyResult {
 };
 
 // Times `n_warmup + n_iters` forward passes over `ids` (all positions'
-// logits, a fresh KV cache each time).
+// logits), each into an emptied KV cache of `kv_format`.
 LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const int32_t> ids,
-                                      int64_t n_warmup, int64_t n_iters);
+                                      model::KvFormat kv_format, int64_t n_warmup,
+                                      int64_t n_iters);
 
 }  // namespace tc::eval

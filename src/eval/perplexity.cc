@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -15,6 +16,11 @@ namespace {
 // have 151936 columns, so a batch there holds only a few windows).
 constexpr int64_t kMaxBatchLogitsBytes = int64_t{256} << 20;
 }  // namespace
+
+std::optional<model::KvFormat> perplexity_kv_cache(model::KvFormat format) {
+  if (format == model::KvFormat::kF32) return std::nullopt;
+  return format;
+}
 
 int64_t count_windows(int64_t n_tokens, int64_t max_length, int64_t stride) {
   int64_t windows = 0;
@@ -68,17 +74,20 @@ PerplexityResult sliding_window_perplexity(model::Qwen2Model& model, std::span<c
   }
 
   Stopwatch clock;
+  const std::unique_ptr<model::KvCache> cache =
+      options.kv_cache ? model.new_cache(*options.kv_cache) : nullptr;
   std::vector<int32_t> batch_ids;
   std::vector<double> row_nll;
   for (size_t first = 0; first < windows.size();) {
-    // Consecutive windows with the same length and scoring offset share a batch.
+    // Consecutive windows with the same length and scoring offset share a
+    // batch; through a cache, each window is a batch of its own.
     const Window& lead = windows[first];
     const int64_t rows_per_window = lead.length() - lead.first_row();
     const int64_t by_tokens = std::max<int64_t>(1, options.batch_tokens / lead.length());
     const int64_t by_logits = std::max<int64_t>(
         1, kMaxBatchLogitsBytes / (rows_per_window * vocab * int64_t{sizeof(float)}));
     size_t last = first + 1;
-    while (last < windows.size() && static_cast<int64_t>(last - first) < by_tokens &&
+    while (!cache && last < windows.size() && static_cast<int64_t>(last - first) < by_tokens &&
            static_cast<int64_t>(last - first) < by_logits &&
            windows[last].length() == lead.length() &&
            windows[last].first_row() == lead.first_row()) {
@@ -89,8 +98,19 @@ PerplexityResult sliding_window_perplexity(model::Qwen2Model& model, std::span<c
       batch_ids.insert(batch_ids.end(), ids.begin() + windows[w].begin,
                        ids.begin() + windows[w].end);
     }
-    const std::vector<float> logits =
-        model.forward_windows(batch_ids, static_cast<int64_t>(last - first), lead.first_row());
+    // Rows first_row .. length-1 of every window of the batch.
+    std::vector<float> logits;
+    if (cache) {
+      // One window, on an emptied cache. forward gives every row's logits;
+      // the rows before first_row are dropped (the lm_head computed them in
+      // vain: the price of taking generation's path unchanged).
+      cache->crop(0);
+      logits = model.forward(batch_ids, *cache, model::LogitsFor::kAllTokens);
+      logits.erase(logits.begin(), logits.begin() + lead.first_row() * vocab);
+    } else {
+      logits =
+          model.forward_windows(batch_ids, static_cast<int64_t>(last - first), lead.first_row());
+    }
 
     // Targets of every window of the batch, rows in parallel, summed in order
     // afterwards (the same total on any number of threads). Row

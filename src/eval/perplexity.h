@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 
 #include "model/qwen2.h"
@@ -23,6 +24,13 @@ struct PerplexityOptions {
   // value below max_length runs one window at a time. The result does not
   // depend on it beyond float summation order inside the kernels.
   int64_t batch_tokens = 2048;
+  // The KV cache each window runs through. None (the default): no cache,
+  // windows batched as above. A format: each window alone is prefilled into
+  // a cache of that format with Qwen2Model::forward, the path generation
+  // takes, so the format's rounding of keys and values shows in the result
+  // (batch_tokens is then unused). perplexity_kv_cache says which a method
+  // measures with.
+  std::optional<model::KvFormat> kv_cache = std::nullopt;
   // Called after each window with (windows done, windows in all).
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -34,6 +42,13 @@ struct PerplexityResult {
   int64_t windows = 0;
   double seconds = 0.0;
 };
+
+// The cache a method whose KV cache is `format` measures perplexity through:
+// none for f32, a cache of `format` otherwise. An f32 cache stores keys and
+// values exactly, so through it the perplexity is the cache-free one (up to
+// float summation order; tests/perplexity_test.cc), and the cache-free path
+// batches windows.
+std::optional<model::KvFormat> perplexity_kv_cache(model::KvFormat format);
 
 // Number of windows the definition above gives for n tokens.
 int64_t count_windows(int64_t n_tokens, int64_t max_length, int64_t stride);

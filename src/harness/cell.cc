@@ -171,7 +171,7 @@ ResultRecord run_cell(const CellInputs& in) {
                    .description = method.description,
                    .weight_format = method.weight_format,
                    .device = method.device,
-                   .kv_cache = method.kv_cache};
+                   .kv_cache = std::string(model::kv_format_name(method.kv_cache))};
   result.started_at = utc_now();
   result.hardware = in.hardware;
   result.settings = {.n_warmup = s.n_warmup,
@@ -203,13 +203,13 @@ ResultRecord run_cell(const CellInputs& in) {
              s.seq_len_for_latency);
       }
       const auto latency = eval::measure_forward_latency(
-          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)), s.n_warmup,
-          s.n_iters);
+          model, std::span(eval_ids).first(static_cast<size_t>(s.seq_len_for_latency)),
+          method.kv_cache, s.n_warmup, s.n_iters);
       result.latency = latency_record(latency);
     }
     if (method.measures_generation) {
       const auto decoder =
-          method.make_decoder(prepared, {.kv_format = model::parse_kv_format(method.kv_cache)});
+          method.make_decoder(prepared, {.kv_format = method.kv_cache});
       const auto generation =
           eval::measure_generation(*decoder, tokenizer, in.prompts, s.max_new_tokens);
       result.generation = generation_record(generation, in.prompts_file, s.max_new_tokens);
@@ -220,6 +220,7 @@ ResultRecord run_cell(const CellInputs& in) {
           model, eval_ids,
           {.max_length = s.ppl_max_length,
            .stride = s.ppl_stride,
+           .kv_cache = eval::perplexity_kv_cache(method.kv_cache),
            .progress = [&](int64_t done, int64_t total) { progress(done, total); }});
       result.perplexity = PerplexityRecord{.dataset = in.eval_text->dataset,
                                            .split = in.eval_text->split,

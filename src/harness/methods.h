@@ -50,7 +50,9 @@ struct Method {
   std::string description;
   std::string weight_format;  // as held in memory: f32, bf16, f16, ...
   std::string device = "cpu";
-  std::string kv_cache = "f32";
+  // How the KV cache stores keys and values in every measurement (latency,
+  // generation, perplexity through eval::perplexity_kv_cache, bench).
+  model::KvFormat kv_cache = model::KvFormat::kF32;
   bool measures_latency = true;
   bool measures_generation = true;
   bool measures_perplexity = true;

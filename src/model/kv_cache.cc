@@ -14,16 +14,6 @@ void KvCache::crop(int64_t n) {
   length_ = n;
 }
 
-std::string_view kv_format_name(KvFormat format) {
-  return format == KvFormat::kF32 ? "f32" : "f16";
-}
-
-KvFormat parse_kv_format(std::string_view name) {
-  if (name == "f32") return KvFormat::kF32;
-  if (name == "f16") return KvFormat::kF16;
-  fail("unknown KV cache format '{}' (use f32 or f16)", name);
-}
-
 namespace {
 
 // fp16 saturates at the largest finite half (65504) rather than rounding
@@ -40,9 +30,8 @@ T narrow(float x) {
 
 // The cache in fp32 (T = float) or fp16 (T = uint16_t, IEEE half bits: half
 // the memory). Each layer is kept in KV tiles (kernels/cpu/attention.h), the
-// layout decode attention streams fastest, and decode reads them in place
-// (read_decode). read() gives rows for prefill, copied out of the tiles and
-// widened from fp16.
+// layout decode attention streams fastest, and attention reads them in place
+// through view(). No scales: an fp16 half holds the value itself.
 template <typename T>
 class TiledKvCache final : public KvCache {
  public:
@@ -69,25 +58,8 @@ class TiledKvCache final : public KvCache {
     }
   }
 
-  View read(int64_t layer, int64_t end) override {
-    const std::vector<T>& tiles = layers_[static_cast<size_t>(layer)];
-    const auto count = static_cast<size_t>(end * kv_dim_);
-    if (scratch_keys_.size() < count) {
-      scratch_keys_.resize(count);
-      scratch_values_.resize(count);
-    }
-    kernels::kv_tiles_to_rows(tiles.data(), end, kv_heads_, head_dim_, scratch_keys_.data(),
-                              scratch_values_.data());
-    return {scratch_keys_.data(), scratch_values_.data()};
-  }
-
-  DecodeView read_decode(int64_t layer) const override {
-    const std::vector<T>& tiles = layers_[static_cast<size_t>(layer)];
-    if constexpr (std::is_same_v<T, float>) {
-      return {.tiles = tiles.data()};
-    } else {
-      return {.tiles16 = tiles.data()};
-    }
+  KvView view(int64_t layer) const override {
+    return {.format = format(), .tiles = layers_[static_cast<size_t>(layer)].data()};
   }
 
   KvFormat format() const override {
@@ -112,14 +84,18 @@ class TiledKvCache final : public KvCache {
 
   int64_t kv_heads_, head_dim_, kv_dim_;
   std::vector<std::vector<T>> layers_;  // per layer, KV tiles
-  std::vector<float> scratch_keys_, scratch_values_;
 };
 
 }  // namespace
 
 std::unique_ptr<KvCache> make_kv_cache(KvFormat format, const ModelConfig& config) {
-  if (format == KvFormat::kF16) return std::make_unique<TiledKvCache<uint16_t>>(config);
-  return std::make_unique<TiledKvCache<float>>(config);
+  switch (format) {
+    case KvFormat::kF32:
+      return std::make_unique<TiledKvCache<float>>(config);
+    case KvFormat::kF16:
+      return std::make_unique<TiledKvCache<uint16_t>>(config);
+  }
+  fail("no KV cache stores the {} format", kv_format_name(format));
 }
 
 }  // namespace tc::model

@@ -168,11 +168,11 @@ const float* Qwen2Model::run_layer(int64_t l, Activations& a, KvCache* cache,
   laps.lap(&ForwardProfile::rope);
   if (cache) {
     cache->write(l, start, n, a.k.data(), a.v.data());
+    const KvView kv = cache->view(l);
     if (n == 1) {
-      be.attention_decode(a.q.data(), *cache, l, start, shape, a.attention.data());
+      be.attention_decode(a.q.data(), start, kv, shape, a.attention.data());
     } else {
-      const KvCache::View kv = cache->read(l, start + n);
-      be.attention(a.q.data(), kv.keys, kv.values, n, start, shape, a.attention.data());
+      be.attention_prefill(a.q.data(), n, start, kv, shape, a.attention.data());
     }
   } else {
     // Independent windows: each attends to its own keys only.

@@ -13,7 +13,7 @@
 //
 // Decode (n == 1) has only a group's handful of rows, too few to pay for
 // transposing keys each step. The KV cache keeps its keys transposed
-// already, in KV tiles (attention.h: attention_decode_f32/_f16), and
+// already, in KV tiles (attention.h: attention_decode), and
 // scores 16 keys per FMA; keys given as rows (attention_causal) are scored
 // as dot products. Every query head of the group runs over a key block
 // while it is in L1; with AVX-512 (head_dim a multiple of 16) that block
@@ -37,6 +37,7 @@
 
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/error.h"
 #include "core/isa_region.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention_decode.h"
@@ -939,46 +940,65 @@ void tiles_to_rows(const T* kv_tiles, int64_t positions, int64_t kv_heads, int64
   }
 }
 
-// Decode over KV tiles: the fast path, or (without AVX2+FMA+F16C) the
-// reference on the tiles copied out into rows.
-template <typename T>
-void decode_tiles(const float* q, const T* kv_tiles, int64_t start, const AttentionShape& shape,
-                  float* out) {
-  if (!cpu_has_avx2()) {
-    const auto count = static_cast<size_t>((start + 1) * shape.kv_heads * shape.head_dim);
-    std::vector<float> keys(count), values(count);
-    tiles_to_rows(kv_tiles, start + 1, shape.kv_heads, shape.head_dim, keys.data(), values.data());
-    return attention_causal_reference(q, keys.data(), values.data(), 1, start, shape, out);
+// A cache layer's keys and values as fp32 rows, in buffers of the calling
+// thread that are kept between calls: once grown, neither a prefill nor a
+// decode step on the scalar fallback allocates.
+struct CacheRows {
+  std::vector<float> keys, values;
+};
+
+const CacheRows& cache_rows(const KvView& kv, int64_t positions, const AttentionShape& shape) {
+  thread_local CacheRows rows;
+  const auto count = static_cast<size_t>(positions * shape.kv_heads * shape.head_dim);
+  if (rows.keys.size() < count) {
+    rows.keys.resize(count);
+    rows.values.resize(count);
   }
-  Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
-  if constexpr (std::is_same_v<T, float>) {
-    pb.kv_tiles = kv_tiles;
-  } else {
-    pb.kv_tiles16 = kv_tiles;
-  }
-  avx2::decode(pb);
+  kv_tiles_to_rows(kv, positions, shape.kv_heads, shape.head_dim, rows.keys.data(),
+                   rows.values.data());
+  return rows;
 }
 
 }  // namespace
 
-void kv_tiles_to_rows(const float* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+void kv_tiles_to_rows(const KvView& kv, int64_t positions, int64_t kv_heads, int64_t head_dim,
                       float* keys, float* values) {
-  tiles_to_rows(kv_tiles, positions, kv_heads, head_dim, keys, values);
+  switch (kv.format) {
+    case KvFormat::kF32:
+      return tiles_to_rows(static_cast<const float*>(kv.tiles), positions, kv_heads, head_dim,
+                           keys, values);
+    case KvFormat::kF16:
+      return tiles_to_rows(static_cast<const uint16_t*>(kv.tiles), positions, kv_heads, head_dim,
+                           keys, values);
+  }
+  fail("kv_tiles_to_rows: cannot read a {} KV cache", kv_format_name(kv.format));
 }
 
-void kv_tiles_to_rows(const uint16_t* kv_tiles, int64_t positions, int64_t kv_heads,
-                      int64_t head_dim, float* keys, float* values) {
-  tiles_to_rows(kv_tiles, positions, kv_heads, head_dim, keys, values);
+void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
+                       const AttentionShape& shape, float* out) {
+  const CacheRows& rows = cache_rows(kv, start + n, shape);
+  attention_causal(q, rows.keys.data(), rows.values.data(), n, start, shape, out);
 }
 
-void attention_decode_f32(const float* q, const float* kv_tiles, int64_t start,
-                          const AttentionShape& shape, float* out) {
-  decode_tiles(q, kv_tiles, start, shape, out);
+void attention_decode(const float* q, int64_t start, const KvView& kv, const AttentionShape& shape,
+                      float* out) {
+  if (!cpu_has_avx2()) return attention_cached_reference(q, 1, start, kv, shape, out);
+  Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
+  switch (kv.format) {
+    case KvFormat::kF32:
+      pb.kv_tiles = static_cast<const float*>(kv.tiles);
+      return avx2::decode(pb);
+    case KvFormat::kF16:
+      pb.kv_tiles16 = static_cast<const uint16_t*>(kv.tiles);
+      return avx2::decode(pb);
+  }
+  fail("attention_decode: no kernel for a {} KV cache", kv_format_name(kv.format));
 }
 
-void attention_decode_f16(const float* q, const uint16_t* kv_tiles, int64_t start,
-                          const AttentionShape& shape, float* out) {
-  decode_tiles(q, kv_tiles, start, shape, out);
+void attention_cached_reference(const float* q, int64_t n, int64_t start, const KvView& kv,
+                                const AttentionShape& shape, float* out) {
+  const CacheRows& rows = cache_rows(kv, start + n, shape);
+  attention_causal_reference(q, rows.keys.data(), rows.values.data(), n, start, shape, out);
 }
 
 }  // namespace tc::kernels

@@ -1,7 +1,10 @@
-// Causal grouped-query attention over fp32 keys and values.
+// Causal grouped-query attention: over fp32 keys and values as rows, and
+// over a KV cache's layer (kv_view.h) in the cache's own format.
 #pragma once
 
 #include <cstdint>
+
+#include "kernels/cpu/kv_view.h"
 
 namespace tc::kernels {
 
@@ -21,8 +24,8 @@ struct AttentionShape {
 // reference below). Prefill (n > 1) is a tiled online-softmax ("flash")
 // kernel; decode (n == 1) streams the keys and values once (AVX-512 where
 // the CPU has it) and splits long contexts across threads. Scratch memory
-// is O(block sizes), per thread. The model's decode reads its KV cache
-// through attention_decode_f32/_f16 below instead (KV tiles).
+// is O(block sizes), per thread. Attention over a KV cache goes through
+// attention_prefill and attention_decode below instead.
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
 
@@ -69,23 +72,27 @@ constexpr int64_t kv_tiles_size(int64_t positions, int64_t kv_heads, int64_t hea
   return (positions + kKvTileTokens - 1) / kKvTileTokens * kv_heads * 2 * kv_tile_size(head_dim);
 }
 
-// The keys and values of positions [0, positions) from KV tiles into rows,
-// [positions][kv_heads][head_dim] each, fp16 widened (prefill over a cache,
-// and the decode fallback without AVX2).
-void kv_tiles_to_rows(const float* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
+// The keys and values of positions [0, positions) of a cache layer into
+// rows, [positions][kv_heads][head_dim] each, widened to fp32. Throws
+// tc::Error for a format it cannot read.
+void kv_tiles_to_rows(const KvView& kv, int64_t positions, int64_t kv_heads, int64_t head_dim,
                       float* keys, float* values);
-void kv_tiles_to_rows(const uint16_t* kv_tiles, int64_t positions, int64_t kv_heads,
-                      int64_t head_dim, float* keys, float* values);
 
-// Decode (one query, at position `start`) over a KV cache's KV tiles holding
-// the start+1 positions (the last block's later slots are read and ignored,
-// whatever they hold): fp32, or fp16 as IEEE half bits (half the bytes
-// streamed per step). The result equals attention_causal on the same keys
-// and values (widened to fp32) as rows.
-void attention_decode_f32(const float* q, const float* kv_tiles, int64_t start,
-                          const AttentionShape& shape, float* out);
-void attention_decode_f16(const float* q, const uint16_t* kv_tiles, int64_t start,
-                          const AttentionShape& shape, float* out);
+// Attention over a KV cache layer: n queries at positions start ..
+// start+n-1 (q as in attention_causal) over a layer holding start+n
+// positions. Each switches over kv.format and throws tc::Error for a format
+// it has no kernel for (never a silent fallback to another format).
+//  - attention_prefill copies the layer out into fp32 rows (per-thread
+//    scratch, kept between calls) and runs attention_causal on them: a
+//    prefill's work grows with n · (start + n), the copy with start + n.
+//  - attention_decode (one query, at position `start`) reads the KV tiles in
+//    place, fp32 or fp16 (the last block's later slots are read and
+//    ignored, whatever they hold). The result equals attention_causal on
+//    the same keys and values (widened to fp32) as rows.
+void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
+                       const AttentionShape& shape, float* out);
+void attention_decode(const float* q, int64_t start, const KvView& kv, const AttentionShape& shape,
+                      float* out);
 
 // The scalar reference twin of attention_causal (same contract): one task
 // per (position, head), all scores of a query materialized, then softmax and
@@ -93,5 +100,10 @@ void attention_decode_f16(const float* q, const uint16_t* kv_tiles, int64_t star
 // and as the fallback on CPUs without AVX2.
 void attention_causal_reference(const float* q, const float* keys, const float* values, int64_t n,
                                 int64_t start, const AttentionShape& shape, float* out);
+
+// The scalar twin of attention_prefill and attention_decode (n = 1): the
+// layer copied out into rows, then attention_causal_reference.
+void attention_cached_reference(const float* q, int64_t n, int64_t start, const KvView& kv,
+                                const AttentionShape& shape, float* out);
 
 }  // namespace tc::kernels
