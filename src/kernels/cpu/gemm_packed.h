@@ -19,11 +19,11 @@ namespace tc::kernels {
 inline constexpr int64_t kPanelRows = 64;
 inline constexpr int64_t kTokenBlock = 256;
 
-enum class PackedFormat : uint8_t { kF32, kBF16, kF16, kQ8Row, kQ4G128 };
+enum class PackedFormat : uint8_t { kF32, kBF16, kF16, kQ8Row, kQ8G128, kQ4G128 };
 
 // The weight matrix as stored (see weight_matrix.h for the layouts): values
 // [rows, cols] (kQ4G128: two per byte, (cols+1)/2 bytes per row) and scales
-// (kQ8Row: fp32 per row; kQ4G128: fp16 per row and group of 128).
+// (kQ8Row: fp32 per row; kQ8G128 and kQ4G128: fp16 per row and group of 128).
 struct PackedSource {
   PackedFormat format;
   const void* values;

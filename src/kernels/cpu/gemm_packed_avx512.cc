@@ -40,6 +40,13 @@ inline __m512 load16(const PackedSource& w, int64_t r, int64_t k, int64_t count)
         _mm_maskz_loadu_epi8(mask, static_cast<const int8_t*>(w.values) + r * w.cols + k);
     const float scale = static_cast<const float*>(w.scales)[r];
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), _mm512_set1_ps(scale));
+  } else if constexpr (F == PackedFormat::kQ8G128) {
+    // The 16 inputs lie in one group of 128 (k is a multiple of 16).
+    const __m128i raw =
+        _mm_maskz_loadu_epi8(mask, static_cast<const int8_t*>(w.values) + r * w.cols + k);
+    const int64_t groups = (w.cols + 127) / 128;
+    const float scale = _cvtsh_ss(static_cast<const uint16_t*>(w.scales)[r * groups + k / 128]);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), _mm512_set1_ps(scale));
   } else {
     // Byte b of a row holds element 2b in its low nibble and 2b+1 in its
     // high one, stored as q + 8.
@@ -95,7 +102,9 @@ inline const char* element_address(const PackedSource& w, int64_t r, int64_t k) 
   if constexpr (F == PackedFormat::kBF16 || F == PackedFormat::kF16) {
     return base + (r * w.cols + k) * 2;
   }
-  if constexpr (F == PackedFormat::kQ8Row) return base + r * w.cols + k;
+  if constexpr (F == PackedFormat::kQ8Row || F == PackedFormat::kQ8G128) {
+    return base + r * w.cols + k;
+  }
   return base + r * ((w.cols + 1) / 2) + k / 2;
 }
 
@@ -284,6 +293,9 @@ void gemm_packed(const PackedSource& w, const float* x, float* y, int64_t row_be
     case PackedFormat::kQ8Row:
       return gemm_format<PackedFormat::kQ8Row>(w, x, y, row_begin, row_end, token_begin, token_end,
                                                next);
+    case PackedFormat::kQ8G128:
+      return gemm_format<PackedFormat::kQ8G128>(w, x, y, row_begin, row_end, token_begin,
+                                                token_end, next);
     case PackedFormat::kQ4G128:
       return gemm_format<PackedFormat::kQ4G128>(w, x, y, row_begin, row_end, token_begin, token_end,
                                                 next);

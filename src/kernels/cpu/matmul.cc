@@ -136,10 +136,11 @@ const FormatKernels& format_kernels(WeightFormat format) {
     k.rows = matmul_q8_dynamic;
     return k;
   }();
-  // int8 dot products per group at every level; no AVX-512 decode or packed
-  // panels yet, so those paths fall through to `rows`.
+  // Prefill through the packed panels on AVX-512; int8 dot products per
+  // group otherwise. No AVX-512 decode kernel yet: one token takes `rows`.
   static const FormatKernels q8_g128 = [] {
     FormatKernels k;
+    k.packed = PackedFormat::kQ8G128;
     k.rows = matmul_q8_g128;
     return k;
   }();

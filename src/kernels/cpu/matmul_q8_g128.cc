@@ -1,9 +1,9 @@
-// kQ8G128: int8 with an fp16 scale per group of 128 inputs. One kernel for
-// every token count and every CPU: per (row, token), the int8 dot product
-// of each group (dot.h: AVX2 where the CPU has it, else scalar) times the
-// group's scale, so no dequantized copy is made and x is read in place.
-// It has no AVX-512 decode or packed-panel kernel yet: format_kernels()
-// (matmul.cc) lists only this one, the "rows" slot.
+// kQ8G128: int8 with an fp16 scale per group of 128 inputs. The kernel of
+// every case the packed panels do not take (format_kernels() in matmul.cc):
+// per (row, token), the int8 dot product of each group (dot.h: AVX2 where
+// the CPU has it, else scalar) times the group's scale, so no dequantized
+// copy is made and x is read in place. One-token decode runs here too: the
+// format has no AVX-512 decode kernel yet.
 #include <algorithm>
 
 #include "core/dtype.h"
