@@ -44,8 +44,7 @@ std::vector<T> to_kv_tiles(const std::vector<float>& keys, const std::vector<flo
                            const AttentionShape& s) {
   const int64_t row = s.kv_heads * s.head_dim;
   const auto positions = static_cast<int64_t>(keys.size()) / row;
-  std::vector<T> out(
-      static_cast<size_t>(tc::kernels::kv_tiles_size(positions, s.kv_heads, s.head_dim)));
+  std::vector<T> out(static_cast<size_t>(tc::kv::kv_tiles_size(positions, s.kv_heads, s.head_dim)));
   const auto narrow = [](float x) {
     if constexpr (std::is_same_v<T, float>) {
       return x;
@@ -57,9 +56,9 @@ std::vector<T> to_kv_tiles(const std::vector<float>& keys, const std::vector<flo
     for (int64_t h = 0; h < s.kv_heads; ++h) {
       for (int64_t d = 0; d < s.head_dim; ++d) {
         const auto at = static_cast<size_t>(p * row + h * s.head_dim + d);
-        out[static_cast<size_t>(tc::kernels::kv_key_index(p, h, d, s.kv_heads, s.head_dim))] =
+        out[static_cast<size_t>(tc::kv::kv_key_index(p, h, d, s.kv_heads, s.head_dim))] =
             narrow(keys[at]);
-        out[static_cast<size_t>(tc::kernels::kv_value_index(p, h, d, s.kv_heads, s.head_dim))] =
+        out[static_cast<size_t>(tc::kv::kv_value_index(p, h, d, s.kv_heads, s.head_dim))] =
             narrow(values[at]);
       }
     }
@@ -151,13 +150,12 @@ void BM_AttentionDecodeLayers(benchmark::State& state) {
           break;
         case DecodeCache::kF16Tiles:
           tc::kernels::attention_decode(q.data(), context - 1,
-                                        {tc::kernels::KvFormat::kF16, tiles16[layer].data()}, s,
+                                        {tc::kv::KvFormat::kF16, tiles16[layer].data()}, s,
                                         out.data());
           break;
         case DecodeCache::kF32Tiles:
-          tc::kernels::attention_decode(q.data(), context - 1,
-                                        {tc::kernels::KvFormat::kF32, tiles[layer].data()}, s,
-                                        out.data());
+          tc::kernels::attention_decode(
+              q.data(), context - 1, {tc::kv::KvFormat::kF32, tiles[layer].data()}, s, out.data());
           break;
       }
     }

@@ -22,6 +22,11 @@
 namespace tc::kernels {
 namespace {
 
+using kv::kv_key_index;
+using kv::kv_tile_size;
+using kv::kv_tile_start;
+using kv::kv_tiles_size;
+using kv::kv_value_index;
 using test_data::random_vector;
 
 struct Inputs {

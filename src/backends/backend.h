@@ -15,12 +15,12 @@
 #include <span>
 #include <string_view>
 
-#include "kernels/cpu/kv_view.h"
+#include "kv/kv_layout.h"
 #include "weights/weight_matrix.h"
 
 namespace tc::backends {
 
-using kernels::KvView;
+using kv::KvView;
 using weights::WeightMatrix;
 
 // One Linear of a group sharing an input: its weight and where its output goes.

@@ -5,7 +5,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
-#include "kernels/cpu/attention.h"
+#include "kv/kv_layout.h"
 
 namespace tc::model {
 
@@ -29,7 +29,7 @@ T narrow(float x) {
 }
 
 // The cache in fp32 (T = float) or fp16 (T = uint16_t, IEEE half bits: half
-// the memory). Each layer is kept in KV tiles (kernels/cpu/attention.h), the
+// the memory). Each layer is kept in KV tiles (kv/kv_layout.h), the
 // layout decode attention streams fastest, and attention reads them in place
 // through view(). No scales: an fp16 half holds the value itself.
 template <typename T>
@@ -49,9 +49,9 @@ class TiledKvCache final : public KvCache {
       for (int64_t h = 0; h < kv_heads_; ++h) {
         for (int64_t d = 0; d < head_dim_; ++d) {
           const int64_t row = t * kv_dim_ + h * head_dim_ + d;
-          tiles[index(kernels::kv_key_index(pos + t, h, d, kv_heads_, head_dim_))] =
+          tiles[index(kv::kv_key_index(pos + t, h, d, kv_heads_, head_dim_))] =
               narrow<T>(keys[row]);
-          tiles[index(kernels::kv_value_index(pos + t, h, d, kv_heads_, head_dim_))] =
+          tiles[index(kv::kv_value_index(pos + t, h, d, kv_heads_, head_dim_))] =
               narrow<T>(values[row]);
         }
       }
@@ -72,7 +72,7 @@ class TiledKvCache final : public KvCache {
  private:
   // Grows a layer's tiles to hold `tokens` positions (whole blocks).
   void ensure(std::vector<T>& tiles, int64_t tokens) const {
-    const auto needed = index(kernels::kv_tiles_size(tokens, kv_heads_, head_dim_));
+    const auto needed = index(kv::kv_tiles_size(tokens, kv_heads_, head_dim_));
     if (tiles.size() < needed) {
       // Geometric growth so a long generation does not reallocate every
       // step; whole blocks either way, so stored positions keep their places.

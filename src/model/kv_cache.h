@@ -2,7 +2,7 @@
 //
 // An interface so the storage format can change (fp32, fp16 now; int8 with
 // per-token, per-head scales later) without the forward pass knowing: a
-// layer is handed to attention as a tagged view (kernels/cpu/kv_view.h),
+// layer is handed to attention as a tagged view (kv/kv_layout.h),
 // and only the attention kernels look inside it. Length can be rolled back
 // with crop(n), which speculative decoding needs when draft tokens are
 // rejected.
@@ -12,15 +12,15 @@
 #include <cstdint>
 #include <memory>
 
-#include "kernels/cpu/kv_view.h"
+#include "kv/kv_layout.h"
 #include "model/config.h"
 
 namespace tc::model {
 
-using kernels::kv_format_name;
-using kernels::KvFormat;
-using kernels::KvView;
-using kernels::parse_kv_format;
+using kv::kv_format_name;
+using kv::KvFormat;
+using kv::KvView;
+using kv::parse_kv_format;
 
 class KvCache {
  public:

@@ -48,6 +48,14 @@
 
 namespace tc::kernels {
 
+// The cache's tile layout (kv/kv_layout.h), which these kernels read.
+using kv::kKvTileTokens;
+using kv::kv_key_index;
+using kv::kv_tile_size;
+using kv::kv_tile_start;
+using kv::kv_tiles_size;
+using kv::kv_value_index;
+
 void attention_causal_reference(const float* q, const float* keys, const float* values, int64_t n,
                                 int64_t start, const AttentionShape& shape, float* out) {
   const int64_t hd = shape.head_dim;
@@ -965,8 +973,8 @@ void kv_tiles_to_rows(const KvView& kv, int64_t positions, int64_t kv_heads, int
                       float* keys, float* values) {
   switch (kv.format) {
     case KvFormat::kF32:
-      return tiles_to_rows(static_cast<const float*>(kv.tiles), positions, kv_heads, head_dim,
-                           keys, values);
+      return tiles_to_rows(static_cast<const float*>(kv.tiles), positions, kv_heads, head_dim, keys,
+                           values);
     case KvFormat::kF16:
       return tiles_to_rows(static_cast<const uint16_t*>(kv.tiles), positions, kv_heads, head_dim,
                            keys, values);

@@ -1,12 +1,15 @@
 // Causal grouped-query attention: over fp32 keys and values as rows, and
-// over a KV cache's layer (kv_view.h) in the cache's own format.
+// over a KV cache's layer (kv/kv_layout.h) in the cache's own format.
 #pragma once
 
 #include <cstdint>
 
-#include "kernels/cpu/kv_view.h"
+#include "kv/kv_layout.h"
 
 namespace tc::kernels {
+
+using kv::KvFormat;
+using kv::KvView;
 
 struct AttentionShape {
   int64_t heads = 0;
@@ -28,49 +31,6 @@ struct AttentionShape {
 // attention_prefill and attention_decode below instead.
 void attention_causal(const float* q, const float* keys, const float* values, int64_t n,
                       int64_t start, const AttentionShape& shape, float* out);
-
-// How the KV cache lays out one layer ("KV tiles"): positions in blocks of
-// kKvTileTokens; within a block, for each kv head in turn, its key tile and
-// then its value tile.
-//  - A key tile is dimension-major: row d holds dimension d of the block's
-//    32 positions (a 64-byte cache line in fp16). Decode scores 16 keys with
-//    one FMA per query head and dimension and reduces nothing; keys as rows
-//    needed a 16-way reduction per 16 scores (measured: attention.cc).
-//  - A value tile is position-major: row j holds position j's head_dim values.
-// So decode, which reads a block's kv heads in order, reads a layer as one
-// sequential stream, which its prefetch runs a fixed distance ahead in
-// (attention.cc). With the values as rows beside the key tiles (two
-// streams), 24 layers at 2048 keys on two threads (attention_bench
-// DecodeLayers, four interleaved pairs) took 1116-1368 us in fp32 and
-// 648-669 in fp16; as KV tiles 875-1120 and 581-600.
-constexpr int64_t kKvTileTokens = 32;
-
-// Elements of one kv head's key tile (or value tile).
-constexpr int64_t kv_tile_size(int64_t head_dim) { return kKvTileTokens * head_dim; }
-
-// Where the key tile of kv head `head` for the block holding `position`
-// starts; the head's value tile follows it.
-constexpr int64_t kv_tile_start(int64_t position, int64_t head, int64_t kv_heads,
-                                int64_t head_dim) {
-  return (position / kKvTileTokens * kv_heads + head) * 2 * kv_tile_size(head_dim);
-}
-
-// Where dimension d of the key (value) of kv head `head` at `position` sits.
-constexpr int64_t kv_key_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
-                               int64_t head_dim) {
-  return kv_tile_start(position, head, kv_heads, head_dim) + d * kKvTileTokens +
-         position % kKvTileTokens;
-}
-constexpr int64_t kv_value_index(int64_t position, int64_t head, int64_t d, int64_t kv_heads,
-                                 int64_t head_dim) {
-  return kv_tile_start(position, head, kv_heads, head_dim) + kv_tile_size(head_dim) +
-         position % kKvTileTokens * head_dim + d;
-}
-
-// Elements of KV tiles holding `positions` positions (whole blocks).
-constexpr int64_t kv_tiles_size(int64_t positions, int64_t kv_heads, int64_t head_dim) {
-  return (positions + kKvTileTokens - 1) / kKvTileTokens * kv_heads * 2 * kv_tile_size(head_dim);
-}
 
 // The keys and values of positions [0, positions) of a cache layer into
 // rows, [positions][kv_heads][head_dim] each, widened to fp32. Throws

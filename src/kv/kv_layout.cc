@@ -1,8 +1,8 @@
-#include "kernels/cpu/kv_view.h"
+#include "kv/kv_layout.h"
 
 #include "core/error.h"
 
-namespace tc::kernels {
+namespace tc::kv {
 
 namespace {
 constexpr KvFormat kKvFormats[] = {KvFormat::kF32, KvFormat::kF16};
@@ -28,4 +28,4 @@ KvFormat parse_kv_format(std::string_view name) {
   fail("unknown KV cache format '{}' (known: {})", name, known);
 }
 
-}  // namespace tc::kernels
+}  // namespace tc::kv
