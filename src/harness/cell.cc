@@ -18,6 +18,7 @@
 #include "io/atomic_file.h"
 #include "io/hf_hub.h"
 #include "io/safetensors.h"
+#include "model/block_tensors.h"
 #include "profile/rss_sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -37,12 +38,14 @@ std::string utc_now() {
 }
 
 ModelConfigRecord config_record(const model::ModelConfig& c) {
-  // Parameter count from the shapes (tied embeddings counted once).
-  const int64_t per_layer = 2 * c.hidden_size +                             // norms
-                            c.hidden_size * (c.q_dim() + 2 * c.kv_dim()) +  // q, k, v
-                            c.q_dim() + 2 * c.kv_dim() +                    // biases
-                            c.q_dim() * c.hidden_size +                     // o
-                            3 * c.hidden_size * c.intermediate_size;        // gate, up, down
+  // Parameter count from the shapes (tied embeddings counted once): a
+  // block's from its tensor list, plus the embedding and the final norm.
+  int64_t per_layer = 0;
+  for (const model::BlockTensor& tensor : model::block_tensors()) {
+    int64_t elements = 1;
+    for (const int64_t d : model::block_tensor_shape(c, tensor)) elements *= d;
+    per_layer += elements;
+  }
   const int64_t parameters = c.vocab_size * c.hidden_size * (c.tie_word_embeddings ? 1 : 2) +
                              c.hidden_size + c.num_layers * per_layer;
   return {.hidden_size = c.hidden_size,
@@ -208,8 +211,7 @@ ResultRecord run_cell(const CellInputs& in) {
       result.latency = latency_record(latency);
     }
     if (method.measures_generation) {
-      const auto decoder =
-          method.make_decoder(prepared, {.kv_format = method.kv_cache});
+      const auto decoder = method.make_decoder(prepared, {.kv_format = method.kv_cache});
       const auto generation =
           eval::measure_generation(*decoder, tokenizer, in.prompts, s.max_new_tokens);
       result.generation = generation_record(generation, in.prompts_file, s.max_new_tokens);

@@ -21,24 +21,17 @@ void f32_encode(const float* row, int64_t cols, uint8_t* values, uint8_t*) {
   std::memcpy(values, row, static_cast<size_t>(cols) * sizeof(float));
 }
 
-void bf16_decode(const WeightMatrix& m, int64_t r, float* out) {
+// bf16 and f16: one uint16_t of half bits per weight, through the
+// conversions of core/dtype.h (round to nearest even when encoding).
+template <float (*Widen)(uint16_t)>
+void half_decode(const WeightMatrix& m, int64_t r, float* out) {
   const uint16_t* row = m.u16() + r * m.cols;
-  for (int64_t c = 0; c < m.cols; ++c) out[c] = bf16_to_f32(row[c]);
+  for (int64_t c = 0; c < m.cols; ++c) out[c] = Widen(row[c]);
 }
-void bf16_encode(const float* row, int64_t cols, uint8_t* values, uint8_t*) {
+template <uint16_t (*Narrow)(float)>
+void half_encode(const float* row, int64_t cols, uint8_t* values, uint8_t*) {
   for (int64_t c = 0; c < cols; ++c) {
-    const uint16_t bits = f32_to_bf16(row[c]);
-    std::memcpy(values + 2 * c, &bits, 2);
-  }
-}
-
-void f16_decode(const WeightMatrix& m, int64_t r, float* out) {
-  const uint16_t* row = m.u16() + r * m.cols;
-  for (int64_t c = 0; c < m.cols; ++c) out[c] = f16_to_f32(row[c]);
-}
-void f16_encode(const float* row, int64_t cols, uint8_t* values, uint8_t*) {
-  for (int64_t c = 0; c < cols; ++c) {
-    const uint16_t bits = f32_to_f16(row[c]);
+    const uint16_t bits = Narrow(row[c]);
     std::memcpy(values + 2 * c, &bits, 2);
   }
 }
@@ -104,10 +97,10 @@ void q4_g128_encode(const float* row, int64_t cols, uint8_t* values, uint8_t* sc
 constexpr std::array<WeightFormatTraits, 7> kTraits{{
     {WeightFormat::kF32, "f32", false, DType::kF32, 32, DType::kF32, 0, false, f32_decode,
      f32_encode},
-    {WeightFormat::kBF16, "bf16", false, DType::kBF16, 16, DType::kF32, 0, false, bf16_decode,
-     bf16_encode},
-    {WeightFormat::kF16, "f16", false, DType::kF16, 16, DType::kF32, 0, false, f16_decode,
-     f16_encode},
+    {WeightFormat::kBF16, "bf16", false, DType::kBF16, 16, DType::kF32, 0, false,
+     half_decode<bf16_to_f32>, half_encode<f32_to_bf16>},
+    {WeightFormat::kF16, "f16", false, DType::kF16, 16, DType::kF32, 0, false,
+     half_decode<f16_to_f32>, half_encode<f32_to_f16>},
     {WeightFormat::kQ8Row, "q8_row", true, DType::kI8, 8, DType::kF32, 0, false, q8_row_decode,
      q8_row_encode},
     {WeightFormat::kQ8RowDynamic, "q8_row_dynamic", true, DType::kI8, 8, DType::kF32, 0, true,
