@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -27,7 +28,7 @@
 #include "test_paths.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/split_regex.h"
-#include "tokenizer/synthetic.h"
+#include "tokenizer/synthetic_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -427,33 +428,36 @@ std::vector<std::string> reference_bpe(
 }
 
 TEST(TokenizerScale, Synthetic151kVocabularyLoadsAndMergesLikeTheReference) {
-  constexpr size_t kMerges = 151387;  // Qwen2.5's count (vocabulary 151643)
-  const std::string pattern =
-      fixture_json()["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"].get<std::string>();
-  const std::string content = synthetic_tokenizer_json(kMerges, pattern);
+  const SyntheticTokenizerOptions options;  // Qwen2.5's size: 151643 learned tokens
+  const std::string content = synthetic_tokenizer_json_text(options);
   const std::string path = write_tokenizer(content);
   const Tokenizer tokenizer = Tokenizer::from_file(path);
-  std::filesystem::remove_all(std::filesystem::path(path).parent_path());  // 6 MB
-  EXPECT_EQ(tokenizer.vocab_size(), 256 + kMerges + 3);
-  EXPECT_EQ(tokenizer.token_to_id("<|im_end|>"), static_cast<int32_t>(256 + kMerges + 2));
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());  // 7 MB
+  const auto added = static_cast<int32_t>(qwen2_added_tokens().size());
+  EXPECT_EQ(tokenizer.vocab_size(), options.learned_tokens + added);
+  EXPECT_EQ(tokenizer.token_to_id("<|endoftext|>"), static_cast<int32_t>(options.learned_tokens));
+  EXPECT_EQ(tokenizer.token_to_id("<|im_end|>"), static_cast<int32_t>(options.learned_tokens + 2));
 
   const json config = json::parse(content);
   const json& merges = config["model"]["merges"];
-  ASSERT_EQ(merges.size(), kMerges);
+  ASSERT_EQ(merges.size(), static_cast<size_t>(options.learned_tokens - 256));
   std::map<std::pair<std::string, std::string>, size_t> ranks;
-  for (size_t i = 0; i < merges.size(); ++i) {
-    const std::string line = merges[i].get<std::string>();
-    const size_t space = line.find(' ');
-    ranks.emplace(std::make_pair(line.substr(0, space), line.substr(space + 1)), i);
-  }
-  // Two-letter tokens are made by a single merge: each is one id.
-  EXPECT_EQ(tokenizer.encode("ab"), std::vector<int32_t>{*tokenizer.token_to_id("ab")});
-  EXPECT_EQ(tokenizer.encode("Zq"), std::vector<int32_t>{*tokenizer.token_to_id("Zq")});
+  for (size_t i = 0; i < merges.size(); ++i)
+    ranks.emplace(std::make_pair(merges[i][0].get<std::string>(), merges[i][1].get<std::string>()),
+                  i);
+  // A token made by a single merge of two letters is one id.
+  const auto two_letters = std::find_if(ranks.begin(), ranks.end(), [](const auto& merge) {
+    return merge.first.first.size() == 1 && std::isalpha(merge.first.first[0]) &&
+           merge.first.second.size() == 1 && std::isalpha(merge.first.second[0]);
+  });
+  ASSERT_NE(two_letters, ranks.end());
+  const std::string pair = two_letters->first.first + two_letters->first.second;
+  EXPECT_EQ(tokenizer.encode(pair), std::vector<int32_t>{*tokenizer.token_to_id(pair)});
 
-  // Random words of letters (each one pre-token, with an optional leading
+  // Random lower-case words (each one pre-token, with an optional leading
   // space) must merge exactly as the reference does.
   std::mt19937 rng(7);
-  const std::string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const std::string letters = "abcdefghijklmnopqrstuvwxyz";
   size_t checked_multi_merge = 0;
   for (int trial = 0; trial < 300; ++trial) {
     std::string word = rng() % 2 == 0 ? " " : "";
@@ -468,18 +472,22 @@ TEST(TokenizerScale, Synthetic151kVocabularyLoadsAndMergesLikeTheReference) {
   }
   EXPECT_GT(checked_multi_merge, 200u);  // the words really exercised merging
 
-  // Every token of the longest merges decodes back to its text.
-  const int32_t last = static_cast<int32_t>(256 + kMerges - 1);
+  // The token of the last merge decodes back to its text.
+  const auto last = static_cast<int32_t>(options.learned_tokens - 1);
   EXPECT_EQ(tokenizer.decode(std::vector<int32_t>{last}),
             *byte_level_to_bytes(*tokenizer.id_to_token(last)));
 }
 
+// tokenizer.json writes merges as [left, right] pairs (tokenizers >= 0.20)
+// or, in older files, as "left right" strings: both load alike.
 TEST(TokenizerScale, MergesAsPairsAndAsStringsLoadAlike) {
-  const std::string pattern = "\\p{L}+|[^\\p{L}]+";
-  const Tokenizer legacy = Tokenizer::from_file(
-      write_tokenizer(synthetic_tokenizer_json(5000, pattern, /*legacy_merges=*/true)));
-  const Tokenizer pairs = Tokenizer::from_file(
-      write_tokenizer(synthetic_tokenizer_json(5000, pattern, /*legacy_merges=*/false)));
+  SyntheticTokenizerOptions options;
+  options.learned_tokens = 256 + 5000;
+  json config = json::parse(synthetic_tokenizer_json_text(options));
+  const Tokenizer pairs = Tokenizer::from_file(write_tokenizer(config.dump()));
+  for (json& merge : config["model"]["merges"])
+    merge = merge[0].get<std::string>() + " " + merge[1].get<std::string>();
+  const Tokenizer legacy = Tokenizer::from_file(write_tokenizer(config.dump()));
   const std::string text = "the quick brown fox jumps over the lazy dog, Quickly!";
   EXPECT_EQ(legacy.encode(text), pairs.encode(text));
   EXPECT_LT(legacy.encode(text).size(), text.size());
