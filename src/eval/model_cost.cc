@@ -29,14 +29,15 @@ ForwardFlops forward_flops(const model::ModelConfig& config, int64_t tokens, int
     fail("forward_flops: bad counts (tokens {}, cached {}, logits rows {})", tokens, cached_tokens,
          logits_rows);
   }
-  const int64_t hidden = config.hidden_size;
-  // Weights (rows x cols) of one layer's Linears: q and o are [q_dim, hidden]
-  // and [hidden, q_dim], k and v [kv_dim, hidden], gate/up/down hidden x intermediate.
-  const int64_t layer_weights = 2 * config.q_dim() * hidden + 2 * config.kv_dim() * hidden +
-                                3 * config.intermediate_size * hidden;
+  // Weights (rows x cols) of one layer's Linears, from the block's tensor list.
+  int64_t layer_weights = 0;
+  for (const model::BlockTensor& tensor : model::block_tensors()) {
+    if (tensor.role != model::TensorRole::kLinear) continue;
+    layer_weights += model::block_dim(config, tensor.rows) * model::block_dim(config, tensor.cols);
+  }
   ForwardFlops flops;
-  flops.matmul =
-      2 * tokens * layer_weights * config.num_layers + 2 * logits_rows * config.vocab_size * hidden;
+  flops.matmul = 2 * tokens * layer_weights * config.num_layers +
+                 2 * logits_rows * config.vocab_size * config.hidden_size;
   // Positions p = cached .. cached + tokens - 1 each attend to p + 1 keys:
   // sum of (p + 1) = tokens * (2 * cached + tokens + 1) / 2. Per key, every
   // head does head_dim multiply-adds for the score and head_dim for the value.
