@@ -1,5 +1,6 @@
 // Matmul throughput per weight format at Qwen2-0.5B shapes: decode GEMV
-// (bytes/s of weights streamed) and a 128-token prefill GEMM (FLOP/s).
+// (bytes/s of weights streamed), a 128-token prefill GEMM (FLOP/s) and
+// 2 to 7 tokens (both).
 // TC_THREADS=N sets the pool size (default: one per hardware thread).
 #include <benchmark/benchmark.h>
 
@@ -78,6 +79,14 @@ void shapes(benchmark::internal::Benchmark* b) {
     for (const auto& [rows, cols] :
          {std::pair<int64_t, int64_t>{896, 896}, {128, 896}, {4864, 896}, {896, 4864}}) {
       b->Args({rows, cols, 128, mib});
+    }
+  }
+  // A few tokens (a speculative batch, a short prompt), from memory: below
+  // kPackFromTokens the GEMM family reads the stored rows without packing.
+  for (const int64_t n : {2, 4, 7}) {
+    for (const auto& [rows, cols] :
+         {std::pair<int64_t, int64_t>{896, 896}, {4864, 896}, {896, 4864}}) {
+      b->Args({rows, cols, n, 128});
     }
   }
   b->ArgNames({"rows", "cols", "n", "mib"});

@@ -15,7 +15,6 @@
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
-#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul.h"
 #include "random_data.h"

@@ -26,7 +26,6 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/cpu/dot.h"
-#include "kernels/cpu/gemm.h"
 #include "profile/hardware.h"
 #include "profile/rss_sampler.h"
 #include "test_paths.h"

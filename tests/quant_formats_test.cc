@@ -296,6 +296,31 @@ TEST(QuantKernels, PrefillGemmMatchesReferenceAcrossPanelsAndTokenBlocks) {
   }
 }
 
+// A block of fewer than kPackFromTokens tokens skips packing: tiles of up
+// to 4 tokens x 6 rows over reduction blocks of 512 inputs, quantized
+// formats through a dequantized scratch block. 13 rows (tiles of 6, 6, 1),
+// 1100 inputs (blocks of 512, 512 and 76, which ends in a partial vector),
+// 2 to 7 tokens (tiles of 2, 3, 4, 4 + 1, 4 + 3) and 263 tokens (a packed
+// block of 256, then a block of 7) cross those edges in every format.
+TEST(QuantKernels, FewTokensMatchReferenceWithoutPacking) {
+  constexpr int64_t kRows = 13, kCols = 1100;
+  const std::vector<WeightMatrix> formats = every_packed_format(kRows, kCols, 21);
+  for (const int64_t n : {2, 3, 5, 7, 263}) {
+    const std::vector<float> x = random_vector(static_cast<size_t>(n * kCols), 22);
+    for (const WeightMatrix& w : formats) {
+      std::vector<float> fast(static_cast<size_t>(n * kRows), -1.0f);
+      kernels::matmul(w, x.data(), n, fast.data());
+      const std::vector<float> slow = reference_product(w, x, n);
+      const float tolerance = 2e-6f * std::sqrt(static_cast<float>(kCols)) + 1e-6f;
+      for (size_t i = 0; i < fast.size(); ++i) {
+        ASSERT_NEAR(fast[i], slow[i], tolerance * (1.0f + std::fabs(slow[i])))
+            << weights::weight_format_name(w.format) << " n " << n << " token " << i / kRows
+            << " row " << i % kRows;
+      }
+    }
+  }
+}
+
 // A layer's q, k and v in one job: targets of 3, 1 and 2 panels (the last
 // ones partial) whose tasks the threads walk as one list, prefetching across
 // target boundaries, here even between formats. 300 tokens take the packed

@@ -42,7 +42,6 @@
 #include "core/cpu_features.h"
 #include "git_revision.h"  // generated at every build: TC_GIT_REVISION
 #include "kernels/cpu/dot.h"
-#include "kernels/cpu/gemm.h"
 
 // Set on this file only by src/profile/CMakeLists.txt, so a flag change
 // recompiles one file rather than the whole library.
@@ -246,7 +245,7 @@ json cpu_section() {
       {"isa_flags", read_isa_flags(cpuinfo)},
       // Where the CPU has AVX-512, decode (one token) runs the AVX-512 GEMV
       // kernels (int4 and int8 on VNNI integer dot products where it has
-      // VNNI) and prefill the packed-panel GEMM; otherwise both run the dot
+      // VNNI) and prefill the GEMM family of gemm_packed.h; otherwise both run the dot
       // kernels named here (AVX2 or scalar).
       {"kernel_isa", tc::cpu_has_avx512_vnni() ? "avx512f+bw+vl+fma+f16c+vnni"
                      : tc::cpu_has_avx512()    ? "avx512f+bw+vl+fma+f16c"

@@ -44,7 +44,6 @@
 #include "kernels/cpu/attention_prefill.h"
 #include "kernels/cpu/dot.h"
 #include "kernels/cpu/fast_exp.h"
-#include "kernels/cpu/gemm.h"
 
 namespace tc::kernels {
 

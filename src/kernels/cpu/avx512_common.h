@@ -1,6 +1,6 @@
-// Small AVX-512 helpers shared by the AVX-512 kernel files (gemm_avx512.cc,
-// matmul_quant_avx512.cc, gemv_avx512.cc, gemv_vnni_avx512.cc,
-// gemm_packed_avx512.cc, attention_decode_avx512.cc, q8_dynamic_avx512.cc).
+// Small AVX-512 helpers shared by the AVX-512 kernel files (gemv_avx512.cc,
+// gemv_vnni_avx512.cc, gemm_packed_avx512.cc, attention_decode_avx512.cc,
+// q8_dynamic_avx512.cc).
 // They sit in an AVX-512 region of their own (core/isa_region.h), in
 // namespace avx512, so they are AVX-512 code wherever they are included and
 // only AVX-512 code calls them.

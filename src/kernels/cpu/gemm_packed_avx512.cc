@@ -1,4 +1,4 @@
-// AVX-512 packed-panel GEMM (see gemm_packed.h), in an AVX-512 region
+// The prefill GEMM family (see gemm_packed.h), in an AVX-512 region
 // (core/isa_region.h), entered only after a run-time CPU check.
 // GCC 12's AVX-512 headers trip -Wuninitialized (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -12,6 +12,8 @@
 TC_ISA_AVX512_BEGIN
 namespace tc::kernels::avx512 {
 
+using weights::WeightFormat;
+
 namespace {
 
 constexpr int kTileTokens = 6;    // tokens per register tile: 6 × 4 = 24 accumulators
@@ -22,38 +24,42 @@ static_assert(kPanelRows == 64, "the tile holds four 16-lane vectors of rows");
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Weights [k, k + count) of row r (count <= 16; k a multiple of 16) as fp32,
-// dequantized; lanes past count are zero.
-template <PackedFormat F>
+// dequantized; lanes past count are zero. Full: count is 16, read with
+// unmasked loads (cheaper than masked ones in a tile's main loop).
+template <WeightFormat F, bool Full = false>
 inline __m512 load16(const PackedSource& w, int64_t r, int64_t k, int64_t count) {
+  constexpr bool full = Full;
   const __mmask16 mask = mask16(count);
-  if constexpr (F == PackedFormat::kF32) {
-    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(w.values) + r * w.cols + k);
-  } else if constexpr (F == PackedFormat::kBF16) {
-    const __m256i raw =
-        _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(w.values) + r * w.cols + k);
+  if constexpr (F == WeightFormat::kF32) {
+    const float* p = static_cast<const float*>(w.values) + r * w.cols + k;
+    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask, p);
+  } else if constexpr (F == WeightFormat::kBF16 || F == WeightFormat::kF16) {
+    const uint16_t* p = static_cast<const uint16_t*>(w.values) + r * w.cols + k;
+    const __m256i raw = full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
+                             : _mm256_maskz_loadu_epi16(mask, p);
+    if constexpr (F == WeightFormat::kF16) return _mm512_cvtph_ps(raw);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
-  } else if constexpr (F == PackedFormat::kF16) {
-    return _mm512_cvtph_ps(
-        _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(w.values) + r * w.cols + k));
-  } else if constexpr (F == PackedFormat::kQ8Row) {
+  } else if constexpr (F == WeightFormat::kQ8Row || F == WeightFormat::kQ8G128) {
+    const int8_t* p = static_cast<const int8_t*>(w.values) + r * w.cols + k;
     const __m128i raw =
-        _mm_maskz_loadu_epi8(mask, static_cast<const int8_t*>(w.values) + r * w.cols + k);
-    const float scale = static_cast<const float*>(w.scales)[r];
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), _mm512_set1_ps(scale));
-  } else if constexpr (F == PackedFormat::kQ8G128) {
-    // The 16 inputs lie in one group of 128 (k is a multiple of 16).
-    const __m128i raw =
-        _mm_maskz_loadu_epi8(mask, static_cast<const int8_t*>(w.values) + r * w.cols + k);
-    const int64_t groups = (w.cols + 127) / 128;
-    const float scale = _cvtsh_ss(static_cast<const uint16_t*>(w.scales)[r * groups + k / 128]);
+        full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)) : _mm_maskz_loadu_epi8(mask, p);
+    float scale;
+    if constexpr (F == WeightFormat::kQ8Row) {
+      scale = static_cast<const float*>(w.scales)[r];
+    } else {  // the 16 inputs lie in one group of 128 (k is a multiple of 16)
+      const int64_t groups = (w.cols + 127) / 128;
+      scale = _cvtsh_ss(static_cast<const uint16_t*>(w.scales)[r * groups + k / 128]);
+    }
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(raw)), _mm512_set1_ps(scale));
   } else {
+    static_assert(F == WeightFormat::kQ4G128, "a format of the family without a load");
     // Byte b of a row holds element 2b in its low nibble and 2b+1 in its
     // high one, stored as q + 8.
     const int64_t row_bytes = (w.cols + 1) / 2;
     const int64_t groups = (w.cols + 127) / 128;
-    const auto* row = static_cast<const uint8_t*>(w.values) + r * row_bytes;
-    const __m128i raw = _mm_maskz_loadu_epi8(mask16((count + 1) / 2), row + k / 2);
+    const auto* p = static_cast<const uint8_t*>(w.values) + r * row_bytes + k / 2;
+    const __m128i raw = full ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))
+                             : _mm_maskz_loadu_epi8(mask16((count + 1) / 2), p);
     const __m128i low_mask = _mm_set1_epi8(0x0f);
     const __m128i low = _mm_and_si128(raw, low_mask);
     const __m128i high = _mm_and_si128(_mm_srli_epi16(raw, 4), low_mask);
@@ -95,21 +101,21 @@ inline void transpose16(__m512 (&v)[16]) {
 }
 
 // Address of element (r, k) of the stored values (int4: its byte).
-template <PackedFormat F>
+template <WeightFormat F>
 inline const char* element_address(const PackedSource& w, int64_t r, int64_t k) {
   const auto* base = static_cast<const char*>(w.values);
-  if constexpr (F == PackedFormat::kF32) return base + (r * w.cols + k) * 4;
-  if constexpr (F == PackedFormat::kBF16 || F == PackedFormat::kF16) {
+  if constexpr (F == WeightFormat::kF32) return base + (r * w.cols + k) * 4;
+  if constexpr (F == WeightFormat::kBF16 || F == WeightFormat::kF16) {
     return base + (r * w.cols + k) * 2;
   }
-  if constexpr (F == PackedFormat::kQ8Row || F == PackedFormat::kQ8G128) {
+  if constexpr (F == WeightFormat::kQ8Row || F == WeightFormat::kQ8G128) {
     return base + r * w.cols + k;
   }
   return base + r * ((w.cols + 1) / 2) + k / 2;
 }
 
 // panel[k][j] = w[r0 + j][k0 + k] for j < kPanelRows (zero past nr), k < kc.
-template <PackedFormat F>
+template <WeightFormat F>
 void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64_t kc,
                 float* panel) {
   for (int64_t group = 0; group < kPanelRows / 16; ++group) {
@@ -140,7 +146,7 @@ void pack_panel(const PackedSource& w, int64_t r0, int64_t nr, int64_t k0, int64
 // burst of ~26 lines before each 6-token tile left the fp32 GEMM at 216-219
 // GFLOP/s on one thread against 227-238 spread like this (quant_matmul_bench,
 // 4864 x 896, 128 tokens).
-template <PackedFormat F>
+template <WeightFormat F>
 class NextBlockPrefetch {
  public:
   // Block (r0, k0) of *w; nothing when w is null or r0 is past its rows.
@@ -189,7 +195,7 @@ class NextBlockPrefetch {
 constexpr int64_t kInputsPerPrefetch = 4;
 
 // y[i][0 .. nr) (+)= Σ_k x[i][k] · panel[k][0 .. nr) for MR tokens.
-template <int MR, PackedFormat F>
+template <int MR, WeightFormat F>
 void panel_tile(const float* panel, int64_t kc, const float* x, int64_t x_stride, float* y,
                 int64_t y_stride, int64_t nr, bool accumulate, NextBlockPrefetch<F>& prefetch) {
   __m512 acc[MR][4];
@@ -220,9 +226,144 @@ void panel_tile(const float* panel, int64_t kc, const float* x, int64_t x_stride
   }
 }
 
-template <PackedFormat F>
-void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_begin,
+// ---- Fewer than kPackFromTokens tokens: dot-product tiles, no packing ----
+
+constexpr int kDotTokens = 4;        // tokens per dot-product tile
+constexpr int kDotRows = 6;          // rows per dot-product tile: 24 accumulators
+constexpr int64_t kDotBlockK = 512;  // inputs per block: the tokens' x block stays in L1
+static_assert(kDotBlockK % 128 == 0, "a scale group must not straddle blocks");
+
+// y[i][j] (+)= Σ_k x[i][k] · w[r0 + j][k0 + k] over k in [0, kw) for RM
+// tokens (x[i] at x + i · x_stride) and RN rows (y[i][j] at y + i · y_stride
+// + j): each weight vector is loaded once and used for every token of the
+// tile. w is a dense format (widened in registers).
+template <WeightFormat F, int RM, int RN>
+void dot_tile(const PackedSource& w, int64_t r0, int64_t k0, const float* x, int64_t x_stride,
+              int64_t kw, float* y, int64_t y_stride, bool accumulate) {
+  __m512 acc[RM][RN];
+  for (int i = 0; i < RM; ++i)
+    for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= kw; k += 16) {
+    __m512 xv[RM];
+    for (int i = 0; i < RM; ++i) xv[i] = _mm512_loadu_ps(x + i * x_stride + k);
+    for (int j = 0; j < RN; ++j) {
+      const __m512 wv = load16<F, true>(w, r0 + j, k0 + k, 16);
+      for (int i = 0; i < RM; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+  if (k < kw) {
+    const __mmask16 mask = mask16(kw - k);
+    __m512 xv[RM];
+    for (int i = 0; i < RM; ++i) xv[i] = _mm512_maskz_loadu_ps(mask, x + i * x_stride + k);
+    for (int j = 0; j < RN; ++j) {
+      const __m512 wv = load16<F>(w, r0 + j, k0 + k, kw - k);
+      for (int i = 0; i < RM; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+  store_tile<RM, RN>(acc, y, y_stride, accumulate);
+}
+
+using DotTileFn = void (*)(const PackedSource&, int64_t, int64_t, const float*, int64_t, int64_t,
+                           float*, int64_t, bool);
+
+// The tile of every size, for the edges (fewer tokens or rows left). Built
+// at compile time, so the table needs no initializer at start-up (which
+// would run before any CPU check).
+template <WeightFormat F>
+struct DotTiles {
+  DotTileFn fns[kDotTokens + 1][kDotRows + 1] = {};
+  constexpr DotTiles() { fill<1, 1>(); }
+  template <int RM, int RN>
+  constexpr void fill() {
+    fns[RM][RN] = &dot_tile<F, RM, RN>;
+    if constexpr (RN < kDotRows) {
+      fill<RM, RN + 1>();
+    } else if constexpr (RM < kDotTokens) {
+      fill<RM + 1, 1>();
+    }
+  }
+};
+
+// q4_g128 inputs [k, k + 32) of row r (k a multiple of 32, so one group) as
+// fp32 into out: one 16-byte load for 32 inputs, where two load16 calls
+// take two 8-byte loads and twice the unpacking (a third of the time at 2
+// tokens).
+inline void dequantize_q4x32(const PackedSource& w, int64_t r, int64_t k, float* out) {
+  const int64_t groups = (w.cols + 127) / 128;
+  const auto* p = static_cast<const uint8_t*>(w.values) + r * ((w.cols + 1) / 2) + k / 2;
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i low_mask = _mm_set1_epi8(0x0f);
+  const __m128i low = _mm_and_si128(raw, low_mask);                      // even inputs
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(raw, 4), low_mask);  // odd inputs
+  const __m512 scale =
+      _mm512_set1_ps(_cvtsh_ss(static_cast<const uint16_t*>(w.scales)[r * groups + k / 128]));
+  const __m512i eight = _mm512_set1_epi32(8);
+  const __m512i first = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(low, high)), eight);
+  const __m512i second =
+      _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(low, high)), eight);
+  _mm512_store_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(first), scale));
+  _mm512_store_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(second), scale));
+}
+
+constexpr bool is_dense(WeightFormat f) {
+  return f == WeightFormat::kF32 || f == WeightFormat::kBF16 || f == WeightFormat::kF16;
+}
+
+// Per block of 512 inputs and kDotRows rows, every token tile multiplies
+// the same weights, which stay in L1 after the first tile, so the weights
+// come from memory once. Dense formats are widened in registers by each
+// tile; a quantized format is dequantized once per block into an fp32
+// scratch that the tiles read (dequantizing in each tile cost more at 4 to
+// 7 tokens).
+template <WeightFormat F>
+void gemm_dot(const PackedSource& w, const float* x, float* y, int64_t row_begin, int64_t row_end,
+              int64_t token_begin, int64_t token_end) {
+  constexpr WeightFormat kTileFormat = is_dense(F) ? F : WeightFormat::kF32;
+  static constexpr DotTiles<kTileFormat> tiles;
+  alignas(64) float scratch[is_dense(F) ? 1 : kDotRows * kDotBlockK];
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kDotBlockK) {
+    const int64_t kw = min64(kDotBlockK, w.cols - k0);
+    for (int64_t r = row_begin; r < row_end; r += kDotRows) {
+      const auto rn = static_cast<int>(min64(kDotRows, row_end - r));
+      // The tiles' weights: rows r .. r + rn of w at k0, or of the scratch at 0.
+      PackedSource rows = w;
+      int64_t row0 = r, col0 = k0;
+      if constexpr (!is_dense(F)) {
+        // Whole vectors with unmasked loads: masked loads of weights coming
+        // from memory stalled this loop (80% of its samples at 2 tokens).
+        for (int j = 0; j < rn; ++j) {
+          float* out = scratch + j * kDotBlockK;
+          int64_t k = 0;
+          if constexpr (F == WeightFormat::kQ4G128) {
+            for (; k + 32 <= kw; k += 32) dequantize_q4x32(w, r + j, k0 + k, out + k);
+          }
+          for (; k + 16 <= kw; k += 16)
+            _mm512_store_ps(out + k, load16<F, true>(w, r + j, k0 + k, 16));
+          if (k < kw) _mm512_store_ps(out + k, load16<F>(w, r + j, k0 + k, kw - k));
+        }
+        rows = {WeightFormat::kF32, scratch, nullptr, kDotRows, kDotBlockK};
+        row0 = col0 = 0;
+      }
+      for (int64_t t = token_begin; t < token_end; t += kDotTokens) {
+        const auto rm = static_cast<int>(min64(kDotTokens, token_end - t));
+        tiles.fns[rm][rn](rows, row0, col0, x + t * w.cols + k0, w.cols, kw, y + t * w.rows + r,
+                          w.rows, k0 > 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// ---- The family's entry: packed panels or dot-product tiles per token block ----
+
+template <WeightFormat F>
+void gemm_packed(const PackedSource& w, const float* x, float* y, int64_t row_begin,
                  int64_t row_end, int64_t token_begin, int64_t token_end, const PackedNext& next) {
+  if (token_end - token_begin < kPackFromTokens) {
+    return gemm_dot<F>(w, x, y, row_begin, row_end, token_begin, token_end);
+  }
   alignas(64) float panel[kPanelK * kPanelRows];
   const PackedSource* next_source =
       next.source != nullptr && next.source->format == F ? next.source : nullptr;
@@ -276,31 +417,18 @@ void gemm_format(const PackedSource& w, const float* x, float* y, int64_t row_be
   }
 }
 
-}  // namespace
-
-void gemm_packed(const PackedSource& w, const float* x, float* y, int64_t row_begin,
-                 int64_t row_end, int64_t token_begin, int64_t token_end, const PackedNext& next) {
-  switch (w.format) {
-    case PackedFormat::kF32:
-      return gemm_format<PackedFormat::kF32>(w, x, y, row_begin, row_end, token_begin, token_end,
-                                             next);
-    case PackedFormat::kBF16:
-      return gemm_format<PackedFormat::kBF16>(w, x, y, row_begin, row_end, token_begin, token_end,
-                                              next);
-    case PackedFormat::kF16:
-      return gemm_format<PackedFormat::kF16>(w, x, y, row_begin, row_end, token_begin, token_end,
-                                             next);
-    case PackedFormat::kQ8Row:
-      return gemm_format<PackedFormat::kQ8Row>(w, x, y, row_begin, row_end, token_begin, token_end,
-                                               next);
-    case PackedFormat::kQ8G128:
-      return gemm_format<PackedFormat::kQ8G128>(w, x, y, row_begin, row_end, token_begin,
-                                                token_end, next);
-    case PackedFormat::kQ4G128:
-      return gemm_format<PackedFormat::kQ4G128>(w, x, y, row_begin, row_end, token_begin, token_end,
-                                                next);
-  }
-}
+template void gemm_packed<WeightFormat::kF32>(const PackedSource&, const float*, float*, int64_t,
+                                              int64_t, int64_t, int64_t, const PackedNext&);
+template void gemm_packed<WeightFormat::kBF16>(const PackedSource&, const float*, float*, int64_t,
+                                               int64_t, int64_t, int64_t, const PackedNext&);
+template void gemm_packed<WeightFormat::kF16>(const PackedSource&, const float*, float*, int64_t,
+                                              int64_t, int64_t, int64_t, const PackedNext&);
+template void gemm_packed<WeightFormat::kQ8Row>(const PackedSource&, const float*, float*, int64_t,
+                                                int64_t, int64_t, int64_t, const PackedNext&);
+template void gemm_packed<WeightFormat::kQ8G128>(const PackedSource&, const float*, float*, int64_t,
+                                                 int64_t, int64_t, int64_t, const PackedNext&);
+template void gemm_packed<WeightFormat::kQ4G128>(const PackedSource&, const float*, float*, int64_t,
+                                                 int64_t, int64_t, int64_t, const PackedNext&);
 
 }  // namespace tc::kernels::avx512
 TC_ISA_END

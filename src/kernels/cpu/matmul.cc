@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <functional>
-#include <optional>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -11,7 +10,6 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/dot.h"
-#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/matmul_quant.h"
@@ -66,38 +64,26 @@ struct FormatKernels {
   GemvLayout gemv_layout = GemvLayout::kPlain;
   GemvRowsFn gemv_vnni = nullptr;
   SplitLayout vnni_split = SplitLayout::kBytes;
-  // Prefill of kPackedMinTokens or more through the packed panels (AVX-512).
-  std::optional<PackedFormat> packed;
-  // Every other case, at this CPU's level.
+  // Several tokens on AVX-512: the prefill GEMM family (gemm_packed.h).
+  GemmFn gemm = nullptr;
+  // Every other case: the kernels of a CPU without AVX-512 (AVX2 or scalar).
   MatmulFn rows = nullptr;
 };
 
-// Several tokens, dense formats: the AVX-512 register-tiled GEMM reuses
-// each loaded weight vector for up to four tokens; otherwise a dot product
-// per (row, token) with this CPU's dot kernels (dot.h).
+// Several tokens, dense formats, without AVX-512: a dot product per (row,
+// token) with this CPU's dot kernels (dot.h).
 template <WeightFormat F>
 void matmul_dense(const WeightMatrix& w, const float* x, int64_t n, float* y) {
-  if (n > 1 && cpu_has_avx512()) {
-    constexpr DenseFormat format = F == WeightFormat::kF32    ? DenseFormat::kF32
-                                   : F == WeightFormat::kBF16 ? DenseFormat::kBF16
-                                                              : DenseFormat::kF16;
-    ThreadPool::global().parallel_for(
-        static_cast<size_t>(w.rows), 48, [&](size_t begin, size_t end) {
-          avx512::gemm_rows(format, w.storage.data(), w.cols, x, n, y, w.rows,
-                            static_cast<int64_t>(begin), static_cast<int64_t>(end));
-        });
-    return;
-  }
   const DotKernels& dot = dot_kernels();
   if constexpr (F == WeightFormat::kF32) matmul_rows(w.f32(), w.cols, x, n, y, w.rows, dot.f32);
   if constexpr (F == WeightFormat::kBF16) matmul_rows(w.u16(), w.cols, x, n, y, w.rows, dot.bf16);
   if constexpr (F == WeightFormat::kF16) matmul_rows(w.u16(), w.cols, x, n, y, w.rows, dot.f16);
 }
 
-FormatKernels dense_kernels(GemvRowsFn gemv, PackedFormat packed, MatmulFn rows) {
+FormatKernels dense_kernels(GemvRowsFn gemv, GemmFn gemm, MatmulFn rows) {
   FormatKernels k;
   k.gemv_avx512 = gemv;
-  k.packed = packed;
+  k.gemm = gemm;
   k.rows = rows;
   return k;
 }
@@ -106,15 +92,15 @@ const FormatKernels& format_kernels(WeightFormat format) {
   static const FormatKernels f32 = dense_kernels(
       [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
          const GemvNext& next) { avx512::gemv_f32(w.f32(), w.cols, in.x, y, b, e, next); },
-      PackedFormat::kF32, matmul_dense<WeightFormat::kF32>);
+      avx512::gemm_packed<WeightFormat::kF32>, matmul_dense<WeightFormat::kF32>);
   static const FormatKernels bf16 = dense_kernels(
       [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
          const GemvNext& next) { avx512::gemv_bf16(w.u16(), w.cols, in.x, y, b, e, next); },
-      PackedFormat::kBF16, matmul_dense<WeightFormat::kBF16>);
+      avx512::gemm_packed<WeightFormat::kBF16>, matmul_dense<WeightFormat::kBF16>);
   static const FormatKernels f16 = dense_kernels(
       [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
          const GemvNext& next) { avx512::gemv_f16(w.u16(), w.cols, in.x, y, b, e, next); },
-      PackedFormat::kF16, matmul_dense<WeightFormat::kF16>);
+      avx512::gemm_packed<WeightFormat::kF16>, matmul_dense<WeightFormat::kF16>);
   static const FormatKernels q8_row = [] {
     FormatKernels k;
     k.gemv_avx512 = [](const WeightMatrix& w, const DecodeInput& in, float* y, int64_t b, int64_t e,
@@ -126,7 +112,7 @@ const FormatKernels& format_kernels(WeightFormat format) {
       avx512::gemv_q8_row_vnni(w.i8(), w.row_scales(), w.cols, in.split, y, b, e, next);
     };
     k.vnni_split = SplitLayout::kBytes;
-    k.packed = PackedFormat::kQ8Row;
+    k.gemm = avx512::gemm_packed<WeightFormat::kQ8Row>;
     k.rows = matmul_q8_row;
     return k;
   }();
@@ -136,11 +122,11 @@ const FormatKernels& format_kernels(WeightFormat format) {
     k.rows = matmul_q8_dynamic;
     return k;
   }();
-  // Prefill through the packed panels on AVX-512; int8 dot products per
-  // group otherwise. No AVX-512 decode kernel yet: one token takes `rows`.
+  // No AVX-512 decode kernel yet: one token takes the int8 dot products per
+  // group of `rows`, as does every case without AVX-512.
   static const FormatKernels q8_g128 = [] {
     FormatKernels k;
-    k.packed = PackedFormat::kQ8G128;
+    k.gemm = avx512::gemm_packed<WeightFormat::kQ8G128>;
     k.rows = matmul_q8_g128;
     return k;
   }();
@@ -157,7 +143,7 @@ const FormatKernels& format_kernels(WeightFormat format) {
                                 next);
     };
     k.vnni_split = SplitLayout::kNibblePairs;
-    k.packed = PackedFormat::kQ4G128;
+    k.gemm = avx512::gemm_packed<WeightFormat::kQ4G128>;
     k.rows = matmul_q4_g128;
     return k;
   }();
@@ -288,14 +274,8 @@ GemvRowsFn together_kernel(std::span<const MatmulTarget> targets) {
   return alike ? decode_kernel(format_kernels(first.format)) : nullptr;
 }
 
-// From this many tokens on, prefill goes through packed panels: packing a
-// panel costs about as much as a few tokens' worth of FMAs on it.
-constexpr int64_t kPackedMinTokens = 8;
-
 PackedSource packed_source(const WeightMatrix& weight) {
-  const std::optional<PackedFormat> format = format_kernels(weight.format).packed;
-  if (!format) fail("matmul: {} weights have no packed GEMM", weight_format_name(weight.format));
-  return PackedSource{*format, weight.storage.data(), weight.scales.data(), weight.rows,
+  return PackedSource{weight.format, weight.storage.data(), weight.scales.data(), weight.rows,
                       weight.cols};
 }
 
@@ -305,13 +285,13 @@ int64_t panel_count(const WeightMatrix& weight) {
 
 int64_t token_block_count(int64_t n) { return (n + kTokenBlock - 1) / kTokenBlock; }
 
-// One task of a packed GEMM: rows [64 · panel, +64) for the token block,
+// One task of the GEMM family: rows [64 · panel, +64) for the token block,
 // with the panel the same thread multiplies next.
 void run_packed_task(const PackedSource& source, const float* x, int64_t n, float* y, int64_t panel,
                      int64_t block, const PackedNext& next) {
-  avx512::gemm_packed(source, x, y, panel * kPanelRows,
-                      std::min(source.rows, (panel + 1) * kPanelRows), block * kTokenBlock,
-                      std::min(n, (block + 1) * kTokenBlock), next);
+  format_kernels(source.format)
+      .gemm(source, x, y, panel * kPanelRows, std::min(source.rows, (panel + 1) * kPanelRows),
+            block * kTokenBlock, std::min(n, (block + 1) * kTokenBlock), next);
 }
 
 // Calls body(task, following) for tasks [0, count) on the pool: following is
@@ -335,10 +315,10 @@ void walk_packed_tasks(int64_t count, const std::function<void(int64_t, int64_t)
   });
 }
 
-// Several tokens through the packed-panel GEMM, for each target. Tasks are
+// Several tokens through the GEMM family, for each target. Tasks are
 // (target, panel of 64 rows, block of up to 256 tokens), so even a matrix of
 // one or two panels keeps every thread busy when there are many tokens.
-void gemm_packed(std::span<const MatmulTarget> targets, const float* x, int64_t n) {
+void gemm_tasks(std::span<const MatmulTarget> targets, const float* x, int64_t n) {
   const int64_t blocks = token_block_count(n);
   std::vector<PackedSource> sources;
   std::vector<int64_t> first_task{0};  // target i's tasks start at first_task[i]
@@ -363,9 +343,10 @@ void gemm_packed(std::span<const MatmulTarget> targets, const float* x, int64_t 
   });
 }
 
-// Whether x · Wᵀ for n tokens goes through the packed panels.
-bool uses_packed_gemm(const WeightMatrix& weight, int64_t n) {
-  return n >= kPackedMinTokens && cpu_has_avx512() && format_kernels(weight.format).packed;
+// Whether x · Wᵀ for n tokens goes through the GEMM family: several tokens
+// on AVX-512, for a format in it.
+bool uses_gemm_family(const WeightMatrix& weight, int64_t n) {
+  return n > 1 && cpu_has_avx512() && format_kernels(weight.format).gemm != nullptr;
 }
 
 }  // namespace
@@ -375,9 +356,9 @@ void matmul(const WeightMatrix& weight, const float* x, int64_t n, float* y) {
   if (n == 1) {
     if (const GemvRowsFn kernel = decode_kernel(kernels)) return gemv_avx512(weight, kernel, x, y);
   }
-  if (uses_packed_gemm(weight, n)) {
+  if (uses_gemm_family(weight, n)) {
     const MatmulTarget target{&weight, y};
-    return gemm_packed(std::span(&target, 1), x, n);
+    return gemm_tasks(std::span(&target, 1), x, n);
   }
   if (kernels.rows != nullptr) return kernels.rows(weight, x, n, y);
   matmul_dequantized_rows(weight, x, n, y);
@@ -394,14 +375,14 @@ void matmul_same_input(std::span<const MatmulTarget> targets, const float* x, in
     if (const GemvRowsFn kernel = together_kernel(targets))
       return gemv_avx512_together(targets, kernel, x);
   }
-  const bool packed = std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
-    return uses_packed_gemm(*t.weight, n);
+  const bool in_family = std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
+    return uses_gemm_family(*t.weight, n);
   });
-  if (!packed) {
+  if (!in_family) {
     for (const MatmulTarget& target : targets) matmul(*target.weight, x, n, target.y);
     return;
   }
-  gemm_packed(targets, x, n);
+  gemm_tasks(targets, x, n);
 }
 
 void matmul_silu_gate(const WeightMatrix& gate, const WeightMatrix& up, const float* x, int64_t n,
@@ -409,7 +390,7 @@ void matmul_silu_gate(const WeightMatrix& gate, const WeightMatrix& up, const fl
   if (gate.rows != up.rows || gate.cols != up.cols) {
     fail("matmul_silu_gate: gate is {}x{} but up is {}x{}", gate.rows, gate.cols, up.rows, up.cols);
   }
-  if (!uses_packed_gemm(gate, n) || !uses_packed_gemm(up, n)) {
+  if (!uses_gemm_family(gate, n) || !uses_gemm_family(up, n)) {
     const MatmulTarget both[] = {{&gate, gate_y}, {&up, up_y}};
     matmul_same_input(both, x, n);
     silu_mul(gate_y, up_y, n * gate.rows);

@@ -16,7 +16,6 @@
 #include "core/error.h"
 #include "core/isa_region.h"
 #include "core/thread_pool.h"
-#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/q8_dynamic.h"
 #include "kernels/cpu/q8_dynamic_kernels.h"

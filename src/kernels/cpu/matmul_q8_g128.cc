@@ -1,9 +1,9 @@
-// kQ8G128: int8 with an fp16 scale per group of 128 inputs. The kernel of
-// every case the packed panels do not take (format_kernels() in matmul.cc):
+// kQ8G128: int8 with an fp16 scale per group of 128 inputs: one token on any
+// CPU (the format has no AVX-512 decode kernel yet), and several on a CPU
+// without AVX-512 (AVX-512 takes the GEMM family for those, matmul.cc):
 // per (row, token), the int8 dot product of each group (dot.h: AVX2 where
 // the CPU has it, else scalar) times the group's scale, so no dequantized
-// copy is made and x is read in place. One-token decode runs here too: the
-// format has no AVX-512 decode kernel yet.
+// copy is made and x is read in place.
 #include <algorithm>
 
 #include "core/dtype.h"

@@ -1,6 +1,7 @@
-// y = x · Wᵀ for the quantized weight formats (see weight_matrix.h).
-// Each is multi-threaded over rows; each has the dequantizing reference
-// (matmul_reference) as its twin in the tests.
+// y = x · Wᵀ for the quantized weight formats (see weight_matrix.h) at the
+// AVX2 and scalar levels (matmul_q8_dynamic also at AVX-512: W8A8 has its own
+// kernels at every level). Each is multi-threaded over rows; each has the
+// dequantizing reference (matmul_reference) as its twin in the tests.
 #pragma once
 
 #include <cstdint>
