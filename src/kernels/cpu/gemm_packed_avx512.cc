@@ -28,21 +28,20 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 // unmasked loads (cheaper than masked ones in a tile's main loop).
 template <WeightFormat F, bool Full = false>
 inline __m512 load16(const PackedSource& w, int64_t r, int64_t k, int64_t count) {
-  constexpr bool full = Full;
   const __mmask16 mask = mask16(count);
   if constexpr (F == WeightFormat::kF32) {
     const float* p = static_cast<const float*>(w.values) + r * w.cols + k;
-    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask, p);
+    return Full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask, p);
   } else if constexpr (F == WeightFormat::kBF16 || F == WeightFormat::kF16) {
     const uint16_t* p = static_cast<const uint16_t*>(w.values) + r * w.cols + k;
-    const __m256i raw = full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
+    const __m256i raw = Full ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
                              : _mm256_maskz_loadu_epi16(mask, p);
     if constexpr (F == WeightFormat::kF16) return _mm512_cvtph_ps(raw);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
   } else if constexpr (F == WeightFormat::kQ8Row || F == WeightFormat::kQ8G128) {
     const int8_t* p = static_cast<const int8_t*>(w.values) + r * w.cols + k;
     const __m128i raw =
-        full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)) : _mm_maskz_loadu_epi8(mask, p);
+        Full ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)) : _mm_maskz_loadu_epi8(mask, p);
     float scale;
     if constexpr (F == WeightFormat::kQ8Row) {
       scale = static_cast<const float*>(w.scales)[r];
@@ -58,7 +57,7 @@ inline __m512 load16(const PackedSource& w, int64_t r, int64_t k, int64_t count)
     const int64_t row_bytes = (w.cols + 1) / 2;
     const int64_t groups = (w.cols + 127) / 128;
     const auto* p = static_cast<const uint8_t*>(w.values) + r * row_bytes + k / 2;
-    const __m128i raw = full ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))
+    const __m128i raw = Full ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))
                              : _mm_maskz_loadu_epi8(mask16((count + 1) / 2), p);
     const __m128i low_mask = _mm_set1_epi8(0x0f);
     const __m128i low = _mm_and_si128(raw, low_mask);
