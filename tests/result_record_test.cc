@@ -180,7 +180,7 @@ TEST(ResultRecord, VersionsOlderAndNewerMinorReadNewerMajorRefused) {
   EXPECT_TRUE(read.refused);
   EXPECT_FALSE(read.record);
   EXPECT_EQ(read.problems,
-            (std::vector<std::string>{"schema_version 2 is newer than this build reads (1.2)"}));
+            (std::vector<std::string>{"schema_version 2 is newer than this build reads (1.3)"}));
   data["schema_version"] = "1";
   EXPECT_TRUE(read_result(data).refused);
   data.erase("schema_version");
@@ -209,12 +209,25 @@ TEST(ResultRecord, ValidateReportsEachBrokenCheck) {
           "perplexity.ppl is -1.0, expected a finite number >= 0",
           "data_used[0].hashed \"md5\" is neither \"file_bytes\" nor \"decompressed_text\""}));
   record = full_result("m", "x");
+  record.schema_minor = 2;  // before 1.3 every ok cell measured generation
   record.generation.reset();
   record.size.reset();
   record.error = "left over";
   EXPECT_EQ(validate_result(record, "m", "x"),
             (std::vector<std::string>{"status ok but generation is null", "size missing",
                                       "status ok but error is set: left over"}));
+}
+
+TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
+  ResultRecord record = full_result("m", "x");
+  record.generation.reset();
+  record.latency.reset();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "perplexity alone is a measurement";
+  record.perplexity.reset();
+  EXPECT_EQ(validate_result(record, "m", "x"),
+            (std::vector<std::string>{
+                "status ok but no measurement section (latency, generation, perplexity, or a "
+                "row's own section) is set"}));
 }
 
 TEST(ResultRecord, MemoryFromTheSamplerReport) {

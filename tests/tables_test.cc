@@ -182,7 +182,7 @@ TEST(Tables, NegativeDeltaAndUnreadableFiles) {
   EXPECT_EQ(row_for(table, "bad")[column(table, "status")], "unreadable: parse error at byte 3");
   EXPECT_EQ(row_for(table, "bad")[column(table, "PPL")], "—");
   EXPECT_EQ(row_for(table, "v2")[column(table, "status")],
-            "refused: schema_version 2 is newer than this build reads (1.2)");
+            "refused: schema_version 2 is newer than this build reads (1.3)");
   EXPECT_EQ(row_for(table, "v2")[column(table, "PPL")], "—");
   EXPECT_EQ(row_for(table, "lacking")[column(table, "status")],
             "unreadable: perplexity.ppl missing");

@@ -237,6 +237,15 @@ ResultRecord run_cell(const CellInputs& in) {
                                            .windows = ppl.windows,
                                            .seconds = ppl.seconds};
     }
+    if (method.measure_row) {
+      method.measure_row({.prepared = prepared,
+                          .tokenizer = tokenizer,
+                          .prompts = in.prompts,
+                          .eval_ids = eval_ids,
+                          .settings = s,
+                          .show_progress = in.show_progress},
+                         result);
+    }
     result.status = "ok";
   } catch (const std::exception& error) {
     result.status = "failed";

@@ -8,13 +8,17 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "decode/decoder.h"
+#include "harness/result_record.h"
+#include "harness/run_config.h"
 #include "model/qwen2.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tc::harness {
 
@@ -45,6 +49,21 @@ using DecoderFactory = std::function<std::unique_ptr<decode::Decoder>(
 std::unique_ptr<decode::Decoder> make_greedy_decoder(const PreparedModel& prepared,
                                                      const decode::DecoderOptions& options);
 
+// What a row's own measurement (Method::measure_row) may use: the cell's
+// prepared model, inputs and settings.
+struct RowInputs {
+  const PreparedModel& prepared;
+  const tokenizer::Tokenizer& tokenizer;
+  const std::vector<std::string>& prompts;
+  std::span<const int32_t> eval_ids;  // the evaluation text, tokenized
+  const HarnessSettings& settings;
+  bool show_progress = true;
+};
+
+// Measures what only this row measures into its section of the result
+// (kv_probe, speculative, attention), after the common measurements.
+using RowMeasurement = std::function<void(const RowInputs&, ResultRecord&)>;
+
 struct Method {
   std::string name;
   std::string description;
@@ -58,6 +77,7 @@ struct Method {
   bool measures_perplexity = true;
   std::function<PreparedModel(const MethodContext&)> prepare;
   DecoderFactory make_decoder = make_greedy_decoder;
+  RowMeasurement measure_row;  // null: the common measurements only
 };
 
 // Every method, in the order tables list them.

@@ -213,6 +213,12 @@ std::string quoted_list(const std::vector<std::string>& values) {
   return fmt::format("{}", fmt::join(quoted, " or "));
 }
 
+// Whether an ok cell measured anything: the common sections, or the section
+// a decode-side row writes instead of them.
+bool measured_something(const ResultRecord& record) {
+  return record.latency || record.generation || record.perplexity;
+}
+
 }  // namespace
 
 const std::vector<SchemaVersionRules>& schema_versions() {
@@ -226,6 +232,12 @@ const std::vector<SchemaVersionRules>& schema_versions() {
        kMeasured,
        "schema_minor written; memory.peak_above_baseline_bytes documented"},
       {2, {"ok", "failed"}, kMeasured, "generation.draft_tokens_proposed and _accepted"},
+      {3,
+       {"ok", "failed"},
+       {"load", "memory", "size", "method_details"},
+       "decode-side rows: latency, generation and perplexity may be null in a row that "
+       "measures something else instead (kv_probe, speculative, attention); an ok cell "
+       "measures at least one section"},
   };
   return versions;
 }
@@ -313,6 +325,11 @@ std::vector<std::string> validate_result(const ResultRecord& record, std::string
       } else if (written[key].is_null()) {
         problems.push_back(fmt::format("status ok but {} is null", key));
       }
+    }
+    if (!measured_something(record)) {
+      problems.push_back(
+          "status ok but no measurement section (latency, generation, "
+          "perplexity, or a row's own section) is set");
     }
   }
   if (!record.method_details.is_null() && !record.method_details.is_object()) {
