@@ -23,10 +23,13 @@ namespace tc::kernels {
 namespace {
 
 using kv::kv_key_index;
+using kv::kv_key_scale_index;
+using kv::kv_scales_size;
 using kv::kv_tile_size;
 using kv::kv_tile_start;
 using kv::kv_tiles_size;
 using kv::kv_value_index;
+using kv::kv_value_scale_index;
 using test_data::random_vector;
 
 struct Inputs {
@@ -146,9 +149,55 @@ std::vector<T> to_kv_tiles(const std::vector<T>& keys, const std::vector<T>& val
   return tiles;
 }
 
+// An int8 cache layer built here, apart from model/kv_cache: each
+// position's head_dim keys (values) of a kv head as int8 with one fp16
+// scale, max|x| / 127; the unused slots of the last block hold 0 and their
+// scales NaN, which attention must ignore. `keys` and `values` are the rows
+// the integers stand for (integer × scale), for the reference.
+struct Int8Cache {
+  std::vector<int8_t> tiles;
+  std::vector<uint16_t> scales;
+  std::vector<float> keys, values;
+  KvView view() const { return {KvFormat::kI8, tiles.data(), scales.data()}; }
+};
+Int8Cache to_int8_cache(const std::vector<float>& keys, const std::vector<float>& values,
+                        const AttentionShape& s) {
+  const int64_t row = s.kv_heads * s.head_dim;
+  const auto positions = static_cast<int64_t>(keys.size()) / row;
+  Int8Cache out{
+      std::vector<int8_t>(static_cast<size_t>(kv_tiles_size(positions, s.kv_heads, s.head_dim))),
+      std::vector<uint16_t>(static_cast<size_t>(kv_scales_size(positions, s.kv_heads)), 0x7e00),
+      keys, values};
+  for (int64_t p = 0; p < positions; ++p) {
+    for (int64_t h = 0; h < s.kv_heads; ++h) {
+      for (const bool is_key : {true, false}) {
+        std::vector<float>& x = is_key ? out.keys : out.values;
+        float* first = x.data() + p * row + h * s.head_dim;
+        float absmax = 0.0f;
+        for (int64_t d = 0; d < s.head_dim; ++d) absmax = std::max(absmax, std::fabs(first[d]));
+        const uint16_t scale_bits = f32_to_f16(absmax / 127.0f);
+        const float scale = f16_to_f32(scale_bits);
+        out.scales[static_cast<size_t>(is_key ? kv_key_scale_index(p, h, s.kv_heads)
+                                              : kv_value_scale_index(p, h, s.kv_heads))] =
+            scale_bits;
+        for (int64_t d = 0; d < s.head_dim; ++d) {
+          const auto q =
+              static_cast<int8_t>(std::clamp(std::nearbyint(first[d] / scale), -127.0f, 127.0f));
+          first[d] = static_cast<float>(q) * scale;
+          out.tiles[static_cast<size_t>(is_key ? kv_key_index(p, h, d, s.kv_heads, s.head_dim)
+                                               : kv_value_index(p, h, d, s.kv_heads, s.head_dim))] =
+              q;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 // Decode over KV tiles against the reference on rows: fp32 tiles of the
-// inputs, and fp16 tiles of the inputs rounded to fp16 (against the
-// reference on the same rounded keys and values).
+// inputs, fp16 tiles of the inputs rounded to fp16 and int8 tiles of the
+// inputs quantized (each against the reference on the keys and values the
+// stored ones stand for).
 void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
                                           const AttentionShape& shape) {
   std::vector<float> got(in.q.size(), std::numeric_limits<float>::quiet_NaN());
@@ -166,6 +215,13 @@ void expect_tile_decode_matches_reference(const Inputs& in, int64_t start,
   std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
   attention_decode(in.q.data(), start, {KvFormat::kF16, tiles.data()}, shape, got.data());
   attention_causal_reference(in.q.data(), k.widened.data(), v.widened.data(), 1, start, shape,
+                             want.data());
+  expect_close(got, want);
+  SCOPED_TRACE("int8 cache");
+  const Int8Cache int8 = to_int8_cache(in.k, in.v, shape);
+  std::fill(got.begin(), got.end(), std::numeric_limits<float>::quiet_NaN());
+  attention_decode(in.q.data(), start, int8.view(), shape, got.data());
+  attention_causal_reference(in.q.data(), int8.keys.data(), int8.values.data(), 1, start, shape,
                              want.data());
   expect_close(got, want);
 }
@@ -212,12 +268,13 @@ TEST(AttentionFast, DecodeFromKvTilesMatchesTheReference) {
   }
 }
 
-// Prefill over a cache layer (its KV tiles copied out into rows, fp16
-// widened) against the reference on the same keys and values as rows; the
-// reference twin over the cache gives the reference's values exactly.
-TEST(AttentionFast, PrefillFromKvTilesMatchesTheReference) {
-  const AttentionShape shape{14, 2, 64};
-  const int64_t n = 40, start = 30;  // a partial last block of the tiles
+// Prefill over a cache layer (read a key block at a time from its KV
+// tiles, fp16 widened, int8 times its scales) against the reference on the
+// same keys and values as rows; the reference twin over the cache gives the
+// reference's values exactly. Head dims with and without the AVX-512 tiles
+// (20: padded values), queries starting inside a tile and across blocks.
+void expect_prefill_from_tiles_matches_reference(const AttentionShape& shape, int64_t n,
+                                                 int64_t start) {
   const Inputs in = random_inputs(n, start, shape, 23);
   std::vector<float> got(in.q.size());
   {
@@ -239,6 +296,23 @@ TEST(AttentionFast, PrefillFromKvTilesMatchesTheReference) {
   expect_close(got, want);
   attention_cached_reference(in.q.data(), n, start, kv, shape, got.data());
   EXPECT_EQ(got, want);
+  SCOPED_TRACE("int8 cache");
+  const Int8Cache int8 = to_int8_cache(in.k, in.v, shape);
+  const std::vector<float> want8 = run(false, {in.q, int8.keys, int8.values}, n, start, shape);
+  attention_prefill(in.q.data(), n, start, int8.view(), shape, got.data());
+  expect_close(got, want8);
+  attention_cached_reference(in.q.data(), n, start, int8.view(), shape, got.data());
+  EXPECT_EQ(got, want8);
+}
+
+TEST(AttentionFast, PrefillFromKvTilesMatchesTheReference) {
+  for (const auto& [shape, n, start] :
+       {std::tuple{AttentionShape{14, 2, 64}, int64_t{40}, int64_t{30}},
+        std::tuple{AttentionShape{6, 3, 20}, int64_t{70}, int64_t{0}},
+        std::tuple{AttentionShape{4, 1, 48}, int64_t{3}, int64_t{130}}}) {
+    SCOPED_TRACE("head_dim " + std::to_string(shape.head_dim) + ", n " + std::to_string(n));
+    expect_prefill_from_tiles_matches_reference(shape, n, start);
+  }
 }
 
 TEST(AttentionFast, AKvFormatWithoutAKernelIsAnError) {
@@ -250,6 +324,10 @@ TEST(AttentionFast, AKvFormatWithoutAKernelIsAnError) {
   EXPECT_THROW(attention_decode(in.q.data(), 3, unknown, shape, out.data()), Error);
   EXPECT_THROW(attention_prefill(in.q.data(), 1, 3, unknown, shape, out.data()), Error);
   EXPECT_THROW(attention_cached_reference(in.q.data(), 1, 3, unknown, shape, out.data()), Error);
+  const std::vector<int8_t> int8_tiles(tiles.size());
+  const KvView no_scales{KvFormat::kI8, int8_tiles.data(), nullptr};
+  EXPECT_THROW(attention_decode(in.q.data(), 3, no_scales, shape, out.data()), Error);
+  EXPECT_THROW(attention_prefill(in.q.data(), 1, 3, no_scales, shape, out.data()), Error);
 }
 
 TEST(AttentionFast, DecodeFollowsAMaximumThatRisesLate) {

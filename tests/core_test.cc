@@ -67,11 +67,13 @@ TEST(KvCache, ParsesFormatNames) {
   EXPECT_EQ(model::parse_kv_format("f16"), model::KvFormat::kF16);
   EXPECT_EQ(model::kv_format_name(model::KvFormat::kF32), "f32");
   EXPECT_EQ(model::kv_format_name(model::KvFormat::kF16), "f16");
+  EXPECT_EQ(model::parse_kv_format("int8"), model::KvFormat::kI8);
+  EXPECT_EQ(model::kv_format_name(model::KvFormat::kI8), "int8");
   try {
-    model::parse_kv_format("int8");
-    FAIL() << "int8 accepted";
+    model::parse_kv_format("int4");
+    FAIL() << "int4 accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'int8' (known: f32, f16)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("'int4' (known: f32, f16, int8)"), std::string::npos)
         << e.what();
   }
   EXPECT_THROW(model::kv_format_name(static_cast<model::KvFormat>(99)), Error);
@@ -193,6 +195,79 @@ TEST(KvCache, ReadsBackPositionsAcrossTileBlocksAndGrowth) {
       ASSERT_EQ(rows.keys[i], keys[i]) << "key element " << i;
       ASSERT_EQ(rows.values[i], values[i]) << "value element " << i;
     }
+  }
+}
+
+TEST(KvCache, Int8StoresIntegersWithOneScalePerPositionAndHead) {
+  // Two layers, two kv heads of dim 4: position p's key row of head h is
+  // scaled by max|x| / 127 (rounded to fp16), its integers rounded to
+  // nearest; the scales sit per block and head, 32 key scales then 32
+  // value scales.
+  const model::ModelConfig config = attention_config(2, 4, 2, 4);
+  auto cache = model::make_kv_cache(model::KvFormat::kI8, config);
+  EXPECT_EQ(cache->format(), model::KvFormat::kI8);
+  const std::vector<float> keys = {
+      1.0f, -2.0f, 0.5f,  0.0f, 0,     0,     0,    0,  // head 1: all zero
+      3.0f, 1.5f,  -6.0f, 2.0f, 0.25f, -0.5f, 1.0f, 0.75f};
+  std::vector<float> values(keys.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = -keys[i] * 4.0f;
+  for (int64_t layer = 0; layer < 2; ++layer) cache->write(layer, 0, 2, keys.data(), values.data());
+  cache->commit(2);
+  const model::KvView view = cache->view(1);
+  ASSERT_NE(view.scales, nullptr);
+  const auto* tiles = static_cast<const int8_t*>(view.tiles);
+  // Position 0, head 0: scale fp16(2/127); -2 → -127, 1 → round(1 / scale).
+  const float scale = f16_to_f32(f32_to_f16(2.0f / 127.0f));
+  EXPECT_EQ(view.scales[kv::kv_key_scale_index(0, 0, 2)], f32_to_f16(2.0f / 127.0f));
+  EXPECT_EQ(view.scales[kv::kv_value_scale_index(0, 0, 2)], f32_to_f16(8.0f / 127.0f));
+  EXPECT_EQ(tiles[kv::kv_key_index(0, 0, 1, 2, 4)], -127);
+  EXPECT_EQ(tiles[kv::kv_key_index(0, 0, 0, 2, 4)],
+            static_cast<int8_t>(std::nearbyint(1.0f / scale)));
+  EXPECT_EQ(view.scales[kv::kv_key_scale_index(0, 1, 2)], 0) << "an all-zero head: scale 0";
+  EXPECT_EQ(tiles[kv::kv_key_index(0, 1, 2, 2, 4)], 0);
+  // Read back (integer × scale): within half a step of each element.
+  const KvRows rows = read_rows(*cache, 1, 2, config);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const size_t head = i / 4;
+    float absmax = 0.0f;
+    for (size_t d = 0; d < 4; ++d) absmax = std::max(absmax, std::fabs(keys[head * 4 + d]));
+    EXPECT_NEAR(rows.keys[i], keys[i], 0.5f * absmax / 127.0f * 1.01f) << "key " << i;
+    EXPECT_NEAR(rows.values[i], values[i], 4 * 0.5f * absmax / 127.0f * 1.01f) << "value " << i;
+  }
+  // Keys and values of 2 heads × 4 dims as int8, and 2 × 2 fp16 scales, per layer.
+  EXPECT_EQ(cache->bytes_per_token(), 2u * (2u * 8u * 1u + 2u * 2u * 2u));
+  cache->crop(1);
+  const std::vector<float> replacement(8, -7.0f);
+  for (int64_t layer = 0; layer < 2; ++layer)
+    cache->write(layer, 1, 1, replacement.data(), replacement.data());
+  cache->commit(1);
+  const float rewritten_scale = f16_to_f32(f32_to_f16(7.0f / 127.0f));
+  EXPECT_EQ(read_rows(*cache, 0, 2, config).keys[8], -127.0f * rewritten_scale);
+}
+
+TEST(KvCache, StoredBytesCountWhatTheLayersHoldAndAllocatedCoversIt) {
+  // Three layers, two kv heads of dim 8, 40 positions: two blocks of tiles,
+  // the second holding 8 of its 32 positions.
+  const model::ModelConfig config = attention_config(3, 4, 2, 8);
+  const std::vector<float> rows(40 * 16, 0.5f);
+  for (const auto format : {model::KvFormat::kF32, model::KvFormat::kF16, model::KvFormat::kI8}) {
+    SCOPED_TRACE(std::string(model::kv_format_name(format)));
+    auto cache = model::make_kv_cache(format, config);
+    EXPECT_EQ(cache->stored_bytes(), 0u);
+    EXPECT_EQ(cache->allocated_bytes(), 0u);
+    for (int64_t layer = 0; layer < 3; ++layer)
+      cache->write(layer, 0, 40, rows.data(), rows.data());
+    cache->commit(40);
+    EXPECT_EQ(cache->stored_bytes(), 40 * cache->bytes_per_token());
+    // Whole blocks are allocated: 64 positions' worth at least.
+    EXPECT_GE(cache->allocated_bytes(), 64 * cache->bytes_per_token());
+    cache->crop(10);
+    EXPECT_EQ(cache->stored_bytes(), 10 * cache->bytes_per_token());
+    // A position written to two layers of three counts in those two only.
+    for (int64_t layer = 0; layer < 2; ++layer)
+      cache->write(layer, 10, 1, rows.data(), rows.data());
+    cache->commit(1);
+    EXPECT_EQ(cache->stored_bytes(), 11 * cache->bytes_per_token() - cache->bytes_per_token() / 3);
   }
 }
 

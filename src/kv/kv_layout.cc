@@ -5,7 +5,7 @@
 namespace tc::kv {
 
 namespace {
-constexpr KvFormat kKvFormats[] = {KvFormat::kF32, KvFormat::kF16};
+constexpr KvFormat kKvFormats[] = {KvFormat::kF32, KvFormat::kF16, KvFormat::kI8};
 }  // namespace
 
 std::string_view kv_format_name(KvFormat format) {
@@ -14,6 +14,8 @@ std::string_view kv_format_name(KvFormat format) {
       return "f32";
     case KvFormat::kF16:
       return "f16";
+    case KvFormat::kI8:
+      return "int8";
   }
   fail("KV cache format {} has no name", static_cast<int>(format));
 }

@@ -16,9 +16,14 @@ namespace tc::kv {
 //  - kF32: fp32, exactly what the layer computed.
 //  - kF16: IEEE half bits (uint16_t), saturated at ±65504; half the bytes
 //    decode reads per step.
-enum class KvFormat : uint8_t { kF32, kF16 };
+//  - kI8: symmetric int8 (int8_t) with one fp16 scale per position per kv
+//    head for its key and one for its value (scale = max |x| / 127 over the
+//    head's head_dim values): about a quarter of fp32's bytes. Attention
+//    reads the integers and scales as stored; nothing dequantizes the
+//    whole cache.
+enum class KvFormat : uint8_t { kF32, kF16, kI8 };
 
-// "f32", "f16": the command-line and result-file spelling.
+// "f32", "f16", "int8": the command-line and result-file spelling.
 std::string_view kv_format_name(KvFormat format);
 // The format a name spells; anything else fails, naming it and the formats.
 KvFormat parse_kv_format(std::string_view name);
@@ -27,10 +32,10 @@ struct KvView {
   KvFormat format = KvFormat::kF32;
   // KV tiles (below: kv_key_index, kv_value_index) holding at least
   // the positions attention reads; elements of `format` (float for kF32,
-  // uint16_t half bits for kF16).
+  // uint16_t half bits for kF16, int8_t for kI8).
   const void* tiles = nullptr;
-  // One fp16 scale per position per kv head for formats that store scaled
-  // integers (none yet: null for kF32 and kF16).
+  // kI8: the fp16 scales of the same positions (below: kv_key_scale_index,
+  // kv_value_scale_index); null for kF32 and kF16.
   const uint16_t* scales = nullptr;
 };
 
@@ -75,6 +80,21 @@ constexpr int64_t kv_value_index(int64_t position, int64_t head, int64_t d, int6
 // Elements of KV tiles holding `positions` positions (whole blocks).
 constexpr int64_t kv_tiles_size(int64_t positions, int64_t kv_heads, int64_t head_dim) {
   return (positions + kKvTileTokens - 1) / kKvTileTokens * kv_heads * 2 * kv_tile_size(head_dim);
+}
+
+// The scales of an int8 layer, in the tiles' order: per block, for each kv
+// head, the 32 positions' key scales, then their value scales (so a block's
+// 32 key scales are two vectors of 16, read beside the key tile).
+constexpr int64_t kv_key_scale_index(int64_t position, int64_t head, int64_t kv_heads) {
+  return (position / kKvTileTokens * kv_heads + head) * 2 * kKvTileTokens +
+         position % kKvTileTokens;
+}
+constexpr int64_t kv_value_scale_index(int64_t position, int64_t head, int64_t kv_heads) {
+  return kv_key_scale_index(position, head, kv_heads) + kKvTileTokens;
+}
+// Scales of an int8 layer holding `positions` positions (whole blocks).
+constexpr int64_t kv_scales_size(int64_t positions, int64_t kv_heads) {
+  return (positions + kKvTileTokens - 1) / kKvTileTokens * kv_heads * 2 * kKvTileTokens;
 }
 
 }  // namespace tc::kv

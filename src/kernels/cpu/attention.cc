@@ -50,10 +50,12 @@ namespace tc::kernels {
 // The cache's tile layout (kv/kv_layout.h), which these kernels read.
 using kv::kKvTileTokens;
 using kv::kv_key_index;
+using kv::kv_key_scale_index;
 using kv::kv_tile_size;
 using kv::kv_tile_start;
 using kv::kv_tiles_size;
 using kv::kv_value_index;
+using kv::kv_value_scale_index;
 
 void attention_causal_reference(const float* q, const float* keys, const float* values, int64_t n,
                                 int64_t start, const AttentionShape& shape, float* out) {
@@ -119,11 +121,16 @@ struct Problem {
   int64_t kv_stride;   // floats from one position's keys to the next
   int64_t padded_dim;  // dim rounded up to a multiple of 8 (one AVX2 vector)
   float scale;         // 1/sqrt(dim), folded into the copied queries
-  // Decode over a cache's KV tiles (attention.h; keys and values above
-  // unused): fp32, or fp16 as IEEE half bits.
-  const float* kv_tiles = nullptr;
-  const uint16_t* kv_tiles16 = nullptr;
+  // Attention over a cache layer's KV tiles (attention.h) in place of the
+  // rows above, when cache.tiles is set.
+  KvView cache{};
 };
+
+// Widens one stored element to fp32 (fp16: IEEE half bits; int8: the
+// integer, before its scale).
+inline float widened(float x) { return x; }
+inline float widened(uint16_t x) { return f16_to_f32(x); }
+inline float widened(int8_t x) { return static_cast<float>(x); }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -426,26 +433,102 @@ void transpose_keys(const float* k, int64_t ldk, int64_t count, int64_t dim, flo
   }
 }
 
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256 load8(const int8_t* p) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
+// dst[c] = src[c] · scale for c < count, widened to fp32.
+template <typename T>
+void widen_scaled(const T* src, int64_t count, float scale, float* dst) {
+  const __m256 factor = _mm256_set1_ps(scale);
+  int64_t c = 0;
+  for (; c + 8 <= count; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(load8(src + c), factor));
+  for (; c < count; ++c) dst[c] = widened(src[c]) * scale;
+}
+
+// A prefill key block read from a cache layer's KV tiles (T: the format's
+// element), keys k0 .. k0+count-1 (k0 a multiple of kKeyBlock, so whole
+// tiles) of kv head `kv`: into kt as transpose_keys leaves it (a key tile is
+// already dimension-major: its rows are copied, not transposed), values
+// into v, [count][padded_dim], zero-padded; widened to fp32 and, for int8,
+// multiplied by their scales. Only this block is widened, never the cache.
+template <typename T>
+void read_tile_block(const Problem& pb, const T* tiles, int64_t kv, int64_t k0, int64_t count,
+                     float* kt, float* v) {
+  static_assert(kKeyBlock % kKvTileTokens == 0, "a prefill key block is whole tiles");
+  const int64_t dim = pb.dim, padded = pb.padded_dim;
+  for (int64_t t0 = 0; t0 < count; t0 += kKvTileTokens) {
+    const int64_t position = k0 + t0;
+    const int64_t n = std::min(kKvTileTokens, count - t0);
+    const T* key_tile = tiles + kv_tile_start(position, kv, pb.kv_heads, dim);
+    const T* value_tile = key_tile + kv_tile_size(dim);
+    float key_scales[kKvTileTokens];
+    float value_scales[kKvTileTokens];
+    for (int64_t j = 0; j < n; ++j) {
+      const bool scaled = pb.cache.scales != nullptr;
+      key_scales[j] =
+          scaled ? f16_to_f32(pb.cache.scales[kv_key_scale_index(position + j, kv, pb.kv_heads)])
+                 : 1.0f;
+      value_scales[j] =
+          scaled ? f16_to_f32(pb.cache.scales[kv_value_scale_index(position + j, kv, pb.kv_heads)])
+                 : 1.0f;
+    }
+    for (int64_t d = 0; d < dim; ++d) {
+      const T* row = key_tile + d * kKvTileTokens;
+      float* dst = kt + d * kKeyBlock + t0;
+      for (int64_t j = 0; j < n; ++j) dst[j] = widened(row[j]) * key_scales[j];
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      float* dst = v + (t0 + j) * padded;
+      widen_scaled(value_tile + j * dim, dim, value_scales[j], dst);
+      std::fill(dst + dim, dst + padded, 0.0f);
+    }
+  }
+  // The score tiles are 16 wide: zero the key columns past the block.
+  for (int64_t d = 0; d < dim; ++d)
+    std::fill(kt + d * kKeyBlock + count, kt + d * kKeyBlock + round_up(count, 16), 0.0f);
+}
+
+void read_cache_block(const Problem& pb, int64_t kv, int64_t k0, int64_t count, float* kt,
+                      float* v) {
+  switch (pb.cache.format) {
+    case KvFormat::kF32:
+      return read_tile_block(pb, static_cast<const float*>(pb.cache.tiles), kv, k0, count, kt, v);
+    case KvFormat::kF16:
+      return read_tile_block(pb, static_cast<const uint16_t*>(pb.cache.tiles), kv, k0, count, kt,
+                             v);
+    case KvFormat::kI8:
+      return read_tile_block(pb, static_cast<const int8_t*>(pb.cache.tiles), kv, k0, count, kt, v);
+  }
+}
+
 // Query positions [t_begin, t_end) × the query heads of kv head `kv`.
 // Row r is position t_begin + r / group, head kv·group + r % group.
 void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end) {
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (t_end - t_begin) * group;
-  const bool pad_values = padded != dim;
+  const bool cached = pb.cache.tiles != nullptr;
+  // Values go through a block buffer when read from a cache, or to pad them.
+  const bool buffer_values = cached || padded != dim;
   // The AVX-512 tiles (attention_prefill.h) take the products where whole
   // vectors of 16 cover the head dimension.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * dim) + region(dim * kKeyBlock) + region(rows * kKeyBlock) +
                   region(rows * padded) + 2 * region(rows) +
-                  (pad_values ? region(kKeyBlock * padded) : 0));
+                  (buffer_values ? region(kKeyBlock * padded) : 0));
   float* qs = scratch.data();               // [rows][dim], scaled
   float* kt = qs + region(rows * dim);      // [dim][kKeyBlock]
   float* s = kt + region(dim * kKeyBlock);  // [rows][kKeyBlock], scores then p
   float* o = s + region(rows * kKeyBlock);  // [rows][padded], unnormalized output
   float* m = o + region(rows * padded);     // [rows] running max
   float* l = m + region(rows);              // [rows] running denominator
-  float* vpad = l + region(rows);           // [kKeyBlock][padded] if dim is odd
+  float* vbuf = l + region(rows);           // [kKeyBlock][padded] if buffer_values
 
   for (int64_t r = 0; r < rows; ++r) {
     const float* src = pb.q + ((t_begin + r / group) * pb.heads + kv * group + r % group) * dim;
@@ -456,11 +539,23 @@ void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end)
   }
 
   const int64_t first_pos = pb.start + t_begin, last_pos = pb.start + t_end - 1;
-  const float* kbase = pb.keys + kv * dim;
-  const float* vbase = pb.values + kv * dim;
+  const float* kbase = cached ? nullptr : pb.keys + kv * dim;
+  const float* vbase = cached ? nullptr : pb.values + kv * dim;
   for (int64_t k0 = 0; k0 <= last_pos; k0 += kKeyBlock) {
     const int64_t count = std::min(kKeyBlock, last_pos + 1 - k0);
-    transpose_keys(kbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, kt);
+    const float* v = vbuf;
+    int64_t ldv = padded;
+    if (cached) {
+      read_cache_block(pb, kv, k0, count, kt, vbuf);
+    } else {
+      transpose_keys(kbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, kt);
+      if (buffer_values) {
+        copy_padded(vbase + k0 * pb.kv_stride, pb.kv_stride, count, dim, padded, vbuf);
+      } else {
+        v = vbase + k0 * pb.kv_stride;
+        ldv = pb.kv_stride;
+      }
+    }
     if (avx512) {
       avx512::prefill_scores(qs, rows, dim, kt, kKeyBlock, round_up(count, 16), s, kKeyBlock);
     } else {
@@ -473,13 +568,6 @@ void prefill_task(const Problem& pb, int64_t kv, int64_t t_begin, int64_t t_end)
           diagonal ? std::clamp(first_pos + r / group + 1 - k0, int64_t{0}, count) : count;
       softmax_step(s + r * kKeyBlock, visible, round_up(count, 8), m[r], l[r], o + r * padded,
                    padded);
-    }
-    const float* v = vbase + k0 * pb.kv_stride;
-    int64_t ldv = pb.kv_stride;
-    if (pad_values) {
-      copy_padded(v, ldv, count, dim, padded, vpad);
-      v = vpad;
-      ldv = padded;
     }
     if (avx512) {
       avx512::prefill_pv(s, kKeyBlock, rows, v, ldv, count, o, padded);
@@ -597,15 +685,6 @@ void prefetch_rows(const float* first, int64_t stride, int64_t count, int64_t fl
   }
 }
 
-// dst[i] = src[i] widened from fp16, for i < count.
-void widen(const uint16_t* src, int64_t count, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    _mm256_storeu_ps(dst + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  for (; i < count; ++i) dst[i] = f16_to_f32(src[i]);
-}
-
 // Where a decode task's partial results go: for kv head kv, o [group][padded_dim]
 // (unnormalized), then m and l [group].
 struct Partials {
@@ -619,13 +698,9 @@ struct Partials {
   float* l(int64_t kv, int64_t split) const { return m(kv, split) + group_size; }
 };
 
-inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-// s[j] = q · key j for the 32 slots of one kv head's key tile, fp32 or fp16
-// (slots past the block's keys hold anything; the softmax step masks them).
+// s[j] = q · key j for the 32 slots of one kv head's key tile, fp32, fp16
+// or int8 before its scales (slots past the block's keys hold anything; the
+// softmax step masks them).
 template <typename T>
 void dot_key_tile(const float* q, const T* tile, int64_t dim, float* s) {
   static_assert(kKvTileTokens == 32, "four vectors of 8 keys per tile row");
@@ -672,7 +747,7 @@ TileStream tile_stream(const Problem& pb, int64_t kv_heads_read) {
 }
 
 // One block of KV tiles (keys k0 .. k0+count-1) for the query heads of kv
-// heads [kv_begin, kv_end), fp32 or fp16 tiles (T).
+// heads [kv_begin, kv_end), fp32, fp16 or int8 tiles (T).
 template <typename T>
 void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& stream,
                         int64_t kv_begin, int64_t kv_end, int64_t k0, int64_t count, bool avx512,
@@ -691,22 +766,37 @@ void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& 
     const float* q = qs + (kv - kv_begin) * group * padded;
     float* o = out.o(kv, split);
     float* m = out.m(kv, split);
+    // int8: the block's 32 key scales, then its 32 value scales.
+    const uint16_t* scales = std::is_same_v<T, int8_t>
+                                 ? pb.cache.scales + kv_key_scale_index(k0, kv, pb.kv_heads)
+                                 : nullptr;
     if (avx512) {  // the step prefetches as it reads; nothing is copied
-      avx512::decode_tile_block(q, group, dim, key_tile, value_tile, dim, count, s, o, m,
-                                l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
+      if constexpr (std::is_same_v<T, int8_t>) {
+        avx512::decode_tile_block(q, group, dim, key_tile, value_tile, scales,
+                                  scales + kKvTileTokens, count, s, o, m,
+                                  l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
+      } else {
+        avx512::decode_tile_block(q, group, dim, key_tile, value_tile, dim, count, s, o, m,
+                                  l_lanes + (kv - kv_begin) * group * 16, ahead(i), ahead(i + 1));
+      }
       continue;
     }
-    // AVX2: the tiles ahead requested at once; fp16 values widened, odd
-    // dims padded.
+    // AVX2: the tiles ahead requested at once; fp16 and int8 values
+    // widened (int8 times its scales), odd dims padded.
     const int64_t tile_bytes = stream.tile_size * static_cast<int64_t>(sizeof(T));
     for (const T* next : {ahead(i), ahead(i + 1)})
       if (next != nullptr) prefetch_bytes(next, tile_bytes);
+    float key_scales[kKvTileTokens];
     const float* v = nullptr;
-    if constexpr (std::is_same_v<T, uint16_t>) {
-      widen(value_tile, count * dim, vwide);
-      v = vwide;
-    } else {
+    if constexpr (std::is_same_v<T, float>) {
       v = value_tile;
+    } else {
+      for (int64_t j = 0; j < count; ++j) {
+        const float scale = scales ? f16_to_f32(scales[kKvTileTokens + j]) : 1.0f;
+        widen_scaled(value_tile + j * dim, dim, scale, vwide + j * dim);
+        key_scales[j] = scales ? f16_to_f32(scales[j]) : 1.0f;
+      }
+      v = vwide;
     }
     int64_t ld = dim;
     if (padded != dim) {
@@ -717,6 +807,9 @@ void decode_tiles_block(const Problem& pb, const T* kv_tiles, const TileStream& 
     float* l = out.l(kv, split);
     for (int64_t r = 0; r < group; ++r) {
       dot_key_tile(q + r * padded, key_tile, dim, s);
+      if constexpr (std::is_same_v<T, int8_t>) {
+        for (int64_t j = 0; j < count; ++j) s[j] *= key_scales[j];
+      }
       softmax_step(s, count, round_up(count, 8), m[r], l[r], o + r * padded, padded);
       pv_row(s, v, ld, count, o + r * padded, padded);
     }
@@ -731,12 +824,12 @@ void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, int64_t k_
   const int64_t dim = pb.dim, padded = pb.padded_dim, group = pb.group;
   const int64_t rows = (kv_end - kv_begin) * group;
   const bool pad = padded != dim;
-  const bool f16 = pb.kv_tiles16 != nullptr;
-  const bool tiles = f16 || pb.kv_tiles != nullptr;  // a cache's KV tiles, else rows
+  const bool tiles = pb.cache.tiles != nullptr;  // a cache's KV tiles, else rows
   // The AVX-512 steps take a whole block for all heads of a group at once.
   const bool avx512 = cpu_has_avx512() && dim % 16 == 0;
-  // The AVX2 path widens fp16 values (not keys: they are scored from their tiles).
-  const bool widen_values = f16 && !avx512;
+  // The AVX2 path widens fp16 and int8 values (not keys: they are scored
+  // from their tiles).
+  const bool widen_values = tiles && pb.cache.format != KvFormat::kF32 && !avx512;
   Scratch& scratch = kernel_scratch();
   scratch.reserve(region(rows * padded) + region(group * kDecodeKeys) +
                   (pad ? 2 * region(kDecodeKeys * padded) : 0) +
@@ -760,17 +853,25 @@ void decode_task(const Problem& pb, int64_t kv_begin, int64_t kv_end, int64_t k_
     std::fill(out.m(kv, split), out.m(kv, split) + group, -INFINITY);
     std::fill(out.l(kv, split), out.l(kv, split) + group, 0.0f);
   }
-  const TileStream stream = f16 ? tile_stream<uint16_t>(pb, kv_end - kv_begin)
-                                : tile_stream<float>(pb, kv_end - kv_begin);
+  const auto tiles_block = [&](auto element, int64_t k0, int64_t count) {
+    using T = decltype(element);
+    const TileStream stream = tile_stream<T>(pb, kv_end - kv_begin);
+    decode_tiles_block(pb, static_cast<const T*>(pb.cache.tiles), stream, kv_begin, kv_end, k0,
+                       count, avx512, qs, s, l_lanes, vwide, vpad, out, split);
+  };
   for (int64_t k0 = k_begin; k0 < k_end; k0 += kDecodeKeys) {
     const int64_t count = std::min(kDecodeKeys, k_end - k0);
     if (tiles) {
-      if (f16) {
-        decode_tiles_block(pb, pb.kv_tiles16, stream, kv_begin, kv_end, k0, count, avx512, qs, s,
-                           l_lanes, vwide, vpad, out, split);
-      } else {
-        decode_tiles_block(pb, pb.kv_tiles, stream, kv_begin, kv_end, k0, count, avx512, qs, s,
-                           l_lanes, vwide, vpad, out, split);
+      switch (pb.cache.format) {
+        case KvFormat::kF32:
+          tiles_block(float{}, k0, count);
+          break;
+        case KvFormat::kF16:
+          tiles_block(uint16_t{}, k0, count);
+          break;
+        case KvFormat::kI8:
+          tiles_block(int8_t{}, k0, count);
+          break;
       }
       continue;
     }
@@ -925,23 +1026,18 @@ void attention_causal(const float* q, const float* keys, const float* values, in
 namespace {
 
 template <typename T>
-float widened(T x) {
-  if constexpr (std::is_same_v<T, float>) {
-    return x;
-  } else {
-    return f16_to_f32(x);
-  }
-}
-
-template <typename T>
-void tiles_to_rows(const T* kv_tiles, int64_t positions, int64_t kv_heads, int64_t head_dim,
-                   float* keys, float* values) {
+void tiles_to_rows(const T* kv_tiles, const uint16_t* scales, int64_t positions, int64_t kv_heads,
+                   int64_t head_dim, float* keys, float* values) {
   for (int64_t p = 0; p < positions; ++p) {
     for (int64_t h = 0; h < kv_heads; ++h) {
+      const float key_scale =
+          scales ? f16_to_f32(scales[kv_key_scale_index(p, h, kv_heads)]) : 1.0f;
+      const float value_scale =
+          scales ? f16_to_f32(scales[kv_value_scale_index(p, h, kv_heads)]) : 1.0f;
       for (int64_t d = 0; d < head_dim; ++d) {
         const int64_t row = (p * kv_heads + h) * head_dim + d;
-        keys[row] = widened(kv_tiles[kv_key_index(p, h, d, kv_heads, head_dim)]);
-        values[row] = widened(kv_tiles[kv_value_index(p, h, d, kv_heads, head_dim)]);
+        keys[row] = widened(kv_tiles[kv_key_index(p, h, d, kv_heads, head_dim)]) * key_scale;
+        values[row] = widened(kv_tiles[kv_value_index(p, h, d, kv_heads, head_dim)]) * value_scale;
       }
     }
   }
@@ -972,34 +1068,59 @@ void kv_tiles_to_rows(const KvView& kv, int64_t positions, int64_t kv_heads, int
                       float* keys, float* values) {
   switch (kv.format) {
     case KvFormat::kF32:
-      return tiles_to_rows(static_cast<const float*>(kv.tiles), positions, kv_heads, head_dim, keys,
-                           values);
+      return tiles_to_rows(static_cast<const float*>(kv.tiles), nullptr, positions, kv_heads,
+                           head_dim, keys, values);
     case KvFormat::kF16:
-      return tiles_to_rows(static_cast<const uint16_t*>(kv.tiles), positions, kv_heads, head_dim,
-                           keys, values);
+      return tiles_to_rows(static_cast<const uint16_t*>(kv.tiles), nullptr, positions, kv_heads,
+                           head_dim, keys, values);
+    case KvFormat::kI8:
+      if (kv.scales == nullptr) fail("kv_tiles_to_rows: an int8 KV cache view without scales");
+      return tiles_to_rows(static_cast<const int8_t*>(kv.tiles), kv.scales, positions, kv_heads,
+                           head_dim, keys, values);
   }
   fail("kv_tiles_to_rows: cannot read a {} KV cache", kv_format_name(kv.format));
 }
 
+namespace {
+
+// The problem of n queries over a cache layer; tc::Error naming the caller
+// for a view its kernels cannot read (checked here, in baseline code, so
+// the kernels never need to fail).
+Problem cached_problem(const char* caller, const float* q, int64_t n, int64_t start,
+                       const KvView& kv, const AttentionShape& shape, float* out) {
+  switch (kv.format) {
+    case KvFormat::kF32:
+    case KvFormat::kF16:
+      break;
+    case KvFormat::kI8:
+      if (kv.scales == nullptr) fail("{}: an int8 KV cache view without scales", caller);
+      break;
+    default:
+      fail("{}: no kernel for KV cache format {}", caller, static_cast<int>(kv.format));
+  }
+  Problem pb = make_problem(q, nullptr, nullptr, n, start, shape, out);
+  pb.cache = kv;
+  return pb;
+}
+
+}  // namespace
+
 void attention_prefill(const float* q, int64_t n, int64_t start, const KvView& kv,
                        const AttentionShape& shape, float* out) {
-  const CacheRows& rows = cache_rows(kv, start + n, shape);
-  attention_causal(q, rows.keys.data(), rows.values.data(), n, start, shape, out);
+  if (n <= 0) return;
+  if (!cpu_has_avx2()) return attention_cached_reference(q, n, start, kv, shape, out);
+  const Problem pb = cached_problem("attention_prefill", q, n, start, kv, shape, out);
+  if (n == 1) {
+    avx2::decode(pb);
+  } else {
+    avx2::prefill(pb);
+  }
 }
 
 void attention_decode(const float* q, int64_t start, const KvView& kv, const AttentionShape& shape,
                       float* out) {
   if (!cpu_has_avx2()) return attention_cached_reference(q, 1, start, kv, shape, out);
-  Problem pb = make_problem(q, nullptr, nullptr, 1, start, shape, out);
-  switch (kv.format) {
-    case KvFormat::kF32:
-      pb.kv_tiles = static_cast<const float*>(kv.tiles);
-      return avx2::decode(pb);
-    case KvFormat::kF16:
-      pb.kv_tiles16 = static_cast<const uint16_t*>(kv.tiles);
-      return avx2::decode(pb);
-  }
-  fail("attention_decode: no kernel for a {} KV cache", kv_format_name(kv.format));
+  avx2::decode(cached_problem("attention_decode", q, 1, start, kv, shape, out));
 }
 
 void attention_cached_reference(const float* q, int64_t n, int64_t start, const KvView& kv,

@@ -49,6 +49,15 @@ void decode_tile_block(const float* qs, int64_t group, int64_t dim, const uint16
 void decode_tile_block(const float* qs, int64_t group, int64_t dim, const float* tile,
                        const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                        float* l_lanes, const float* next_tile, const float* next_v);
+// The step over an int8 cache's tiles: the key tile and value tile (ld =
+// dim) hold int8_t, and key_scales / value_scales the block's 32 fp16
+// scales of each. A score is the integer keys' dot product times its key
+// scale; each p is multiplied by its value scale before P·V (l sums the
+// unscaled p). The integers are widened in registers, never into memory.
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const int8_t* tile,
+                       const int8_t* v, const uint16_t* key_scales, const uint16_t* value_scales,
+                       int64_t count, float* s, float* o, float* m, float* l_lanes,
+                       const int8_t* next_tile, const int8_t* next_v);
 
 }  // namespace avx512
 

@@ -11,10 +11,12 @@
 //    their own instantiation: with the dimension a constant, GCC schedules
 //    the score loop with far fewer spills (2048 keys, one thread: 85 → 72 µs
 //    per layer).
-//  - a cache's KV tiles (decode_tile_block, fp32 or fp16): keys
+//  - a cache's KV tiles (decode_tile_block, fp32, fp16 or int8): keys
 //    arrive as dim rows of 32 keys (attention.h), so one FMA scores 16 keys
-//    for one head and nothing is reduced; fp16 keys and values are widened
-//    in registers, never into memory.
+//    for one head and nothing is reduced; fp16 and int8 keys and values are
+//    widened in registers, never into memory, and int8's per-position
+//    scales are applied to the 32 scores and the 32 p of a block, not to
+//    each element.
 //  - softmax: per head, on the two vectors of 16 scores, with a vectorized
 //    e^x that computes exactly what the AVX2 one in fast_exp.h does;
 //  - P·V: rows of heads × dims of accumulators in registers, each value row
@@ -33,6 +35,7 @@
 #include <immintrin.h>
 
 #include <cstddef>
+#include <type_traits>
 
 #include "core/isa_region.h"
 #include "kernels/cpu/attention_decode.h"
@@ -106,6 +109,10 @@ inline void prefetch_lines(const void* p) {
 }
 inline __m512 load16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512 load16(const int8_t* p) {
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 
 // o[i·dim + c·16 ..] += Σ_{j<count} p[i·kDecodeBlockKeys + j] · v[j·ld + c·16 ..]
@@ -241,14 +248,15 @@ void decode_block(const float* qs, int64_t group, int64_t dim_arg, const float* 
 }
 
 // M query rows (M <= 8) of one block: scores from the key tile, the softmax
-// step per row, then P·V 32 dims at a time (M × 2 accumulators). T: float
-// or fp16 (uint16_t) keys and values. next_tile / next_v (or null): a tile
+// step per row, then P·V 32 dims at a time (M × 2 accumulators). T: float,
+// fp16 (uint16_t) or int8 keys and values; for int8, the block's 32 key and
+// 32 value scales (null otherwise). next_tile / next_v (or null): a tile
 // and value rows further on in the cache, prefetched a tile row and a value
 // row per score and P·V iteration.
 template <int M, int64_t D, typename T>
 void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int64_t ld,
-               int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
-               const T* next_v) {
+               const uint16_t* key_scales, const uint16_t* value_scales, int64_t count, float* s,
+               float* o, float* m, float* l_lanes, const T* next_tile, const T* next_v) {
   const int64_t dim = D != 0 ? D : dim_arg;
   __m512 acc[M][2];
 #pragma GCC unroll 8
@@ -265,10 +273,27 @@ void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int6
       acc[i][1] = _mm512_fmadd_ps(qd, k1, acc[i][1]);
     }
   }
+  if constexpr (std::is_same_v<T, int8_t>) {
+    const __m512 scale0 = load16(key_scales), scale1 = load16(key_scales + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      acc[i][0] = _mm512_mul_ps(acc[i][0], scale0);
+      acc[i][1] = _mm512_mul_ps(acc[i][1], scale1);
+    }
+  }
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i)
     softmax_row(acc[i][0], acc[i][1], count, m + i, l_lanes + i * 16, o + i * dim, dim,
                 s + i * kDecodeBlockKeys);
+  if constexpr (std::is_same_v<T, int8_t>) {
+    const __m512 scale0 = load16(value_scales), scale1 = load16(value_scales + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      float* p = s + i * kDecodeBlockKeys;
+      _mm512_storeu_ps(p, _mm512_mul_ps(_mm512_loadu_ps(p), scale0));
+      _mm512_storeu_ps(p + 16, _mm512_mul_ps(_mm512_loadu_ps(p + 16), scale1));
+    }
+  }
   int64_t c = 0;
   for (; c + 32 <= dim; c += 32)
     pv_tile<M, 2, T>(s, v + c, ld, count, o + c, dim, next_v ? next_v + c : nullptr);
@@ -279,35 +304,38 @@ void rows_tile(const float* qs, int64_t dim_arg, const T* tile, const T* v, int6
 // tile prefetches ahead, the others reread this block from L1.
 template <int64_t D, typename T>
 void tile_block(const float* qs, int64_t group, int64_t dim, const T* tile, const T* v, int64_t ld,
-                int64_t count, float* s, float* o, float* m, float* l_lanes, const T* next_tile,
-                const T* next_v) {
-  using RowsFn = void (*)(const float*, int64_t, const T*, const T*, int64_t, int64_t, float*,
-                          float*, float*, float*, const T*, const T*);
+                const uint16_t* key_scales, const uint16_t* value_scales, int64_t count, float* s,
+                float* o, float* m, float* l_lanes, const T* next_tile, const T* next_v) {
+  using RowsFn =
+      void (*)(const float*, int64_t, const T*, const T*, int64_t, const uint16_t*, const uint16_t*,
+               int64_t, float*, float*, float*, float*, const T*, const T*);
   static constexpr RowsFn kRows[8] = {rows_tile<1, D, T>, rows_tile<2, D, T>, rows_tile<3, D, T>,
                                       rows_tile<4, D, T>, rows_tile<5, D, T>, rows_tile<6, D, T>,
                                       rows_tile<7, D, T>, rows_tile<8, D, T>};
   for (int64_t h = 0; h < group; h += 8) {
     const int64_t rows = group - h < 8 ? group - h : 8;
     const bool first = h == 0;
-    kRows[rows - 1](qs + h * dim, dim, tile, v, ld, count, s + h * kDecodeBlockKeys, o + h * dim,
-                    m + h, l_lanes + h * 16, first ? next_tile : nullptr, first ? next_v : nullptr);
+    kRows[rows - 1](qs + h * dim, dim, tile, v, ld, key_scales, value_scales, count,
+                    s + h * kDecodeBlockKeys, o + h * dim, m + h, l_lanes + h * 16,
+                    first ? next_tile : nullptr, first ? next_v : nullptr);
   }
 }
 
 template <typename T>
 void tile_block_dispatch(const float* qs, int64_t group, int64_t dim, const T* tile, const T* v,
-                         int64_t ld, int64_t count, float* s, float* o, float* m, float* l_lanes,
+                         int64_t ld, const uint16_t* key_scales, const uint16_t* value_scales,
+                         int64_t count, float* s, float* o, float* m, float* l_lanes,
                          const T* next_tile, const T* next_v) {
   switch (dim) {
     case 64:
-      return tile_block<64, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
-                               next_v);
+      return tile_block<64, T>(qs, group, dim, tile, v, ld, key_scales, value_scales, count, s, o,
+                               m, l_lanes, next_tile, next_v);
     case 128:
-      return tile_block<128, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
-                                next_v);
+      return tile_block<128, T>(qs, group, dim, tile, v, ld, key_scales, value_scales, count, s, o,
+                                m, l_lanes, next_tile, next_v);
     default:
-      return tile_block<0, T>(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile,
-                              next_v);
+      return tile_block<0, T>(qs, group, dim, tile, v, ld, key_scales, value_scales, count, s, o, m,
+                              l_lanes, next_tile, next_v);
   }
 }
 
@@ -332,13 +360,23 @@ void decode_row_block(const float* qs, int64_t group, int64_t dim, const float* 
 void decode_tile_block(const float* qs, int64_t group, int64_t dim, const uint16_t* tile,
                        const uint16_t* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                        float* l_lanes, const uint16_t* next_tile, const uint16_t* next_v) {
-  tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
+  tile_block_dispatch(qs, group, dim, tile, v, ld, nullptr, nullptr, count, s, o, m, l_lanes,
+                      next_tile, next_v);
 }
 
 void decode_tile_block(const float* qs, int64_t group, int64_t dim, const float* tile,
                        const float* v, int64_t ld, int64_t count, float* s, float* o, float* m,
                        float* l_lanes, const float* next_tile, const float* next_v) {
-  tile_block_dispatch(qs, group, dim, tile, v, ld, count, s, o, m, l_lanes, next_tile, next_v);
+  tile_block_dispatch(qs, group, dim, tile, v, ld, nullptr, nullptr, count, s, o, m, l_lanes,
+                      next_tile, next_v);
+}
+
+void decode_tile_block(const float* qs, int64_t group, int64_t dim, const int8_t* tile,
+                       const int8_t* v, const uint16_t* key_scales, const uint16_t* value_scales,
+                       int64_t count, float* s, float* o, float* m, float* l_lanes,
+                       const int8_t* next_tile, const int8_t* next_v) {
+  tile_block_dispatch(qs, group, dim, tile, v, dim, key_scales, value_scales, count, s, o, m,
+                      l_lanes, next_tile, next_v);
 }
 
 }  // namespace tc::kernels::avx512
