@@ -243,9 +243,9 @@ TEST_F(AuditTest, ValidResultsPass) {
 TEST_F(AuditTest, EveryRuleIsInTheTable) {
   std::vector<std::string> names;
   for (const AuditRule& rule : audit_rules()) names.emplace_back(rule.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split", "data_split",
-                                      "compile_first_run", "fp32_baseline", "one_revision"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split",
+                                             "data_split", "compile_first_run", "kv_probe",
+                                             "kv_comparison", "fp32_baseline", "one_revision"}));
 }
 
 TEST_F(AuditTest, ViolationFormatIsPathRuleDetail) {
@@ -500,6 +500,106 @@ TEST_F(AuditTest, CompileFirstRunFoldedIntoMean) {
 
 TEST_F(AuditTest, CompileOnlyForCompileMethods) {
   break_bf16("compile_first_run", [](json& r) { r["compile"] = {{"first_run_ms", 250.0}}; });
+}
+
+// A kv_probe_cpu result for the fixture's model (2 layers, 2 kv heads of
+// dim 16: 128 key and value elements per token): each format at 128 and 256
+// tokens, the bytes as a correct cache reports them.
+json kv_probe_result(json result) {
+  json rungs = json::array();
+  for (const auto& [format, per_token] :
+       {std::pair{"f32", 512}, std::pair{"f16", 256}, std::pair{"int8", 128 + 2 * 2 * 2 * 2}}) {
+    for (const int tokens : {128, 256}) {
+      rungs.push_back({{"tokens", tokens},
+                       {"kv_format", format},
+                       {"analytic_bytes_per_token", per_token},
+                       {"analytic_bytes", per_token * tokens},
+                       {"measured_bytes", per_token * tokens},
+                       {"allocated_bytes", per_token * 256},
+                       {"rss_delta_bytes", -4096},  // process-wide: may shrink
+                       {"decode_tok_s", 900.0}});
+    }
+  }
+  result["schema_minor"] = 3;  // from 1.3 a row may measure only its own section
+  result["latency"] = nullptr;
+  result["generation"] = nullptr;
+  result["perplexity"] = nullptr;
+  result["kv_probe"] = {{"prompt_tokens", 9},
+                        {"window_tokens", 16},
+                        {"ladder", {128, 256}},
+                        {"rss_note", "process-wide"},
+                        {"rungs", rungs}};
+  return result;
+}
+
+TEST_F(AuditTest, KvProbeBytesAgree) {
+  write_result(kModel, "kv_probe_cpu", kv_probe_result(valid_result(kModel, "kv_probe_cpu")));
+  expect_rules({});
+}
+
+TEST_F(AuditTest, KvProbeCatchesACacheThatOverOrUnderCounts) {
+  for (const auto& [delta, word] : {std::pair{64, "over-count"}, std::pair{-64, "under-count"}}) {
+    json result = kv_probe_result(valid_result(kModel, "kv_probe_cpu"));
+    result["kv_probe"]["rungs"][4]["measured_bytes"] = 144 * 128 + delta;  // int8 at 128 tokens
+    write_result(kModel, "kv_probe_cpu", result);
+    const auto violations = expect_only("kv_probe");
+    ASSERT_EQ(violations.size(), 1u);
+    EXPECT_NE(violations[0].detail.find("kv_probe.rungs[4] (int8 at 128 tokens)"),
+              std::string::npos)
+        << violations[0].detail;
+    EXPECT_NE(violations[0].detail.find(word), std::string::npos) << violations[0].detail;
+  }
+}
+
+TEST_F(AuditTest, KvProbeAnalyticSizeAllocationAndFormats) {
+  json result = kv_probe_result(valid_result(kModel, "kv_probe_cpu"));
+  auto& rungs = result["kv_probe"]["rungs"];
+  rungs[0]["analytic_bytes_per_token"] = 500;  // not the model's f32 size, and × tokens breaks too
+  rungs[3]["allocated_bytes"] = 1000;          // f16 at 256 tokens holds 65536 bytes
+  rungs.erase(5);                              // no int8 rungs left
+  rungs.erase(4);
+  write_result(kModel, "kv_probe_cpu", result);
+  const auto violations = expect_only("kv_probe");
+  std::string all;
+  for (const Violation& v : violations) all += v.detail + "\n";
+  EXPECT_EQ(violations.size(), 4u) << all;
+  EXPECT_NE(all.find("no rung for the int8 cache"), std::string::npos) << all;
+  EXPECT_NE(all.find("analytic_bytes_per_token 500, the model's shape gives 512"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("allocated_bytes 1000 is less than the 65536 bytes held"), std::string::npos)
+      << all;
+}
+
+TEST_F(AuditTest, KvComparisonRecomputable) {
+  json result = valid_result(kModel, "kv_int8_cpu");
+  result["kv_comparison"] = {{"baseline_kv_cache", "f16"},
+                             {"bytes_per_token", 144},
+                             {"baseline_bytes_per_token", 256},
+                             {"bytes_ratio", 144.0 / 256.0},
+                             {"decode_tok_s", 100.0},
+                             {"baseline_decode_tok_s", 90.0},
+                             {"prompts", 2},
+                             {"prompts_identical", 1},
+                             {"per_prompt",
+                              {{{"prompt_tokens", 5},
+                                {"new_tokens", 16},
+                                {"identical_prefix", 16},
+                                {"decode_tok_s", 100.0},
+                                {"baseline_decode_tok_s", 90.0}},
+                               {{"prompt_tokens", 7},
+                                {"new_tokens", 16},
+                                {"identical_prefix", 3},
+                                {"decode_tok_s", 100.0},
+                                {"baseline_decode_tok_s", 90.0}}}}};
+  write_result(kModel, "kv_int8_cpu", result);
+  expect_rules({});
+  result["kv_comparison"]["bytes_ratio"] = 0.5;
+  result["kv_comparison"]["prompts_identical"] = 3;
+  result["kv_comparison"]["per_prompt"][1]["identical_prefix"] = 17;
+  write_result(kModel, "kv_int8_cpu", result);
+  EXPECT_EQ(expect_only("kv_comparison").size(), 3u)
+      << "the ratio, prompts_identical > prompts and identical_prefix > new_tokens";
 }
 
 TEST_F(AuditTest, Fp32BaselineMissing) {

@@ -106,6 +106,32 @@ inline harness::ResultRecord full_result(const std::string& model, const std::st
        .windows = {
            {.byte_offset = 0, .byte_length = 40, .n_tokens = 10, .sha256 = std::string(64, 'd')}}}};
   r.compile = CompileRecord{.first_run_ms = 250.0};
+  // 2 layers × 2 kv heads × 16 dims: 512 bytes a token in f32.
+  r.kv_probe = KvProbeRecord{.prompt_tokens = 9,
+                             .window_tokens = 16,
+                             .ladder = {128},
+                             .rss_note = "process-wide",
+                             .rungs = {{.tokens = 128,
+                                        .kv_format = "f32",
+                                        .analytic_bytes_per_token = 512,
+                                        .analytic_bytes = 65536,
+                                        .measured_bytes = 65536,
+                                        .allocated_bytes = 65536,
+                                        .rss_delta_bytes = {-4096},
+                                        .decode_tok_s = 800.0}}};
+  r.kv_comparison = KvComparisonRecord{.baseline_kv_cache = "f16",
+                                       .bytes_per_token = 144,
+                                       .baseline_bytes_per_token = 256,
+                                       .bytes_ratio = 0.5625,
+                                       .decode_tok_s = 110.0,
+                                       .baseline_decode_tok_s = 100.0,
+                                       .prompts = 1,
+                                       .prompts_identical = 1,
+                                       .per_prompt = {{.prompt_tokens = 5,
+                                                       .new_tokens = 16,
+                                                       .identical_prefix = 16,
+                                                       .decode_tok_s = 110.0,
+                                                       .baseline_decode_tok_s = 100.0}}};
   r.method_details = {{"sparsity", 0.5}};
   return r;
 }

@@ -222,8 +222,9 @@ TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
   ResultRecord record = full_result("m", "x");
   record.generation.reset();
   record.latency.reset();
-  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "perplexity alone is a measurement";
   record.perplexity.reset();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "kv_probe alone is a measurement";
+  record.kv_probe.reset();
   EXPECT_EQ(validate_result(record, "m", "x"),
             (std::vector<std::string>{
                 "status ok but no measurement section (latency, generation, perplexity, or a "

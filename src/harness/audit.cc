@@ -299,6 +299,97 @@ void check_compile_first_run(const ResultFile& file, AuditContext&, const Report
   }
 }
 
+// --- kv_probe ---------------------------------------------------------------
+
+// Bytes per token of a KV-cache format by its definition, from the model's
+// shape: keys and values of every layer and kv head, plus int8's two fp16
+// scales per layer and kv head; nullopt for a format name it does not know.
+std::optional<int64_t> kv_bytes_per_token(const ModelConfigRecord& c, const std::string& format) {
+  const int64_t elements = c.num_layers * 2 * c.num_kv_heads * c.head_dim;
+  if (format == "f32") return elements * 4;
+  if (format == "f16") return elements * 2;
+  if (format == "int8") return elements + c.num_layers * 2 * c.num_kv_heads * 2;
+  return std::nullopt;
+}
+
+/// kv_probe: at every rung the cache holds what the format's definition
+/// says: analytic_bytes_per_token recomputed from the model's shape,
+/// analytic_bytes = it × tokens, measured_bytes (the cache's own count) =
+/// analytic_bytes, allocated_bytes >= measured_bytes; and the probe covers
+/// the f32, f16 and int8 formats.
+void check_kv_probe(const ResultFile& file, AuditContext&, const Report& report) {
+  if (!status_ok(file) || !file.record->kv_probe) return;
+  const ResultRecord& record = *file.record;
+  const std::vector<KvProbeRungRecord>& rungs = record.kv_probe->rungs;
+  for (const char* format : {"f32", "f16", "int8"}) {
+    if (std::none_of(rungs.begin(), rungs.end(),
+                     [&](const KvProbeRungRecord& r) { return r.kv_format == format; }))
+      report(fmt::format("kv_probe has no rung for the {} cache", format));
+  }
+  for (size_t i = 0; i < rungs.size(); ++i) {
+    const KvProbeRungRecord& r = rungs[i];
+    const std::string where =
+        fmt::format("kv_probe.rungs[{}] ({} at {} tokens)", i, r.kv_format, r.tokens);
+    const std::optional<int64_t> per_token =
+        record.model.config ? kv_bytes_per_token(*record.model.config, r.kv_format) : std::nullopt;
+    if (!per_token) {
+      report(
+          fmt::format("{}: cannot recompute the bytes per token (unknown format or no "
+                      "model.config)",
+                      where));
+    } else if (r.analytic_bytes_per_token != *per_token) {
+      report(fmt::format("{}: analytic_bytes_per_token {}, the model's shape gives {}", where,
+                         r.analytic_bytes_per_token, *per_token));
+    }
+    if (r.analytic_bytes != r.analytic_bytes_per_token * r.tokens) {
+      report(fmt::format("{}: analytic_bytes {} is not analytic_bytes_per_token x tokens ({})",
+                         where, r.analytic_bytes, r.analytic_bytes_per_token * r.tokens));
+    }
+    if (r.measured_bytes != r.analytic_bytes) {
+      report(fmt::format("{}: the cache counts {} bytes, the analytic size is {} ({})", where,
+                         r.measured_bytes, r.analytic_bytes,
+                         r.measured_bytes > r.analytic_bytes ? "over-count" : "under-count"));
+    }
+    if (r.allocated_bytes < r.measured_bytes) {
+      report(fmt::format("{}: allocated_bytes {} is less than the {} bytes held", where,
+                         r.allocated_bytes, r.measured_bytes));
+    }
+  }
+}
+
+/// kv_comparison: the stored ratios and counts follow from the stored
+/// numbers: bytes_ratio = bytes_per_token / baseline_bytes_per_token,
+/// prompts = the per_prompt entries, prompts_identical <= prompts, and no
+/// identical_prefix longer than its generation.
+void check_kv_comparison(const ResultFile& file, AuditContext&, const Report& report) {
+  if (!status_ok(file) || !file.record->kv_comparison) return;
+  const KvComparisonRecord& c = *file.record->kv_comparison;
+  if (c.baseline_bytes_per_token <= 0 || !close(c.bytes_ratio,
+                                                static_cast<double>(c.bytes_per_token) /
+                                                    static_cast<double>(c.baseline_bytes_per_token),
+                                                kStatTolerance)) {
+    report(
+        fmt::format("kv_comparison.bytes_ratio {} is not bytes_per_token / "
+                    "baseline_bytes_per_token ({} / {})",
+                    show_number(c.bytes_ratio), c.bytes_per_token, c.baseline_bytes_per_token));
+  }
+  if (c.prompts != static_cast<int64_t>(c.per_prompt.size())) {
+    report(fmt::format("kv_comparison.prompts {} but {} per_prompt entries", c.prompts,
+                       c.per_prompt.size()));
+  }
+  if (c.prompts_identical > c.prompts) {
+    report(fmt::format("kv_comparison.prompts_identical {} exceeds prompts {}", c.prompts_identical,
+                       c.prompts));
+  }
+  for (size_t i = 0; i < c.per_prompt.size(); ++i) {
+    const KvComparisonPromptRecord& p = c.per_prompt[i];
+    if (p.identical_prefix > p.new_tokens) {
+      report(fmt::format("kv_comparison.per_prompt[{}].identical_prefix {} exceeds new_tokens {}",
+                         i, p.identical_prefix, p.new_tokens));
+    }
+  }
+}
+
 // --- fp32_baseline ----------------------------------------------------------
 
 /// fp32_baseline: every model with any ok row has an ok fp32_cpu row, the
@@ -405,6 +496,10 @@ const std::vector<AuditRule>& audit_rules() {
        for_each_file<check_data_split>},
       {"compile_first_run", "compile_* rows keep the first run out of latency",
        for_each_file<check_compile_first_run>},
+      {"kv_probe", "KV-probe bytes: analytic = measured (the cache's count) <= allocated",
+       for_each_file<check_kv_probe>},
+      {"kv_comparison", "KV-cache comparison ratios and counts recomputable",
+       for_each_file<check_kv_comparison>},
       {"fp32_baseline", "every model with results has an ok fp32_cpu row", check_fp32_baseline},
       {"one_revision", "all results come from one git revision", check_one_revision},
   };

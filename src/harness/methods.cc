@@ -1,8 +1,13 @@
 #include "harness/methods.h"
 
+#include <cstdio>
+#include <optional>
+
 #include "core/error.h"
 #include "decode/greedy_decoder.h"
 #include "eval/dataset.h"
+#include "eval/kv_comparison.h"
+#include "eval/kv_probe.h"
 #include "model/loader.h"
 #include "quant/error_stats.h"
 #include "quant/gptq.h"
@@ -31,6 +36,90 @@ Method dense_baseline(const std::string& name, model::WeightFormat format,
                                         ", converted once at load (round to nearest even)"},
                         {"compute", "fp32 accumulation"}};
     return prepared;
+  };
+  return method;
+}
+
+// The fp32 baseline with keys and values stored in another KV-cache format:
+// the format is the only difference from fp32_cpu. With a baseline format,
+// the row also generates every prompt with that format's cache, in the
+// same process, into kv_comparison.
+Method kv_cache_method(const std::string& name, model::KvFormat format,
+                       std::optional<model::KvFormat> baseline, const std::string& description) {
+  Method method = dense_baseline(name, model::WeightFormat::kF32, description);
+  method.kv_cache = format;
+  if (!baseline) return method;
+  method.measure_row = [format, baseline = *baseline](const RowInputs& in, ResultRecord& result) {
+    model::Qwen2Model& model = *in.prepared.model;
+    const eval::KvComparison comparison = eval::compare_kv_formats(
+        model, in.tokenizer, in.prompts, in.settings.max_new_tokens, format, baseline);
+    KvComparisonRecord record;
+    record.baseline_kv_cache = std::string(model::kv_format_name(baseline));
+    record.bytes_per_token = eval::analytic_kv_bytes_per_token(model.config(), format);
+    record.baseline_bytes_per_token = eval::analytic_kv_bytes_per_token(model.config(), baseline);
+    record.bytes_ratio = static_cast<double>(record.bytes_per_token) /
+                         static_cast<double>(record.baseline_bytes_per_token);
+    record.decode_tok_s = comparison.decode_tok_s;
+    record.baseline_decode_tok_s = comparison.baseline_decode_tok_s;
+    for (const eval::KvComparisonPrompt& p : comparison.per_prompt) {
+      record.per_prompt.push_back({.prompt_tokens = p.prompt_tokens,
+                                   .new_tokens = p.new_tokens,
+                                   .identical_prefix = p.identical_prefix,
+                                   .decode_tok_s = p.decode_tok_s,
+                                   .baseline_decode_tok_s = p.baseline_decode_tok_s});
+      record.prompts_identical += p.identical ? 1 : 0;
+    }
+    record.prompts = static_cast<int64_t>(record.per_prompt.size());
+    result.kv_comparison = record;
+  };
+  return method;
+}
+
+// The KV-cache probe: fp32 weights, every cache format, the configured
+// ladder of context lengths (eval/kv_probe.h). It measures nothing else.
+Method kv_probe_method() {
+  Method method = dense_baseline(
+      "kv_probe_cpu", model::WeightFormat::kF32,
+      "KV-cache probe: fp32 weights, greedy decoding extended to each context length of the "
+      "ladder with an f32, an f16 and an int8 cache; per rung the cache's bytes (analytic, "
+      "stored, allocated), the process RSS growth and the decode speed.");
+  method.measures_latency = false;
+  method.measures_generation = false;
+  method.measures_perplexity = false;
+  method.measure_row = [](const RowInputs& in, ResultRecord& result) {
+    constexpr int64_t kWindow = 16;
+    const std::vector<int32_t> prompt = in.tokenizer.encode(in.prompts.at(0));
+    int64_t last_reported = 0;
+    const std::vector<eval::KvProbeRung> rungs = eval::probe_kv_cache(
+        *in.prepared.model, prompt,
+        {.ladder = in.settings.kv_probe_ladder,
+         .formats = {model::KvFormat::kF32, model::KvFormat::kF16, model::KvFormat::kI8},
+         .window = kWindow,
+         .progress = [&](int64_t done, int64_t total) {
+           if (!in.show_progress || done == last_reported) return;
+           last_reported = done;
+           std::fprintf(stderr, "    kv probe: %ld/%ld rungs\n", static_cast<long>(done),
+                        static_cast<long>(total));
+         }});
+    KvProbeRecord record{.prompt_tokens = static_cast<int64_t>(prompt.size()),
+                         .window_tokens = kWindow,
+                         .ladder = in.settings.kv_probe_ladder,
+                         .rss_note =
+                             "process-wide resident set now minus at the start of this "
+                             "format's probe: the cache plus anything else the process "
+                             "allocated or freed meanwhile (allocator caches included)",
+                         .rungs = {}};
+    for (const eval::KvProbeRung& r : rungs) {
+      record.rungs.push_back({.tokens = r.tokens,
+                              .kv_format = std::string(model::kv_format_name(r.format)),
+                              .analytic_bytes_per_token = r.analytic_bytes_per_token,
+                              .analytic_bytes = r.analytic_bytes,
+                              .measured_bytes = r.measured_bytes,
+                              .allocated_bytes = r.allocated_bytes,
+                              .rss_delta_bytes = {r.rss_delta_bytes},
+                              .decode_tok_s = r.decode_tok_s});
+    }
+    result.kv_probe = record;
   };
   return method;
 }
@@ -181,6 +270,16 @@ std::vector<Method> build_registry() {
       "int8 per row with dynamic int8 activations for lm_head"));
   for (int percent = 10; percent <= 70; percent += 10)
     methods.push_back(magnitude_pruning(percent));
+  methods.push_back(kv_cache_method(
+      "kv_f16_cpu", model::KvFormat::kF16, std::nullopt,
+      "fp32 weights with an fp16 KV cache (llama.cpp's default): half the bytes per cached token "
+      "of fp32_cpu's; the baseline of kv_int8_cpu."));
+  methods.push_back(kv_cache_method(
+      "kv_int8_cpu", model::KvFormat::kI8, model::KvFormat::kF16,
+      "fp32 weights with an int8 KV cache: symmetric int8 keys and values, one fp16 scale per "
+      "token and kv head; attention reads the integers in place. Compared with kv_f16_cpu's "
+      "cache in the same process."));
+  methods.push_back(kv_probe_method());
   return methods;
 }
 

@@ -31,7 +31,7 @@ struct IsVector<std::vector<T>> : std::true_type {};
 template <class T>
 constexpr bool kIsRecord =
     !IsOptional<T>::value && !IsVector<T>::value && !std::is_same_v<T, std::string> &&
-    !std::is_same_v<T, json> && !std::is_arithmetic_v<T>;
+    !std::is_same_v<T, json> && !std::is_arithmetic_v<T> && !std::is_same_v<T, SignedInt>;
 
 std::string field_path(const std::string& where, const char* key) {
   return where.empty() ? std::string(key) : where + "." + key;
@@ -85,6 +85,8 @@ json write_value(const T& value) {
     json array = json::array();
     for (const auto& item : value) array.push_back(write_value(item));
     return array;
+  } else if constexpr (std::is_same_v<T, SignedInt>) {
+    return json(value.value);
   } else if constexpr (kIsRecord<T>) {
     json object = json::object();
     Writer writer{object};
@@ -144,6 +146,9 @@ void read_value(const json& value, const std::string& path, T& out, Problems& pr
   } else if constexpr (std::is_same_v<T, int64_t>) {
     if (!value.is_number_integer()) return wrong_type(value, path, "an integer", problems);
     out = value.get<int64_t>();
+  } else if constexpr (std::is_same_v<T, SignedInt>) {
+    if (!value.is_number_integer()) return wrong_type(value, path, "an integer", problems);
+    out.value = value.get<int64_t>();
   } else if constexpr (std::is_same_v<T, double>) {
     // A non-finite number only gets here as an out-of-range literal (1e999).
     if (!value.is_number() || !std::isfinite(value.get<double>())) {
@@ -200,7 +205,7 @@ void check_not_negative(const T& value, const std::string& path, Problems& probl
     NotNegative check{path, problems};
     T::fields(value, check);
   }
-  // Strings, bools and free-form JSON have no sign.
+  // Strings, bools, free-form JSON and SignedInt may have any sign.
 }
 
 bool one_of(const std::vector<std::string>& values, const std::string& value) {
@@ -216,7 +221,7 @@ std::string quoted_list(const std::vector<std::string>& values) {
 // Whether an ok cell measured anything: the common sections, or the section
 // a decode-side row writes instead of them.
 bool measured_something(const ResultRecord& record) {
-  return record.latency || record.generation || record.perplexity;
+  return record.latency || record.generation || record.perplexity || record.kv_probe;
 }
 
 }  // namespace

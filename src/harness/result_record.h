@@ -342,6 +342,101 @@ struct DataUseRecord {
 std::vector<DataUseRecord> data_used_from_json(const nlohmann::json& entries,
                                                const std::string& source);
 
+// An integer that may be negative: a difference between two measurements.
+// Every other integer of a result is a count or a size, and validation
+// refuses a negative one.
+struct SignedInt {
+  int64_t value = 0;
+  bool operator==(const SignedInt&) const = default;
+};
+
+// One rung of the KV-cache probe: the cache of one format at one length.
+struct KvProbeRungRecord {
+  int64_t tokens = 0;
+  std::string kv_format;
+  int64_t analytic_bytes_per_token = 0;
+  int64_t analytic_bytes = 0;
+  int64_t measured_bytes = 0;
+  int64_t allocated_bytes = 0;
+  SignedInt rss_delta_bytes;
+  double decode_tok_s = 0;
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("tokens", self.tokens);
+    visit("kv_format", self.kv_format);
+    visit("analytic_bytes_per_token", self.analytic_bytes_per_token);
+    visit("analytic_bytes", self.analytic_bytes);
+    visit("measured_bytes", self.measured_bytes);
+    visit("allocated_bytes", self.allocated_bytes);
+    visit("rss_delta_bytes", self.rss_delta_bytes);
+    visit("decode_tok_s", self.decode_tok_s);
+  }
+};
+
+struct KvProbeRecord {
+  int64_t prompt_tokens = 0;    // the priming prompt (the prompts file's first line)
+  int64_t window_tokens = 0;    // decode steps timed at each rung
+  std::vector<int64_t> ladder;  // as configured
+  std::string rss_note;         // what rss_delta_bytes covers
+  std::vector<KvProbeRungRecord> rungs;
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("prompt_tokens", self.prompt_tokens);
+    visit("window_tokens", self.window_tokens);
+    visit("ladder", self.ladder);
+    visit("rss_note", self.rss_note);
+    visit("rungs", self.rungs);
+  }
+};
+
+// One prompt generated with the row's KV cache and with the baseline's.
+struct KvComparisonPromptRecord {
+  int64_t prompt_tokens = 0;
+  int64_t new_tokens = 0;        // the row's
+  int64_t identical_prefix = 0;  // leading ids equal to the baseline cache's
+  double decode_tok_s = 0;
+  double baseline_decode_tok_s = 0;
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("prompt_tokens", self.prompt_tokens);
+    visit("new_tokens", self.new_tokens);
+    visit("identical_prefix", self.identical_prefix);
+    visit("decode_tok_s", self.decode_tok_s);
+    visit("baseline_decode_tok_s", self.baseline_decode_tok_s);
+  }
+};
+
+// A KV-cache format against a baseline format on the same weights, in the
+// same process: bytes per token, decode speed, and how long the greedy
+// generations stay identical.
+struct KvComparisonRecord {
+  std::string baseline_kv_cache;
+  int64_t bytes_per_token = 0;
+  int64_t baseline_bytes_per_token = 0;
+  double bytes_ratio = 0;  // bytes_per_token / baseline_bytes_per_token
+  double decode_tok_s = 0;
+  double baseline_decode_tok_s = 0;
+  int64_t prompts = 0;
+  int64_t prompts_identical = 0;  // prompts whose whole generation matched
+  std::vector<KvComparisonPromptRecord> per_prompt;
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("baseline_kv_cache", self.baseline_kv_cache);
+    visit("bytes_per_token", self.bytes_per_token);
+    visit("baseline_bytes_per_token", self.baseline_bytes_per_token);
+    visit("bytes_ratio", self.bytes_ratio);
+    visit("decode_tok_s", self.decode_tok_s);
+    visit("baseline_decode_tok_s", self.baseline_decode_tok_s);
+    visit("prompts", self.prompts);
+    visit("prompts_identical", self.prompts_identical);
+    visit("per_prompt", self.per_prompt);
+  }
+};
+
 struct CompileRecord {
   // The compile rule of the audit, not the reader, reports it missing.
   std::optional<double> first_run_ms;
@@ -373,6 +468,8 @@ struct ResultRecord {
   std::optional<SizeRecord> size;
   std::vector<DataUseRecord> data_used;
   std::optional<CompileRecord> compile;                      // only compile_* methods
+  std::optional<KvProbeRecord> kv_probe;                     // only kv_probe_cpu
+  std::optional<KvComparisonRecord> kv_comparison;           // rows compared with another KV cache
   nlohmann::json method_details = nlohmann::json::object();  // free-form per method
 
   int64_t minor() const { return schema_minor.value_or(0); }
@@ -398,6 +495,8 @@ struct ResultRecord {
     visit("size", self.size, Presence::kWhenSet);
     visit("data_used", self.data_used);
     visit("compile", self.compile);
+    visit("kv_probe", self.kv_probe, Presence::kWhenSet);
+    visit("kv_comparison", self.kv_comparison, Presence::kWhenSet);
     visit("method_details", self.method_details, Presence::kWhenSet);
   }
 };

@@ -24,6 +24,25 @@ void read_int(const toml::table& table, const char* key, int64_t& value, const s
   value = *number;
 }
 
+// Reads an optional array of increasing positive integers.
+void read_ladder(const toml::table& table, const char* key, std::vector<int64_t>& ladder,
+                 const std::string& where) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  const auto refuse = [&] {
+    fail("{}: '{}' must be a non-empty array of increasing integers >= 1", where, key);
+  };
+  if (array == nullptr || array->empty()) refuse();
+  std::vector<int64_t> values;
+  for (const auto& item : *array) {
+    const auto number = item.value<int64_t>();
+    if (!number || *number < 1 || (!values.empty() && *number <= values.back())) refuse();
+    values.push_back(*number);
+  }
+  ladder = std::move(values);
+}
+
 void read_settings(const toml::table& table, HarnessSettings& settings, const std::string& where) {
   read_int(table, "n_warmup", settings.n_warmup, where);
   read_int(table, "n_iters", settings.n_iters, where);
@@ -31,6 +50,7 @@ void read_settings(const toml::table& table, HarnessSettings& settings, const st
   read_int(table, "ppl_max_length", settings.ppl_max_length, where, 2);
   read_int(table, "ppl_stride", settings.ppl_stride, where);
   read_int(table, "max_new_tokens", settings.max_new_tokens, where);
+  read_ladder(table, "kv_probe_ladder", settings.kv_probe_ladder, where);
   if (settings.ppl_stride > settings.ppl_max_length) {
     fail("{}: ppl_stride ({}) must not exceed ppl_max_length ({})", where, settings.ppl_stride,
          settings.ppl_max_length);

@@ -15,6 +15,9 @@ struct HarnessSettings {
   int64_t ppl_max_length = 256;
   int64_t ppl_stride = 128;
   int64_t max_new_tokens = 32;
+  // Context lengths the KV-cache probe (kv_probe_cpu) measures at,
+  // increasing; rungs past the model's max_position_embeddings are skipped.
+  std::vector<int64_t> kv_probe_ladder = {128, 256, 512, 1024, 2048, 4096};
 };
 
 struct ModelEntry {
