@@ -14,7 +14,9 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "harness/audit.h"
+#include "harness/result_record.h"
 #include "harness/results_reader.h"
+#include "result_fixture.h"
 #include "test_paths.h"
 
 namespace tc::harness {
@@ -190,6 +192,30 @@ class AuditTest : public ::testing::Test {
     return result;
   }
 
+  // An attn_bench_cpu row (schema 1.3): the attention section instead of
+  // latency, generation and perplexity; the three CPU kernels measured at
+  // 128 tokens, the GPU slots unavailable.
+  json valid_attention_result() const {
+    json result = valid_result(kModel, "attn_bench_cpu");
+    result["schema_minor"] = 3;
+    for (const char* key : {"latency", "generation", "perplexity"}) result[key] = nullptr;
+    result["data_used"] = json::array();
+    result["attention"] = to_json(test::full_result(kModel, "attn_bench_cpu")).at("attention");
+    return result;
+  }
+
+  // Writes the attn_bench_cpu row with `change` applied and expects only
+  // the attention rule to fire; returns its details.
+  template <typename Change>
+  std::vector<std::string> break_attention(Change change) {
+    json result = valid_attention_result();
+    change(result["attention"]);
+    write_result(kModel, "attn_bench_cpu", result);
+    std::vector<std::string> details;
+    for (const Violation& v : expect_only("attention")) details.push_back(v.detail);
+    return details;
+  }
+
   void write_result(const std::string& model, const std::string& method, const json& result) {
     write_text(result_path(model, method), result.dump(2));
   }
@@ -243,9 +269,10 @@ TEST_F(AuditTest, ValidResultsPass) {
 TEST_F(AuditTest, EveryRuleIsInTheTable) {
   std::vector<std::string> names;
   for (const AuditRule& rule : audit_rules()) names.emplace_back(rule.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split",
-                                             "data_split", "compile_first_run", "kv_probe",
-                                             "kv_comparison", "fp32_baseline", "one_revision"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split", "data_split",
+                                      "compile_first_run", "attention", "kv_probe", "kv_comparison",
+                                      "fp32_baseline", "one_revision"}));
 }
 
 TEST_F(AuditTest, ViolationFormatIsPathRuleDetail) {
@@ -500,6 +527,95 @@ TEST_F(AuditTest, CompileFirstRunFoldedIntoMean) {
 
 TEST_F(AuditTest, CompileOnlyForCompileMethods) {
   break_bf16("compile_first_run", [](json& r) { r["compile"] = {{"first_run_ms", 250.0}}; });
+}
+
+TEST_F(AuditTest, AttentionRowPasses) {
+  write_result(kModel, "attn_bench_cpu", valid_attention_result());
+  expect_rules({});
+}
+
+TEST_F(AuditTest, AttentionEverySlotThereAndNoOther) {
+  EXPECT_EQ(break_attention([](json& a) { a["kernels"].erase("cudnn_sdpa"); }),
+            (std::vector<std::string>{"attention.kernels.cudnn_sdpa missing: every slot is "
+                                      "written, measured or \"unavailable: <reason>\""}));
+  EXPECT_EQ(break_attention([](json& a) { a["kernels"]["cuda_magic"] = "unavailable: why"; }),
+            (std::vector<std::string>{
+                "attention.kernels.cuda_magic is not a kernel slot (the slots: naive, "
+                "tiled_online_softmax, split_k_decode, cuda_flash, cuda_efficient, cudnn_sdpa)"}));
+}
+
+TEST_F(AuditTest, AttentionUnavailableSaysWhy) {
+  EXPECT_EQ(break_attention([](json& a) {
+              a["kernels"]["cuda_flash"] = "n/a";
+              a["kernels"]["tiled_online_softmax"] = "unavailable: ";
+            }),
+            (std::vector<std::string>{
+                "attention.kernels.tiled_online_softmax is \"unavailable: \": a kernel that did "
+                "not run says \"unavailable: <reason>\"",
+                "attention.kernels.cuda_flash is \"n/a\": a kernel that did not run says "
+                "\"unavailable: <reason>\""}));
+  EXPECT_EQ(break_attention([](json& a) { a["kernels"]["naive"] = "unavailable: too slow"; }),
+            (std::vector<std::string>{"attention.kernels.naive is \"unavailable: too slow\": the "
+                                      "naive kernel runs on every CPU and must be measured"}));
+}
+
+TEST_F(AuditTest, AttentionMeasuredAtEveryLength) {
+  const auto details = break_attention([](json& a) { a["lengths"] = {128, 512}; });
+  ASSERT_EQ(details.size(), 3u);  // each CPU kernel
+  EXPECT_EQ(details[0],
+            "attention.kernels.naive is measured at [128] tokens, attention.lengths "
+            "is [128, 512]");
+}
+
+TEST_F(AuditTest, AttentionTimesPositiveAndStatisticsRecomputable) {
+  auto details = break_attention([](json& a) {
+    json& run = a["kernels"]["split_k_decode"]["runs"][0];
+    run["samples_ms"] = {0.02, 0.0, 0.04};  // same mean and p50; a call of 0 ms
+  });
+  EXPECT_EQ(details,
+            (std::vector<std::string>{
+                "attention.kernels.split_k_decode.runs[0].ms.min is 0.01 but samples_ms alone "
+                "give 0 (warm-up or other runs folded into the statistics?)",
+                "attention.kernels.split_k_decode.runs[0].ms.max is 0.03 but samples_ms alone "
+                "give 0.04 (warm-up or other runs folded into the statistics?)",
+                "attention.kernels.split_k_decode.runs[0].ms.p90 is 0.028 but samples_ms alone "
+                "give 0.036 (warm-up or other runs folded into the statistics?)",
+                "attention.kernels.split_k_decode.runs[0].ms.p99 is 0.0298 but samples_ms alone "
+                "give 0.0396 (warm-up or other runs folded into the statistics?)",
+                "attention.kernels.split_k_decode.runs[0].samples_ms[1] is 0: a timed call takes "
+                "time"}));
+  details = break_attention(
+      [](json& a) { a["kernels"]["naive"]["runs"][0]["warmup_ms"] = json::array(); });
+  EXPECT_EQ(details,
+            (std::vector<std::string>{
+                "attention.kernels.naive.runs[0].warmup_ms has 0 entries, n_warmup is 1"}));
+}
+
+TEST_F(AuditTest, AttentionFlopsAndGflopsRecomputable) {
+  EXPECT_EQ(break_attention([](json& a) { a["kernels"]["naive"]["runs"][0]["gflop_s"] = 1.0; }),
+            (std::vector<std::string>{
+                "attention.kernels.naive.runs[0].gflop_s is 1 but flops / ms.p50 give 1.056768"}));
+  // The decode run counted as a whole prefill (and its GFLOP/s from that count).
+  EXPECT_EQ(break_attention([](json& a) {
+              json& run = a["kernels"]["split_k_decode"]["runs"][0];
+              run["flops"] = 2113536;
+              run["gflop_s"] = 2113536 / (0.02 * 1e6);
+            }),
+            (std::vector<std::string>{
+                "attention.kernels.split_k_decode.runs[0].flops is 2113536, but 1 queries ending "
+                "at position 127 over 4 heads of 16 count 32768"}));
+}
+
+TEST_F(AuditTest, AttentionFastKernelsAgreeWithNaive) {
+  EXPECT_EQ(break_attention([](json& a) {
+              a["kernels"]["tiled_online_softmax"]["runs"][0].erase("max_abs_diff_vs_naive");
+              a["kernels"]["split_k_decode"]["runs"][0]["max_abs_diff_vs_naive"] = 0.5;
+            }),
+            (std::vector<std::string>{
+                "attention.kernels.tiled_online_softmax.runs[0].max_abs_diff_vs_naive missing: a "
+                "fast kernel is checked against the naive one",
+                "attention.kernels.split_k_decode.runs[0].max_abs_diff_vs_naive is 0.5, more "
+                "than 0.0001: the kernel disagrees with the naive one"}));
 }
 
 // A kv_probe_cpu result for the fixture's model (2 layers, 2 kv heads of

@@ -277,8 +277,7 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
   // Each timed step reads the cache of every position so far: three parts
   // of one step after 8 prompt and 2 warm-up tokens, an untimed step
   // before parts 1 and 2, so positions 11, 13 and 15.
-  const model::ModelConfig config =
-      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  const model::ModelConfig config = model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
   const auto kv_bytes = static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 4);
   EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(), kv_bytes);
   EXPECT_DOUBLE_EQ(out["kv_bytes_per_token_read"].get<double>(), 13.0 * kv_bytes);
@@ -324,8 +323,7 @@ TEST(BenchCli, KvCacheOptionOverridesTheMethods) {
   EXPECT_EQ(out["kv_cache"], "f16");
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
   // Half the bytes of fp32 per position.
-  const model::ModelConfig config =
-      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  const model::ModelConfig config = model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
   EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(),
             static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 2));
 }

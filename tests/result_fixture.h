@@ -8,6 +8,60 @@
 
 namespace tc::test {
 
+// One attention run at 128 tokens of the fixture's head shape (4 heads of
+// 16): samples 2, 1, 3 (times `scale`) -> mean and p50 2, p90 2.8, p99 2.98,
+// so gflop_s = flops / (2·scale·1e6).
+inline harness::AttentionRunRecord attention_run(int64_t queries, double scale) {
+  constexpr int64_t kTokens = 128;
+  const int64_t flops = 4 * 4 * 16 * (queries * kTokens - queries * (queries - 1) / 2);
+  return {.tokens = kTokens,
+          .queries = queries,
+          .flops = flops,
+          .n_warmup = 1,
+          .n_iters = 3,
+          .warmup_ms = {5 * scale},
+          .samples_ms = {2 * scale, 1 * scale, 3 * scale},
+          .ms = {.mean = 2 * scale,
+                 .p50 = 2 * scale,
+                 .p90 = 2.8 * scale,
+                 .p99 = 2.98 * scale,
+                 .min = 1 * scale,
+                 .max = 3 * scale},
+          .gflop_s = static_cast<double>(flops) / (2 * scale * 1e6),
+          .max_abs_diff_vs_naive = std::nullopt};
+}
+
+// The attn_bench_cpu section: the three CPU kernels at 128 tokens, the GPU
+// slots unavailable.
+inline harness::AttentionRecord attention_section() {
+  using harness::AttentionKernelRecord;
+  harness::AttentionRunRecord tiled = attention_run(128, 0.25);
+  tiled.max_abs_diff_vs_naive = 2e-7;
+  harness::AttentionRunRecord decode = attention_run(1, 0.01);
+  decode.max_abs_diff_vs_naive = 1e-7;
+  const std::string no_cuda = "unavailable: this build has no CUDA backend";
+  return {
+      .heads = 4,
+      .kv_heads = 2,
+      .head_dim = 16,
+      .threads = 8,
+      .kv_cache = "f32",
+      .seed = 1234,
+      .lengths = {128},
+      .kernels = {{"naive", AttentionKernelRecord{.entry_point = "attention_causal_reference",
+                                                  .work = "causal prefill",
+                                                  .runs = {attention_run(128, 1.0)}}},
+                  {"tiled_online_softmax", AttentionKernelRecord{.entry_point = "attention_causal",
+                                                                 .work = "causal prefill, flash",
+                                                                 .runs = {tiled}}},
+                  {"split_k_decode", AttentionKernelRecord{.entry_point = "attention_decode",
+                                                           .work = "one decode query",
+                                                           .runs = {decode}}},
+                  {"cuda_flash", no_cuda},
+                  {"cuda_efficient", no_cuda},
+                  {"cudnn_sdpa", no_cuda}}};
+}
+
 inline harness::ResultRecord full_result(const std::string& model, const std::string& method) {
   using namespace harness;
   ResultRecord r;
@@ -132,6 +186,7 @@ inline harness::ResultRecord full_result(const std::string& model, const std::st
                                                        .identical_prefix = 16,
                                                        .decode_tok_s = 110.0,
                                                        .baseline_decode_tok_s = 100.0}}};
+  r.attention = attention_section();
   r.method_details = {{"sparsity", 0.5}};
   return r;
 }

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <variant>
 
 #include <gtest/gtest.h>
 
@@ -36,13 +37,20 @@ using FieldsBySection = std::map<std::string, std::set<std::string>>;
 // machine (docs/RESULTS_SCHEMA.md says so), so only their own key is checked.
 bool free_form(const std::string& path) { return path == "hardware" || path == "method_details"; }
 
+// The objects whose keys are data (a std::map in the record: kernel names):
+// the doc lists the keys, and documents their values once, as the section
+// "<path>.<name>".
+bool keyed_by_name(const std::string& path) { return path == "attention.kernels"; }
+
 // Section ("" for the top level, "generation.per_prompt[]" for the elements
 // of an array) -> keys, of a written record.
 void collect_sections(const json& object, const std::string& path, FieldsBySection& out) {
   std::set<std::string>& keys = out[path];
   for (const auto& [key, value] : object.items()) {
     keys.insert(key);
-    const std::string child = path.empty() ? key : path + "." + key;
+    const std::string child = keyed_by_name(path) ? path + ".<name>"
+                              : path.empty()      ? key
+                                                  : path + "." + key;
     if (free_form(child)) continue;
     if (value.is_object()) collect_sections(value, child, out);
     if (value.is_array() && !value.empty() && value[0].is_object()) {
@@ -113,6 +121,8 @@ TEST(ResultRecord, DocumentsEveryWrittenField) {
   // The walk sees the nested sections, so the comparison is not vacuous.
   EXPECT_TRUE(written.count("data_used[].windows[]"));
   EXPECT_TRUE(written.at("latency.ms").count("p99"));
+  EXPECT_TRUE(written.at("attention.kernels").count("cudnn_sdpa"));
+  EXPECT_TRUE(written.at("attention.kernels.<name>.runs[]").count("max_abs_diff_vs_naive"));
 }
 
 TEST(ResultRecord, WriteThenReadGivesTheSameRecord) {
@@ -125,6 +135,37 @@ TEST(ResultRecord, WriteThenReadGivesTheSameRecord) {
   EXPECT_EQ(read.latency->samples_ms, (std::vector<double>{12.0, 10.0, 14.5, 11.0, 13.0}));
   EXPECT_EQ(read.memory->kernel_peak_bytes, 513000000);
   EXPECT_EQ(to_json(read), written);
+}
+
+// attention.kernels.<name> is the string saying why a kernel did not run,
+// or the kernel's measurements: both read back as what was written.
+TEST(ResultRecord, AttentionSlotsAreAStringOrMeasurements) {
+  const json written = to_json(full_result("m", "x"));
+  const json& kernels = written.at("attention").at("kernels");
+  EXPECT_EQ(kernels.at("cuda_flash"), "unavailable: this build has no CUDA backend");
+  EXPECT_EQ(kernels.at("naive").at("runs")[0].at("flops"), 4 * 4 * 16 * (128 * 129 / 2));
+  EXPECT_FALSE(kernels.at("naive").at("runs")[0].contains("max_abs_diff_vs_naive"));
+  EXPECT_EQ(kernels.at("split_k_decode").at("runs")[0].at("max_abs_diff_vs_naive"), 1e-7);
+
+  const ResultRecord read = result_from_json(written, "x.json");
+  const auto& slots = read.attention->kernels;
+  ASSERT_EQ(slots.size(), 6u);
+  EXPECT_EQ(std::get<std::string>(slots.at("cudnn_sdpa")),
+            "unavailable: this build has no CUDA backend");
+  EXPECT_EQ(std::get<AttentionKernelRecord>(slots.at("tiled_online_softmax")).runs.at(0).ms.p50,
+            0.5);
+
+  json bad = written;
+  bad["attention"]["kernels"]["cuda_flash"] = 7;
+  bad["attention"]["kernels"]["naive"]["runs"][0].erase("gflop_s");
+  EXPECT_EQ(test::error_of([&] { result_from_json(bad, "x.json"); }),
+            "x.json: attention.kernels.cuda_flash is 7, expected a string or an object; "
+            "attention.kernels.naive.runs[0].gflop_s missing");
+  bad = written;
+  bad["attention"]["kernels"]["split_k_decode"]["runs"][0]["ms"]["p50"] = -1.0;
+  EXPECT_EQ(validate_result(result_from_json(bad, "x.json"), "m", "x"),
+            (std::vector<std::string>{"attention.kernels.split_k_decode.runs[0].ms.p50 is -1.0, "
+                                      "expected a finite number >= 0"}));
 }
 
 TEST(ResultRecord, EmptyOptionalsAreNullOrLeftOut) {
@@ -222,6 +263,8 @@ TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
   ResultRecord record = full_result("m", "x");
   record.generation.reset();
   record.latency.reset();
+  record.attention.reset();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "perplexity alone is a measurement";
   record.perplexity.reset();
   EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "kv_probe alone is a measurement";
   record.kv_probe.reset();
@@ -229,6 +272,8 @@ TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
             (std::vector<std::string>{
                 "status ok but no measurement section (latency, generation, perplexity, or a "
                 "row's own section) is set"}));
+  record.attention = test::attention_section();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "attention alone is a measurement";
 }
 
 TEST(ResultRecord, MemoryFromTheSamplerReport) {

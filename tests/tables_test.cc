@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,6 +29,27 @@ ResultRecord ok_result(const std::string& model, const std::string& method, doub
   ResultRecord record = test::full_result(model, method);
   record.perplexity->ppl = ppl;
   record.latency->ms.p50 = p50_ms;
+  record.attention.reset();  // the attn_bench rows' section
+  return record;
+}
+
+// alpha's attn_bench_cpu row, measured at 128 and 512 tokens, except that
+// the tiled kernel lacks its 512-token run.
+ResultRecord attention_result() {
+  ResultRecord record = test::full_result("alpha", "attn_bench_cpu");
+  record.latency.reset();
+  record.generation.reset();
+  record.perplexity.reset();
+  AttentionRecord& attention = *record.attention;
+  attention.lengths = {128, 512};
+  for (const char* name : {"naive", "split_k_decode"}) {
+    auto& kernel = std::get<AttentionKernelRecord>(attention.kernels.at(name));
+    AttentionRunRecord longer = kernel.runs.at(0);
+    longer.tokens = 512;
+    longer.ms.p50 *= 10;
+    longer.gflop_s = 1234.5;
+    kernel.runs.push_back(longer);
+  }
   return record;
 }
 
@@ -254,6 +276,46 @@ TEST(Tables, MixedRevisionsWarnLoudly) {
   EXPECT_NE(md.find("- git revision: MIXED: 0123456789ab (2 files); fedcba987654 (1 file)"),
             std::string::npos)
       << md;
+}
+
+TEST(Tables, AttentionKernelsByLengthAndTheKernelsNotRun) {
+  std::vector<ResultFile> files = sample_files();
+  files.push_back(file_of("alpha", "attn_bench_cpu", attention_result()));
+  ResultRecord failed = attention_result();
+  failed.status = "failed";
+  failed.error = "boom";
+  files.push_back(file_of("beta", "attn_bench_cpu", failed));
+
+  const std::vector<AttentionTable> tables = build_attention_tables(files, {});
+  ASSERT_EQ(tables.size(), 1u) << "one ok row with an attention section";
+  const AttentionTable& table = tables[0];
+  EXPECT_EQ(table.model, "alpha");
+  EXPECT_EQ(table.method, "attn_bench_cpu");
+  EXPECT_EQ(table.shape,
+            "4 heads over 2 kv heads of 16, one layer; 8 threads; f32 KV cache for decode");
+  EXPECT_EQ(table.header, (std::vector<std::string>{"kernel", "128 tok p50 ms", "128 tok GFLOP/s",
+                                                    "512 tok p50 ms", "512 tok GFLOP/s"}));
+  // p50 2, 0.5 and 0.02 ms; GFLOP/s = flops / p50 (result_fixture.h).
+  EXPECT_EQ(table.rows, (std::vector<std::vector<std::string>>{
+                            {"naive", "2", "1.1", "20", "1234.5"},
+                            {"tiled_online_softmax", "0.5", "4.2", "—", "—"},
+                            {"split_k_decode", "0.02", "1.6", "0.2", "1234.5"}}));
+  ASSERT_EQ(table.unavailable.size(), 3u);
+  EXPECT_EQ(table.unavailable[0], "`cuda_flash`: unavailable: this build has no CUDA backend");
+
+  const RenderedTables rendered = render_tables(files, {});
+  const std::string heading = "### Attention kernels: `attn_bench_cpu`";
+  const std::string row = "| tiled_online_softmax | 0.5 | 4.2 | — | — |";
+  const std::string not_run = "- `cudnn_sdpa`: unavailable: this build has no CUDA backend\n";
+  for (const std::string& md : {rendered.results_md, rendered.model_md.at("alpha")}) {
+    const size_t at = md.find(heading);
+    ASSERT_NE(at, std::string::npos) << md;
+    EXPECT_GT(at, md.find("| attn_bench_cpu | ok |")) << "under the model's main table";
+    EXPECT_NE(md.find("| kernel | 128 tok p50 ms |", at), std::string::npos) << md;
+    EXPECT_NE(md.find(row, at), std::string::npos) << md;
+    EXPECT_NE(md.find(not_run, at), std::string::npos) << md;
+  }
+  EXPECT_EQ(rendered.model_md.at("beta").find(heading), std::string::npos) << "a failed row";
 }
 
 TEST(Tables, OutputIsDeterministic) {

@@ -39,25 +39,34 @@ SampleStats summarize(const std::vector<double>& samples) {
   return stats;
 }
 
+TimedRuns time_runs(std::string_view what, int64_t n_warmup, int64_t n_iters,
+                    const std::function<void()>& run) {
+  if (n_warmup < 1) fail("{}: n_warmup must be at least 1 (got {})", what, n_warmup);
+  if (n_iters < 1) fail("{}: n_iters must be at least 1 (got {})", what, n_iters);
+  TimedRuns runs;
+  runs.n_warmup = n_warmup;
+  runs.n_iters = n_iters;
+  for (int64_t i = 0; i < n_warmup + n_iters; ++i) {
+    Stopwatch clock;
+    run();
+    const double ms = clock.milliseconds();
+    (i < n_warmup ? runs.warmup_ms : runs.samples_ms).push_back(ms);
+  }
+  runs.ms = summarize(runs.samples_ms);
+  return runs;
+}
+
 LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const int32_t> ids,
                                       model::KvFormat kv_format, int64_t n_warmup,
                                       int64_t n_iters) {
-  if (n_warmup < 1) fail("latency: n_warmup must be at least 1 (got {})", n_warmup);
-  if (n_iters < 1) fail("latency: n_iters must be at least 1 (got {})", n_iters);
   if (ids.empty()) fail("latency: no input tokens");
-  LatencyResult result;
-  result.seq_len = static_cast<int64_t>(ids.size());
-  result.n_warmup = n_warmup;
-  result.n_iters = n_iters;
   auto cache = model.new_cache(kv_format);
-  for (int64_t i = 0; i < n_warmup + n_iters; ++i) {
+  LatencyResult result;
+  static_cast<TimedRuns&>(result) = time_runs("latency", n_warmup, n_iters, [&] {
     cache->crop(0);
-    Stopwatch clock;
     const std::vector<float> logits = model.forward(ids, *cache, model::LogitsFor::kAllTokens);
-    const double ms = clock.milliseconds();
-    (i < n_warmup ? result.warmup_ms : result.samples_ms).push_back(ms);
-  }
-  result.ms = summarize(result.samples_ms);
+  });
+  result.seq_len = static_cast<int64_t>(ids.size());
   return result;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "model/qwen2.h"
@@ -23,8 +25,9 @@ SampleStats summarize(const std::vector<double>& samples);
 // an empty run), the longer runs first: timed steps split into parts or rounds.
 std::vector<int64_t> split_evenly(int64_t count, int64_t parts);
 
-struct LatencyResult {
-  int64_t seq_len = 0;
+// Iterations of one timed operation: the warm-up ones run first and are
+// kept apart, the statistics come from the timed ones only.
+struct TimedRuns {
   int64_t n_warmup = 0;
   int64_t n_iters = 0;
   std::vector<double> warmup_ms;   // discarded
@@ -32,10 +35,18 @@ struct LatencyResult {
   SampleStats ms;                  // from samples_ms only
 };
 
+// Calls `run` n_warmup + n_iters times, timing each call on its own. Throws
+// tc::Error naming `what` unless n_warmup >= 1 and n_iters >= 1.
+TimedRuns time_runs(std::string_view what, int64_t n_warmup, int64_t n_iters,
+                    const std::function<void()>& run);
+
+struct LatencyResult : TimedRuns {
+  int64_t seq_len = 0;
+};
+
 // Times `n_warmup + n_iters` forward passes over `ids` (all positions'
 // logits), each into an emptied KV cache of `kv_format`.
 LatencyResult measure_forward_latency(model::Qwen2Model& model, std::span<const int32_t> ids,
-                                      model::KvFormat kv_format, int64_t n_warmup,
-                                      int64_t n_iters);
+                                      model::KvFormat kv_format, int64_t n_warmup, int64_t n_iters);
 
 }  // namespace tc::eval

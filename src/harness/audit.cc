@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
+#include "eval/attention_bench.h"
 #include "io/xz_reader.h"
 
 namespace tc::harness {
@@ -99,35 +100,33 @@ void check_hardware(const ResultFile& file, AuditContext&, const Report& report)
 
 // --- warmup -----------------------------------------------------------------
 
-/// warmup: at least one warm-up iteration, discarded and listed apart:
-/// warmup_ms has n_warmup entries, samples_ms has n_iters, and every
-/// statistic in latency.ms (mean, min, max, p50, p90, p99; numpy's linear
-/// percentiles) is recomputable from samples_ms alone, which catches warm-up
-/// runs folded into the statistics.
-void check_warmup(const ResultFile& file, AuditContext&, const Report& report) {
-  const ResultRecord* record = record_of(file);
-  if (record == nullptr || !record->latency) return;
-  const LatencyRecord& latency = *record->latency;
-  if (latency.n_warmup < 1) {
-    report(fmt::format("latency.n_warmup is {}: at least one warm-up run must be discarded",
-                       latency.n_warmup));
+// The checks of one timed measurement (latency, an attention run), its
+// fields named from `where`: at least one warm-up call, the counts match
+// the lists, and every statistic in `ms` (mean, min, max, p50, p90, p99;
+// numpy's linear percentiles) is recomputable from samples_ms alone, which
+// catches warm-up runs folded into the statistics.
+template <class Timed>
+void check_timed(const Timed& timed, const std::string& where, const Report& report) {
+  if (timed.n_warmup < 1) {
+    report(fmt::format("{}.n_warmup is {}: at least one warm-up run must be discarded", where,
+                       timed.n_warmup));
   }
-  if (static_cast<int64_t>(latency.warmup_ms.size()) != latency.n_warmup) {
-    report(fmt::format("latency.warmup_ms has {} entries, n_warmup is {}", latency.warmup_ms.size(),
-                       latency.n_warmup));
+  if (static_cast<int64_t>(timed.warmup_ms.size()) != timed.n_warmup) {
+    report(fmt::format("{}.warmup_ms has {} entries, n_warmup is {}", where, timed.warmup_ms.size(),
+                       timed.n_warmup));
   }
-  const std::vector<double>& samples = latency.samples_ms;
-  if (static_cast<int64_t>(samples.size()) != latency.n_iters) {
-    report(fmt::format("latency.samples_ms has {} entries, n_iters is {}", samples.size(),
-                       latency.n_iters));
+  const std::vector<double>& samples = timed.samples_ms;
+  if (static_cast<int64_t>(samples.size()) != timed.n_iters) {
+    report(fmt::format("{}.samples_ms has {} entries, n_iters is {}", where, samples.size(),
+                       timed.n_iters));
   }
   if (samples.empty()) {
-    report("latency.samples_ms is empty: no statistic can be recomputed");
+    report(where + ".samples_ms is empty: no statistic can be recomputed");
     return;
   }
   double sum = 0;
   for (double sample : samples) sum += sample;
-  const LatencyStatsRecord& ms = latency.ms;
+  const LatencyStatsRecord& ms = timed.ms;
   const std::tuple<const char*, double, double> stats[] = {
       {"mean", ms.mean, sum / static_cast<double>(samples.size())},
       {"min", ms.min, *std::min_element(samples.begin(), samples.end())},
@@ -139,11 +138,22 @@ void check_warmup(const ResultFile& file, AuditContext&, const Report& report) {
   for (const auto& [key, stored, expected] : stats) {
     if (!close(stored, expected, kStatTolerance)) {
       report(
-          fmt::format("latency.ms.{} is {} but samples_ms alone give {} (warm-up or other "
+          fmt::format("{}.ms.{} is {} but samples_ms alone give {} (warm-up or other "
                       "runs folded into the statistics?)",
-                      key, show_number(stored), show_number(expected)));
+                      where, key, show_number(stored), show_number(expected)));
     }
   }
+}
+
+/// warmup: at least one warm-up iteration, discarded and listed apart:
+/// warmup_ms has n_warmup entries, samples_ms has n_iters, and every
+/// statistic in latency.ms (mean, min, max, p50, p90, p99; numpy's linear
+/// percentiles) is recomputable from samples_ms alone, which catches warm-up
+/// runs folded into the statistics.
+void check_warmup(const ResultFile& file, AuditContext&, const Report& report) {
+  const ResultRecord* record = record_of(file);
+  if (record == nullptr || !record->latency) return;
+  check_timed(*record->latency, "latency", report);
 }
 
 // --- ppl_split --------------------------------------------------------------
@@ -295,6 +305,111 @@ void check_compile_first_run(const ResultFile& file, AuditContext&, const Report
           fmt::format("latency.ms.mean {} is not the mean of samples_ms ({}): first run "
                       "folded in?",
                       show_number(latency.ms.mean), show_number(expected)));
+    }
+  }
+}
+
+// --- attention --------------------------------------------------------------
+
+// The checks of one measured kernel's runs against the section's lengths
+// and head shape.
+void check_kernel_runs(const AttentionRecord& attention, const std::string& name,
+                       const AttentionKernelRecord& kernel, const Report& report) {
+  const std::string where = "attention.kernels." + name;
+  std::vector<int64_t> tokens;
+  for (const AttentionRunRecord& run : kernel.runs) tokens.push_back(run.tokens);
+  if (tokens != attention.lengths) {
+    report(fmt::format("{} is measured at [{}] tokens, attention.lengths is [{}]", where,
+                       fmt::join(tokens, ", "), fmt::join(attention.lengths, ", ")));
+  }
+  for (size_t i = 0; i < kernel.runs.size(); ++i) {
+    const AttentionRunRecord& run = kernel.runs[i];
+    const std::string at = fmt::format("{}.runs[{}]", where, i);
+    check_timed(run, at, report);
+    for (size_t j = 0; j < run.samples_ms.size(); ++j) {
+      if (run.samples_ms[j] <= 0) {
+        report(fmt::format("{}.samples_ms[{}] is {}: a timed call takes time", at, j,
+                           show_number(run.samples_ms[j])));
+      }
+    }
+    if (run.queries < 1 || run.queries > run.tokens) {
+      report(
+          fmt::format("{}.queries is {}, expected 1 to tokens ({})", at, run.queries, run.tokens));
+    } else {
+      const int64_t flops =
+          eval::attention_flops(attention.heads, attention.head_dim, run.tokens, run.queries);
+      if (run.flops != flops) {
+        report(
+            fmt::format("{}.flops is {}, but {} queries ending at position {} over {} heads "
+                        "of {} count {}",
+                        at, run.flops, run.queries, run.tokens - 1, attention.heads,
+                        attention.head_dim, flops));
+      }
+    }
+    if (run.ms.p50 > 0) {
+      const double gflop_s = static_cast<double>(run.flops) / (run.ms.p50 * 1e6);
+      if (!close(run.gflop_s, gflop_s, kStatTolerance)) {
+        report(fmt::format("{}.gflop_s is {} but flops / ms.p50 give {}", at,
+                           show_number(run.gflop_s), show_number(gflop_s)));
+      }
+    }
+    if (name == eval::kNaiveKernel) continue;
+    if (!run.max_abs_diff_vs_naive) {
+      report(at + ".max_abs_diff_vs_naive missing: a fast kernel is checked against the naive one");
+    } else if (*run.max_abs_diff_vs_naive > eval::kAttentionAgreement) {
+      report(fmt::format(
+          "{}.max_abs_diff_vs_naive is {}, more than {}: the kernel disagrees with "
+          "the naive one",
+          at, show_number(*run.max_abs_diff_vs_naive), show_number(eval::kAttentionAgreement)));
+    }
+  }
+}
+
+/// attention: an attention section (the attn_bench rows) has every kernel
+/// slot (naive, tiled_online_softmax, split_k_decode, cuda_flash,
+/// cuda_efficient, cudnn_sdpa) and no other. Each holds "unavailable:
+/// <reason>" or its measurements, and `naive`, which runs on every CPU, is
+/// measured. A measured kernel has one run per length of attention.lengths,
+/// each with a warm-up call, positive times and statistics recomputable
+/// from samples_ms, its FLOPs as counted for its queries and the head shape,
+/// gflop_s = flops / ms.p50, and (but for naive) its agreement with the
+/// naive kernel recorded and within eval::kAttentionAgreement.
+void check_attention(const ResultFile& file, AuditContext&, const Report& report) {
+  const ResultRecord* record = record_of(file);
+  if (record == nullptr || !record->attention) return;
+  const AttentionRecord& attention = *record->attention;
+  const std::vector<std::string>& slots = eval::attention_kernel_slots();
+  for (const auto& [name, slot] : attention.kernels) {
+    if (std::find(slots.begin(), slots.end(), name) == slots.end()) {
+      report(fmt::format("attention.kernels.{} is not a kernel slot (the slots: {})", name,
+                         fmt::join(slots, ", ")));
+    }
+  }
+  for (const std::string& name : slots) {
+    const auto it = attention.kernels.find(name);
+    if (it == attention.kernels.end()) {
+      report(
+          fmt::format("attention.kernels.{} missing: every slot is written, measured or "
+                      "\"unavailable: <reason>\"",
+                      name));
+      continue;
+    }
+    if (const auto* kernel = std::get_if<AttentionKernelRecord>(&it->second)) {
+      check_kernel_runs(attention, name, *kernel, report);
+      continue;
+    }
+    const std::string& reason = std::get<std::string>(it->second);
+    if (name == eval::kNaiveKernel) {
+      report(
+          fmt::format("attention.kernels.naive is {}: the naive kernel runs on every CPU and "
+                      "must be measured",
+                      nlohmann::json(reason).dump()));
+    } else if (!reason.starts_with(eval::kUnavailablePrefix) ||
+               reason.size() == std::string_view(eval::kUnavailablePrefix).size()) {
+      report(
+          fmt::format("attention.kernels.{} is {}: a kernel that did not run says "
+                      "\"unavailable: <reason>\"",
+                      name, nlohmann::json(reason).dump()));
     }
   }
 }
@@ -496,6 +611,9 @@ const std::vector<AuditRule>& audit_rules() {
        for_each_file<check_data_split>},
       {"compile_first_run", "compile_* rows keep the first run out of latency",
        for_each_file<check_compile_first_run>},
+      {"attention",
+       "attention kernel slots all there, each measured at every length or unavailable",
+       for_each_file<check_attention>},
       {"kv_probe", "KV-probe bytes: analytic = measured (the cache's count) <= allocated",
        for_each_file<check_kv_probe>},
       {"kv_comparison", "KV-cache comparison ratios and counts recomputable",

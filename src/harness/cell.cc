@@ -101,12 +101,7 @@ LatencyRecord latency_record(const eval::LatencyResult& r) {
           .n_iters = r.n_iters,
           .warmup_ms = r.warmup_ms,
           .samples_ms = r.samples_ms,
-          .ms = {.mean = r.ms.mean,
-                 .p50 = r.ms.p50,
-                 .p90 = r.ms.p90,
-                 .p99 = r.ms.p99,
-                 .min = r.ms.min,
-                 .max = r.ms.max}};
+          .ms = stats_record_of(r.ms)};
 }
 
 GenerationRecord generation_record(const eval::GenerationBenchResult& r,

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "decode/greedy_decoder.h"
+#include "eval/attention_bench.h"
 #include "eval/dataset.h"
 #include "eval/kv_comparison.h"
 #include "eval/kv_probe.h"
@@ -231,6 +232,70 @@ Method quantized_method(const std::string& name, weights::WeightFormat format, R
   return method;
 }
 
+// The benchmark's result as the `attention` section: each kernel's slot
+// holds its runs, or the string saying why it did not run.
+AttentionRecord attention_record(const eval::AttentionBenchResult& bench) {
+  AttentionRecord record{.heads = bench.heads,
+                         .kv_heads = bench.kv_heads,
+                         .head_dim = bench.head_dim,
+                         .threads = bench.threads,
+                         .kv_cache = std::string(model::kv_format_name(bench.kv_cache)),
+                         .seed = bench.seed,
+                         .lengths = bench.lengths,
+                         .kernels = {}};
+  for (const eval::AttentionKernelResult& kernel : bench.kernels) {
+    if (kernel.unavailable) {
+      record.kernels[kernel.name] = *kernel.unavailable;
+      continue;
+    }
+    AttentionKernelRecord measured{
+        .entry_point = kernel.entry_point, .work = kernel.work, .runs = {}};
+    for (const eval::AttentionRun& run : kernel.runs) {
+      measured.runs.push_back({.tokens = run.tokens,
+                               .queries = run.queries,
+                               .flops = run.flops,
+                               .n_warmup = run.time.n_warmup,
+                               .n_iters = run.time.n_iters,
+                               .warmup_ms = run.time.warmup_ms,
+                               .samples_ms = run.time.samples_ms,
+                               .ms = stats_record_of(run.time.ms),
+                               .gflop_s = run.gflop_s,
+                               .max_abs_diff_vs_naive = run.max_abs_diff_vs_naive});
+    }
+    record.kernels[kernel.name] = std::move(measured);
+  }
+  return record;
+}
+
+// The attention kernels at the model's head shape (eval/attention_bench.h),
+// instead of the common measurements. Only the config is needed, but the
+// cell reports the model's size, so the weights load as for fp32_cpu.
+Method attention_bench() {
+  Method method = dense_baseline(
+      "attn_bench_cpu", model::WeightFormat::kF32,
+      "Attention kernels at the model's head shape, one layer of random inputs: the naive "
+      "kernel, the tiled online-softmax prefill kernel and the split-K decode kernel at 128, "
+      "512 and 2048 tokens (p50 ms, GFLOP/s); the GPU kernels' slots say why they did not run.");
+  method.prepare = [load = method.prepare](const MethodContext& context) {
+    PreparedModel prepared = load(context);
+    prepared.details = {{"weights",
+                         "loaded as in fp32_cpu for the config and size only: no "
+                         "forward pass runs"},
+                        {"inputs", "one layer of random queries, keys and values, N(0, 1)"}};
+    return prepared;
+  };
+  method.measures_latency = false;
+  method.measures_generation = false;
+  method.measures_perplexity = false;
+  method.measure_row = [](const RowInputs& in, ResultRecord& result) {
+    const eval::AttentionBenchResult bench = eval::measure_attention_kernels(
+        in.prepared.model->config(),
+        {.n_warmup = in.settings.n_warmup, .n_iters = in.settings.n_iters});
+    result.attention = attention_record(bench);
+  };
+  return method;
+}
+
 std::vector<Method> build_registry() {
   std::vector<Method> methods;
   methods.push_back(
@@ -280,6 +345,7 @@ std::vector<Method> build_registry() {
       "token and kv head; attention reads the integers in place. Compared with kv_f16_cpu's "
       "cache in the same process."));
   methods.push_back(kv_probe_method());
+  methods.push_back(attention_bench());
   return methods;
 }
 

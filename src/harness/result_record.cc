@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "eval/latency.h"
 #include "profile/rss_sampler.h"
 
 namespace tc::harness {
@@ -26,12 +27,22 @@ template <class T>
 struct IsVector : std::false_type {};
 template <class T>
 struct IsVector<std::vector<T>> : std::true_type {};
+template <class T>
+struct IsMap : std::false_type {};
+template <class T>
+struct IsMap<std::map<std::string, T>> : std::true_type {};
+// A string or a record (result_record.h): the only variants the schema has.
+template <class T>
+struct IsSlot : std::false_type {};
+template <class T>
+struct IsSlot<std::variant<std::string, T>> : std::true_type {};
 
 // A struct of this file, as opposed to a JSON value type.
 template <class T>
 constexpr bool kIsRecord =
-    !IsOptional<T>::value && !IsVector<T>::value && !std::is_same_v<T, std::string> &&
-    !std::is_same_v<T, json> && !std::is_arithmetic_v<T> && !std::is_same_v<T, SignedInt>;
+    !IsOptional<T>::value && !IsVector<T>::value && !IsMap<T>::value && !IsSlot<T>::value &&
+    !std::is_same_v<T, std::string> && !std::is_same_v<T, json> && !std::is_arithmetic_v<T> &&
+    !std::is_same_v<T, SignedInt>;
 
 std::string field_path(const std::string& where, const char* key) {
   return where.empty() ? std::string(key) : where + "." + key;
@@ -87,6 +98,12 @@ json write_value(const T& value) {
     return array;
   } else if constexpr (std::is_same_v<T, SignedInt>) {
     return json(value.value);
+  } else if constexpr (IsMap<T>::value) {
+    json object = json::object();
+    for (const auto& [key, item] : value) object[key] = write_value(item);
+    return object;
+  } else if constexpr (IsSlot<T>::value) {
+    return std::visit([](const auto& held) { return write_value(held); }, value);
   } else if constexpr (kIsRecord<T>) {
     json object = json::object();
     Writer writer{object};
@@ -161,6 +178,21 @@ void read_value(const json& value, const std::string& path, T& out, Problems& pr
     for (size_t i = 0; i < value.size(); ++i) {
       read_value(value[i], element_path(path, i), out[i], problems);
     }
+  } else if constexpr (IsMap<T>::value) {
+    if (!value.is_object()) return wrong_type(value, path, "an object", problems);
+    out.clear();
+    for (const auto& [key, item] : value.items()) {
+      read_value(item, field_path(path, key.c_str()), out[key], problems);
+    }
+  } else if constexpr (IsSlot<T>::value) {
+    using Record = std::variant_alternative_t<1, T>;
+    if (value.is_string()) {
+      out = value.get<std::string>();
+    } else if (value.is_object()) {
+      read_value(value, path, out.template emplace<Record>(), problems);
+    } else {
+      wrong_type(value, path, "a string or an object", problems);
+    }
   } else {
     static_assert(kIsRecord<T>);
     if (!value.is_object()) return wrong_type(value, path, "an object", problems);
@@ -193,6 +225,12 @@ void check_not_negative(const T& value, const std::string& path, Problems& probl
     for (size_t i = 0; i < value.size(); ++i) {
       check_not_negative(value[i], element_path(path, i), problems);
     }
+  } else if constexpr (IsMap<T>::value) {
+    for (const auto& [key, item] : value) {
+      check_not_negative(item, field_path(path, key.c_str()), problems);
+    }
+  } else if constexpr (IsSlot<T>::value) {
+    std::visit([&](const auto& held) { check_not_negative(held, path, problems); }, value);
   } else if constexpr (std::is_same_v<T, double>) {
     if (value < 0) {
       problems.push_back(
@@ -221,7 +259,8 @@ std::string quoted_list(const std::vector<std::string>& values) {
 // Whether an ok cell measured anything: the common sections, or the section
 // a decode-side row writes instead of them.
 bool measured_something(const ResultRecord& record) {
-  return record.latency || record.generation || record.perplexity || record.kv_probe;
+  return record.latency || record.generation || record.perplexity || record.kv_probe ||
+         record.attention;
 }
 
 }  // namespace
@@ -251,6 +290,15 @@ const SchemaVersionRules& schema_rules(int64_t minor) {
   const std::vector<SchemaVersionRules>& versions = schema_versions();
   const int64_t newest = static_cast<int64_t>(versions.size()) - 1;
   return versions[static_cast<size_t>(std::clamp<int64_t>(minor, 0, newest))];
+}
+
+LatencyStatsRecord stats_record_of(const eval::SampleStats& stats) {
+  return {.mean = stats.mean,
+          .p50 = stats.p50,
+          .p90 = stats.p90,
+          .p99 = stats.p99,
+          .min = stats.min,
+          .max = stats.max};
 }
 
 MemoryRecord memory_record_of(const profile::RssReport& report) {

@@ -6,19 +6,28 @@
 //
 // Each struct lists its fields once, in fields(): the writer, the reader and
 // the checks all walk that list, so a field exists in all of them or none.
-// Free-form parts (the hardware snapshot, method_details) stay JSON.
+// Free-form parts (the hardware snapshot, method_details) stay JSON. Besides
+// records, numbers, strings and free-form JSON, a field may be a
+// std::vector (an array), a std::map from string (an object whose keys are
+// data, such as kernel names) or a std::variant<std::string, Record> (a
+// string or an object: a slot that says why it holds no measurement).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tc::profile {
 struct RssReport;
+}
+namespace tc::eval {
+struct SampleStats;
 }
 
 namespace tc::harness {
@@ -151,6 +160,9 @@ struct LatencyStatsRecord {
     visit("max", self.max);
   }
 };
+
+// Statistics computed by eval::summarize as the result's `ms` object.
+LatencyStatsRecord stats_record_of(const eval::SampleStats& stats);
 
 struct LatencyRecord {
   int64_t seq_len = 0;
@@ -447,6 +459,75 @@ struct CompileRecord {
   }
 };
 
+// One attention kernel at one context length: attention.kernels.<name>.runs[].
+struct AttentionRunRecord {
+  int64_t tokens = 0;   // the context length L
+  int64_t queries = 0;  // L for a prefill kernel, 1 for decode
+  int64_t flops = 0;    // of one call (docs/RESULTS_SCHEMA.md says what is counted)
+  int64_t n_warmup = 0;
+  int64_t n_iters = 0;
+  std::vector<double> warmup_ms;                // discarded
+  std::vector<double> samples_ms;               // timed
+  LatencyStatsRecord ms;                        // from samples_ms only
+  double gflop_s = 0;                           // flops / ms.p50
+  std::optional<double> max_abs_diff_vs_naive;  // absent for the naive kernel itself
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("tokens", self.tokens);
+    visit("queries", self.queries);
+    visit("flops", self.flops);
+    visit("n_warmup", self.n_warmup);
+    visit("n_iters", self.n_iters);
+    visit("warmup_ms", self.warmup_ms);
+    visit("samples_ms", self.samples_ms);
+    visit("ms", self.ms);
+    visit("gflop_s", self.gflop_s);
+    visit("max_abs_diff_vs_naive", self.max_abs_diff_vs_naive, Presence::kWhenSet);
+  }
+};
+
+struct AttentionKernelRecord {
+  std::string entry_point;               // the function timed
+  std::string work;                      // what one call computes
+  std::vector<AttentionRunRecord> runs;  // one per length of attention.lengths
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("entry_point", self.entry_point);
+    visit("work", self.work);
+    visit("runs", self.runs);
+  }
+};
+
+// A kernel's slot: its measurements, or "unavailable: <reason>".
+using AttentionKernelSlot = std::variant<std::string, AttentionKernelRecord>;
+
+// The attn_bench rows' section: attention kernels at one layer of the
+// model's head shape.
+struct AttentionRecord {
+  int64_t heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t threads = 0;
+  std::string kv_cache;  // the decode kernel's KV cache format
+  int64_t seed = 0;      // of the random queries, keys and values
+  std::vector<int64_t> lengths;
+  std::map<std::string, AttentionKernelSlot> kernels;  // by slot name
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("heads", self.heads);
+    visit("kv_heads", self.kv_heads);
+    visit("head_dim", self.head_dim);
+    visit("threads", self.threads);
+    visit("kv_cache", self.kv_cache);
+    visit("seed", self.seed);
+    visit("lengths", self.lengths);
+    visit("kernels", self.kernels);
+  }
+};
+
 struct ResultRecord {
   int64_t schema_version = kSchemaMajor;
   std::optional<int64_t> schema_minor = kSchemaMinor;  // absent: 0
@@ -470,6 +551,7 @@ struct ResultRecord {
   std::optional<CompileRecord> compile;                      // only compile_* methods
   std::optional<KvProbeRecord> kv_probe;                     // only kv_probe_cpu
   std::optional<KvComparisonRecord> kv_comparison;           // rows compared with another KV cache
+  std::optional<AttentionRecord> attention;                  // only attn_bench_* methods
   nlohmann::json method_details = nlohmann::json::object();  // free-form per method
 
   int64_t minor() const { return schema_minor.value_or(0); }
@@ -497,6 +579,7 @@ struct ResultRecord {
     visit("compile", self.compile);
     visit("kv_probe", self.kv_probe, Presence::kWhenSet);
     visit("kv_comparison", self.kv_comparison, Presence::kWhenSet);
+    visit("attention", self.attention, Presence::kWhenSet);
     visit("method_details", self.method_details, Presence::kWhenSet);
   }
 };

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "eval/attention_bench.h"
 #include "io/atomic_file.h"
 
 namespace tc::harness {
@@ -315,6 +316,66 @@ void append_column_notes(std::string& out) {
   for (const std::string& note : column_notes()) out += fmt::format("- {}\n", note);
 }
 
+// A markdown table; the first `text_columns` columns are left-aligned
+// (text), the others right-aligned (numbers).
+std::string markdown_table(const std::vector<std::string>& header,
+                           const std::vector<std::vector<std::string>>& rows, size_t text_columns) {
+  std::string out = "|";
+  for (const std::string& name : header) out += " " + markdown_cell(name) + " |";
+  out += "\n|";
+  for (size_t i = 0; i < header.size(); ++i) out += i < text_columns ? " --- |" : " ---: |";
+  out += "\n";
+  for (const auto& row : rows) {
+    out += "|";
+    for (const std::string& cell : row) out += " " + markdown_cell(cell) + " |";
+    out += "\n";
+  }
+  return out;
+}
+
+bool status_ok(const ResultFile& file) { return file.record && file.record->status == "ok"; }
+
+// One row's attention section as a table: columns p50 ms and GFLOP/s per
+// length, a row per measured kernel; a length a kernel lacks shows "—".
+AttentionTable attention_table(const std::string& model, const std::string& method,
+                               const AttentionRecord& attention) {
+  AttentionTable table;
+  table.model = model;
+  table.method = method;
+  table.shape =
+      fmt::format("{} heads over {} kv heads of {}, one layer; {} threads; {} KV cache for decode",
+                  attention.heads, attention.kv_heads, attention.head_dim, attention.threads,
+                  attention.kv_cache);
+  table.header = {"kernel"};
+  for (const int64_t tokens : attention.lengths) {
+    table.header.push_back(fmt::format("{} tok p50 ms", tokens));
+    table.header.push_back(fmt::format("{} tok GFLOP/s", tokens));
+  }
+  for (const std::string& name : eval::attention_kernel_slots()) {
+    const auto slot = attention.kernels.find(name);
+    if (slot == attention.kernels.end()) continue;  // the audit's attention rule reports it
+    if (const auto* reason = std::get_if<std::string>(&slot->second)) {
+      table.unavailable.push_back(fmt::format("`{}`: {}", name, *reason));
+      continue;
+    }
+    const auto& kernel = std::get<AttentionKernelRecord>(slot->second);
+    std::vector<std::string> row = {name};
+    for (const int64_t tokens : attention.lengths) {
+      const auto run =
+          std::find_if(kernel.runs.begin(), kernel.runs.end(),
+                       [tokens](const AttentionRunRecord& r) { return r.tokens == tokens; });
+      if (run == kernel.runs.end()) {
+        row.insert(row.end(), {kMissing, kMissing});
+        continue;
+      }
+      row.push_back(show(measure(run->ms.p50), 1.0, "{:.3g}"));
+      row.push_back(show(measure(run->gflop_s), 1.0, "{:.1f}"));
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
 }  // namespace
 
 const std::vector<std::string>& default_method_order() {
@@ -366,18 +427,38 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
 }
 
 std::string render_markdown_table(const ModelTable& table) {
-  std::string out = "|";
-  for (const std::string& name : table.header) out += " " + markdown_cell(name) + " |";
-  out += "\n|";
-  for (size_t i = 0; i < table.header.size(); ++i) {
-    // Text columns left, numbers right.
-    out += (i == kMethod || i == kStatus) ? " --- |" : " ---: |";
+  return markdown_table(table.header, table.rows, kStatus + 1);
+}
+
+std::vector<AttentionTable> build_attention_tables(const std::vector<ResultFile>& files,
+                                                   const TableOptions& options) {
+  std::map<std::string, std::map<std::string, const AttentionRecord*>> by_model;
+  for (const ResultFile& file : files) {
+    if (status_ok(file) && file.record->attention) {
+      by_model[file.model][file.method] = &*file.record->attention;
+    }
   }
-  out += "\n";
-  for (const auto& row : table.rows) {
-    out += "|";
-    for (const std::string& cell : row) out += " " + markdown_cell(cell) + " |";
-    out += "\n";
+  std::vector<AttentionTable> tables;
+  for (const auto& [model, rows] : by_model) {
+    std::vector<std::string> methods;
+    for (const auto& [method, attention] : rows) methods.push_back(method);
+    for (const std::string& method : order_methods(methods, options.method_order)) {
+      tables.push_back(attention_table(model, method, *rows.at(method)));
+    }
+  }
+  return tables;
+}
+
+std::string render_attention_markdown(const AttentionTable& table) {
+  std::string out = fmt::format("### Attention kernels: `{}`\n\n", table.method);
+  out += fmt::format(
+      "{}. p50 ms: the median timed call; GFLOP/s at that median (docs/METHODS.md "
+      "`attn_bench_cpu`).\n\n",
+      table.shape);
+  out += markdown_table(table.header, table.rows, 1);
+  if (!table.unavailable.empty()) {
+    out += "\nNot run:\n\n";
+    for (const std::string& line : table.unavailable) out += "- " + markdown_cell(line) + "\n";
   }
   return out;
 }
@@ -454,19 +535,24 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
   }
   md += "\n";
 
+  const std::vector<AttentionTable> attention_tables = build_attention_tables(files, options);
   if (tables.empty()) md += "No result files.\n\n";
   for (const ModelTable& table : tables) {
+    std::string attention;
+    for (const AttentionTable& kernels : attention_tables) {
+      if (kernels.model == table.model) attention += render_attention_markdown(kernels) + "\n";
+    }
     md += fmt::format("## {}\n\n", table.model);
     md += render_markdown_table(table);
     append_footnotes(md, table);
-    md += "\n";
+    md += "\n" + attention;
 
     std::string& model_md = rendered.model_md[table.model];
     model_md += generated_notice(options.command);
     model_md += fmt::format("# {}\n\n", table.model);
     model_md += render_markdown_table(table);
     append_footnotes(model_md, table);
-    model_md += "\n";
+    model_md += "\n" + attention;
     append_column_notes(model_md);
 
     rendered.model_csv[table.model] = render_csv(table);

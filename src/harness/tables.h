@@ -45,6 +45,26 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options);
 
 std::string render_markdown_table(const ModelTable& table);
+
+// The attention kernels of a row that measured them (an `attention`
+// section, the attn_bench rows): one row per kernel that ran, its p50 ms
+// and GFLOP/s at each length, and the kernels that did not run, with why.
+// Rendered under the model's table in RESULTS.md and <model>.md (not CSV).
+struct AttentionTable {
+  std::string model;
+  std::string method;
+  std::string shape;  // head shape, threads and the decode kernel's cache, as text
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;  // in slot order (eval::attention_kernel_slots)
+  std::vector<std::string> unavailable;        // "`cuda_flash`: unavailable: <reason>"
+};
+
+// One table per ok result with an attention section, by model, then in
+// `options.method_order`.
+std::vector<AttentionTable> build_attention_tables(const std::vector<ResultFile>& files,
+                                                   const TableOptions& options);
+// A "###" heading, the shape, the table and the unavailable kernels.
+std::string render_attention_markdown(const AttentionTable& table);
 // RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted
 // and its quotes doubled.
 std::string render_csv(const ModelTable& table);
