@@ -224,6 +224,8 @@ TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
   record.latency.reset();
   EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "perplexity alone is a measurement";
   record.perplexity.reset();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "a speculative section alone is one";
+  record.speculative.reset();
   EXPECT_EQ(validate_result(record, "m", "x"),
             (std::vector<std::string>{
                 "status ok but no measurement section (latency, generation, perplexity, or a "

@@ -187,7 +187,12 @@ ResultRecord run_cell(const CellInputs& in) {
   try {
     const std::string dir = io::resolve_model_dir(entry.path);
     Stopwatch load_clock;
-    PreparedModel prepared = method.prepare({dir, in.calibration_source});
+    MethodContext context{.model_dir = dir, .calibration_source = in.calibration_source};
+    if (method.needs_draft && in.draft != nullptr) {
+      context.draft_name = in.draft->name;
+      context.draft_dir = io::resolve_model_dir(in.draft->path);
+    }
+    PreparedModel prepared = method.prepare(context);
     const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
     model::Qwen2Model& model = *prepared.model;
     result.load = LoadRecord{.seconds = load_clock.seconds()};

@@ -216,7 +216,7 @@ std::string quoted_list(const std::vector<std::string>& values) {
 // Whether an ok cell measured anything: the common sections, or the section
 // a decode-side row writes instead of them.
 bool measured_something(const ResultRecord& record) {
-  return record.latency || record.generation || record.perplexity;
+  return record.latency || record.generation || record.perplexity || record.speculative;
 }
 
 }  // namespace
