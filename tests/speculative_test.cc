@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "decode/decoder.h"
 #include "decode/greedy_decoder.h"
 #include "decode/speculative_decoder.h"
 #include "error_of.h"
 #include "eval/generation_bench.h"
+#include "harness/methods.h"
 #include "model/loader.h"
+#include "model/random_checkpoint.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -104,8 +108,38 @@ TEST(Speculative, OtherKGiveTheSameOutput) {
 }
 
 TEST(Speculative, BadKAndDifferentVocabulariesAreErrors) {
-  model::Qwen2Model target = model::load_qwen2(test::fixture_model("tiny-qwen2-m"));
+  const std::string target_dir = test::fixture_model("tiny-qwen2-m");
+  model::Qwen2Model target = model::load_qwen2(target_dir);
   EXPECT_NE(error_of([&] { decode::SpeculativeDecoder(target, target, 0); }).find("k is 0"),
+            std::string::npos);
+
+  // A draft with another vocabulary (512 ids against the fixtures' 4096).
+  const std::string other_dir = test::make_temp_dir() + "/other";
+  model::write_random_checkpoint(other_dir, model::random_checkpoint_preset("tiny"));
+  model::Qwen2Model other = model::load_qwen2(other_dir);
+  ASSERT_NE(other.config().vocab_size, target.config().vocab_size);
+  const std::string want = fmt::format(
+      "the target model has a vocabulary of {} ids, the draft model one of 512: a draft must "
+      "share its target's tokenizer",
+      target.config().vocab_size);
+  EXPECT_NE(error_of([&] { decode::SpeculativeDecoder(target, other, 4); }).find(want),
+            std::string::npos);
+  // Through the method, the error names both folders (and the draft's run_config name).
+  const harness::Method& method = harness::find_method("spec_k4_cpu");
+  const std::string error = error_of([&] {
+    method.prepare({.model_dir = target_dir,
+                    .calibration_source = "",
+                    .draft_name = "other",
+                    .draft_dir = other_dir});
+  });
+  EXPECT_NE(error.find("the target " + target_dir + " has a vocabulary"), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("the draft other (" + other_dir + ") one of 512"), std::string::npos)
+      << error;
+  // Without a draft the method says how to name one.
+  EXPECT_NE(error_of([&] {
+              method.prepare({.model_dir = target_dir, .calibration_source = ""});
+            }).find("spec_k4_cpu needs a draft model: name one with `draft = \"<model>\"`"),
             std::string::npos);
 }
 
