@@ -113,7 +113,7 @@ TEST(Speculative, BadKAndDifferentVocabulariesAreErrors) {
   EXPECT_NE(error_of([&] { decode::SpeculativeDecoder(target, target, 0); }).find("k is 0"),
             std::string::npos);
 
-  // A draft with another vocabulary (512 ids against the fixtures' 4096).
+  // A draft with another vocabulary (512 ids against the fixtures' 4160).
   const std::string other_dir = test::make_temp_dir() + "/other";
   model::write_random_checkpoint(other_dir, model::random_checkpoint_preset("tiny"));
   model::Qwen2Model other = model::load_qwen2(other_dir);
