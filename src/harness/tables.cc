@@ -74,6 +74,25 @@ const std::vector<std::string>& column_notes() {
   return notes;
 }
 
+const std::vector<std::string>& speculative_column_names() {
+  static const std::vector<std::string> names = {"method",      "draft",        "k",
+                                                 "accept rate", "spec tok/s",   "target-only tok/s",
+                                                 "speed-up",    "ids identical"};
+  return names;
+}
+
+const std::vector<std::string>& speculative_column_notes() {
+  static const std::vector<std::string> notes = {
+      "**Speculative decoding** (rows with a `speculative` section): each prompt decoded with "
+      "the draft, then by the target alone, in the same process. **accept rate**: draft tokens "
+      "the target confirmed / proposed; **spec tok/s**, **target-only tok/s**: new tokens over "
+      "prefill and decode seconds of each run; **speed-up**: target-only seconds / speculative "
+      "seconds (above 1.00× the draft pays); **ids identical**: prompts whose two runs generated "
+      "the same ids, of all prompts.",
+  };
+  return notes;
+}
+
 // A measurement read from a record: present and valid, present but
 // negative (the record reads, the audit's schema rule flags it), or absent.
 struct Measure {
@@ -310,9 +329,11 @@ void append_footnotes(std::string& out, const ModelTable& table) {
   for (const std::string& note : table.footnotes) out += fmt::format("{}  \n", note);
 }
 
-void append_column_notes(std::string& out) {
+void append_column_notes(std::string& out, bool with_speculative) {
   out += "## Columns\n\n";
   for (const std::string& note : column_notes()) out += fmt::format("- {}\n", note);
+  if (!with_speculative) return;
+  for (const std::string& note : speculative_column_notes()) out += fmt::format("- {}\n", note);
 }
 
 }  // namespace
@@ -365,6 +386,36 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
   return tables;
 }
 
+std::vector<ModelTable> build_speculative_tables(const std::vector<ResultFile>& files,
+                                                 const TableOptions& options) {
+  std::map<std::string, std::map<std::string, const SpeculativeRecord*>> by_model;
+  for (const ResultFile& file : files) {
+    if (file.record && file.record->speculative) {
+      by_model[file.model][file.method] = &*file.record->speculative;
+    }
+  }
+  std::vector<ModelTable> tables;
+  for (const auto& [model, rows] : by_model) {
+    ModelTable table;
+    table.model = model;
+    table.header = speculative_column_names();
+    std::vector<std::string> methods;
+    for (const auto& [method, spec] : rows) methods.push_back(method);
+    for (const std::string& method : order_methods(methods, options.method_order)) {
+      const SpeculativeRecord& spec = *rows.at(method);
+      const auto identical = std::count_if(spec.per_prompt.begin(), spec.per_prompt.end(),
+                                           [](const auto& p) { return p.ids_identical; });
+      table.rows.push_back(
+          {method, spec.draft, std::to_string(spec.k), fmt::format("{:.3f}", spec.accept_rate),
+           fmt::format("{:.1f}", spec.spec_tok_s), fmt::format("{:.1f}", spec.target_only_tok_s),
+           fmt::format("{:.2f}×", spec.wallclock_speedup),
+           fmt::format("{}/{}", identical, spec.per_prompt.size())});
+    }
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
 std::string render_markdown_table(const ModelTable& table) {
   std::string out = "|";
   for (const std::string& name : table.header) out += " " + markdown_cell(name) + " |";
@@ -409,6 +460,17 @@ std::string render_csv(const ModelTable& table) {
 RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options) {
   RenderedTables rendered;
   const std::vector<ModelTable> tables = build_tables(files, options);
+  std::map<std::string, ModelTable> speculative;
+  for (ModelTable& table : build_speculative_tables(files, options)) {
+    rendered.speculative_csv[table.model] = render_csv(table);
+    speculative.emplace(table.model, std::move(table));
+  }
+  // A model's speculative table, under its main one.
+  const auto append_speculative = [&speculative](std::string& out, const std::string& model) {
+    const auto it = speculative.find(model);
+    if (it == speculative.end()) return;
+    out += "### Speculative decoding\n\n" + render_markdown_table(it->second) + "\n";
+  };
 
   std::string& md = rendered.results_md;
   md += generated_notice(options.command);
@@ -460,6 +522,7 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     md += render_markdown_table(table);
     append_footnotes(md, table);
     md += "\n";
+    append_speculative(md, table.model);
 
     std::string& model_md = rendered.model_md[table.model];
     model_md += generated_notice(options.command);
@@ -467,11 +530,12 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     model_md += render_markdown_table(table);
     append_footnotes(model_md, table);
     model_md += "\n";
-    append_column_notes(model_md);
+    append_speculative(model_md, table.model);
+    append_column_notes(model_md, speculative.count(table.model) > 0);
 
     rendered.model_csv[table.model] = render_csv(table);
   }
-  append_column_notes(md);
+  append_column_notes(md, !speculative.empty());
   return rendered;
 }
 
@@ -485,6 +549,9 @@ void write_tables(const RenderedTables& tables, const std::string& out_md,
   }
   for (const auto& [model, text] : tables.model_csv) {
     io::write_file_atomic((fs::path(tables_dir) / (model + ".csv")).string(), text);
+  }
+  for (const auto& [model, text] : tables.speculative_csv) {
+    io::write_file_atomic((fs::path(tables_dir) / (model + ".speculative.csv")).string(), text);
   }
   const fs::path parent = fs::path(out_md).parent_path();
   if (!parent.empty()) {

@@ -44,6 +44,13 @@ struct ModelTable {
 std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options);
 
+// The speculative table of each model with a speculative row (a result with
+// a `speculative` section), models alphabetical, rows in method order:
+// draft, k, accept rate, tok/s with and without the draft, speed-up and how
+// many prompts gave identical ids.
+std::vector<ModelTable> build_speculative_tables(const std::vector<ResultFile>& files,
+                                                 const TableOptions& options);
+
 std::string render_markdown_table(const ModelTable& table);
 // RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted
 // and its quotes doubled.
@@ -54,14 +61,18 @@ struct RenderedTables {
   std::string results_md;
   std::map<std::string, std::string> model_md;   // by model name
   std::map<std::string, std::string> model_csv;  // by model name
+  // The speculative tables (build_speculative_tables), by model name; also
+  // part of the markdown above.
+  std::map<std::string, std::string> speculative_csv;
 };
 
 // Everything `tinycompress table` writes, as text. Deterministic: the same
 // files give byte-identical output.
 RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options);
 
-// Writes results_md to out_md and <tables_dir>/<model>.{md,csv}, each
-// atomically; creates tables_dir when needed.
+// Writes results_md to out_md, <tables_dir>/<model>.{md,csv} and
+// <tables_dir>/<model>.speculative.csv, each atomically; creates tables_dir
+// when needed.
 void write_tables(const RenderedTables& tables, const std::string& out_md,
                   const std::string& tables_dir);
 
