@@ -277,8 +277,7 @@ TEST(BenchCli, ModelJsonHasTheRatesAndFractions) {
   // Each timed step reads the cache of every position so far: three parts
   // of one step after 8 prompt and 2 warm-up tokens, an untimed step
   // before parts 1 and 2, so positions 11, 13 and 15.
-  const model::ModelConfig config =
-      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  const model::ModelConfig config = model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
   const auto kv_bytes = static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 4);
   EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(), kv_bytes);
   EXPECT_DOUBLE_EQ(out["kv_bytes_per_token_read"].get<double>(), 13.0 * kv_bytes);
@@ -324,8 +323,7 @@ TEST(BenchCli, KvCacheOptionOverridesTheMethods) {
   EXPECT_EQ(out["kv_cache"], "f16");
   EXPECT_GT(out["decode_tok_s"].get<double>(), 0.0);
   // Half the bytes of fp32 per position.
-  const model::ModelConfig config =
-      model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
+  const model::ModelConfig config = model::load_qwen2(test::fixture_model("tiny-qwen2-s")).config();
   EXPECT_EQ(out["kv_cache_bytes_per_position"].get<size_t>(),
             static_cast<size_t>(2 * config.num_layers * config.kv_dim() * 2));
 }
@@ -356,6 +354,34 @@ TEST(BenchCli, ComparesALongerContextInTheSameProcess) {
                    .contains("context_compare"));
 }
 
+TEST(BenchCli, TimesAVerifyPassAgainstADecodeStep) {
+  const json out = bench_small_model(
+      "--prompt-len 8 --verify-tokens 5 --gen 3 --repeats 1 --bandwidth-mib 16 --threads 1");
+  ASSERT_TRUE(out.contains("verify_cost")) << out.dump();
+  const json& verify = out["verify_cost"];
+  EXPECT_EQ(verify["tokens"], 5);
+  EXPECT_EQ(verify["context"], 8);  // both passes from the prompt's context
+  EXPECT_EQ(verify["rounds"], 3);   // --gen rounds of one pass each
+  ASSERT_EQ(verify["samples"]["verify_seconds"].size(), 3u);
+  ASSERT_EQ(verify["samples"]["step_seconds"].size(), 3u);
+  // Three samples: the median is the middle one, the ratio median over median.
+  for (const char* pass : {"verify_seconds", "step_seconds"}) {
+    std::vector<double> samples = verify["samples"][pass].get<std::vector<double>>();
+    std::sort(samples.begin(), samples.end());
+    EXPECT_GT(samples[0], 0.0) << pass;
+    EXPECT_EQ(verify[pass]["min"].get<double>(), samples[0]) << pass;
+    EXPECT_EQ(verify[pass]["median"].get<double>(), samples[1]) << pass;
+    EXPECT_EQ(verify[pass]["max"].get<double>(), samples[2]) << pass;
+  }
+  EXPECT_DOUBLE_EQ(verify["ratio"].get<double>(),
+                   verify["verify_seconds"]["median"].get<double>() /
+                       verify["step_seconds"]["median"].get<double>());
+  // Without the flag there is no verify measurement.
+  EXPECT_FALSE(bench_small_model("--prompt-len 8 --gen 1 --repeats 1 --bandwidth-mib 16 "
+                                 "--threads 1")
+                   .contains("verify_cost"));
+}
+
 TEST(BenchCli, ClearErrors) {
   const std::string model = "--model '" + test::fixture_model("tiny-qwen2-s") + "'";
   auto [status, output] = run_command(bench_command(model + " --method no_such_method"));
@@ -381,6 +407,8 @@ TEST(BenchCli, ClearErrors) {
       {" --compare-context 40000",
        "--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"},
       {" --prompt-len 40000", "--prompt-len 40000 + --gen 32 + 5 warm-up steps = 40037 positions"},
+      {" --prompt-len 32760 --gen 1 --verify-tokens 9",
+       "--prompt-len 32760 + --verify-tokens 9 = 32769 positions"},
   };
   for (const auto& [arguments, message] : too_many_positions) {
     std::tie(status, output) = run_command(bench_command(model + arguments));
