@@ -162,6 +162,9 @@ TEST(RunCommand, SpeculativeRowRunsOnTargetsWithADraftAndIsSkippedElsewhere) {
   EXPECT_TRUE(result["latency"].is_null());
   EXPECT_TRUE(result["perplexity"].is_null());
   EXPECT_GT(result["generation"]["draft_tokens_proposed"].get<int>(), 0);
+  // The size is both models': the fp32 row of m alone holds less.
+  EXPECT_GT(result["size"]["weights_in_memory_bytes"].get<int64_t>(),
+            4 * result["model"]["config"]["parameters"].get<int64_t>());
   const auto& spec = result["speculative"];
   EXPECT_EQ(spec["draft"], "s");
   EXPECT_EQ(spec["k"], 4);

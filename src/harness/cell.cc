@@ -201,8 +201,15 @@ ResultRecord run_cell(const CellInputs& in) {
     result.method_details = prepared.details;
     result.data_used =
         data_used_from_json(prepared.data_used, "method " + method.name + " data_used");
-    result.size = SizeRecord{.weights_in_memory_bytes = static_cast<int64_t>(model.weight_bytes()),
-                             .on_disk_bytes = static_cast<int64_t>(weights_on_disk(dir))};
+    // A method with a draft holds both models: its size is both.
+    size_t in_memory = model.weight_bytes();
+    uint64_t on_disk = weights_on_disk(dir);
+    if (prepared.draft) {
+      in_memory += prepared.draft->weight_bytes();
+      on_disk += weights_on_disk(context.draft_dir);
+    }
+    result.size = SizeRecord{.weights_in_memory_bytes = static_cast<int64_t>(in_memory),
+                             .on_disk_bytes = static_cast<int64_t>(on_disk)};
 
     const std::vector<int32_t> eval_ids = tokenizer.encode(in.eval_text->text);
     if (method.measures_latency) {
