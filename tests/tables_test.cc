@@ -274,6 +274,9 @@ TEST(Tables, SpeculativeTableForModelsWithSpeculativeRows) {
   EXPECT_NE(rendered.results_md.find(table), std::string::npos);
   EXPECT_NE(rendered.results_md.find("**Speculative decoding**"), std::string::npos);
   EXPECT_EQ(rendered.model_md.at("beta").find("Speculative"), std::string::npos);
+  // beta has no draft: no "missing" spec_k4_cpu row in its main table either.
+  EXPECT_EQ(rendered.model_md.at("beta").find("spec_k4_cpu"), std::string::npos);
+  EXPECT_EQ(row_for(table_for(build_tables(files, {}), "alpha"), "spec_k4_cpu")[1], "ok");
   EXPECT_EQ(rendered.speculative_csv.size(), 1u);
   EXPECT_NE(rendered.speculative_csv.at("alpha").find("spec_k4_cpu,draft-model,4,0.611,"),
             std::string::npos);

@@ -363,9 +363,13 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options) {
   std::map<std::string, std::map<std::string, const ResultFile*>> by_model;
   std::vector<std::string> all_methods;
+  // Speculative rows apply only to models with a draft: a model without a
+  // file for one has nothing missing.
+  std::set<std::string> speculative_methods;
   for (const ResultFile& file : files) {
     by_model[file.model][file.method] = &file;
     all_methods.push_back(file.method);
+    if (file.record && file.record->speculative) speculative_methods.insert(file.method);
   }
   const std::vector<std::string> methods = order_methods(all_methods, options.method_order);
   std::vector<ModelTable> tables;
@@ -379,7 +383,9 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
     };
     const Baseline baseline = baseline_of(find(kBaselineMethod));
     for (const std::string& method : methods) {
-      table.rows.push_back(make_row(method, find(method), baseline, table.footnotes));
+      const ResultFile* file = find(method);
+      if (file == nullptr && speculative_methods.count(method) > 0) continue;
+      table.rows.push_back(make_row(method, file, baseline, table.footnotes));
     }
     tables.push_back(std::move(table));
   }

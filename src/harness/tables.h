@@ -40,7 +40,9 @@ struct ModelTable {
 
 // One table per model (models in alphabetical order). Every method seen for
 // any model gets a row in every model's table, so a cell that was never run
-// shows as missing instead of vanishing.
+// shows as missing instead of vanishing; except a speculative method (one
+// with a `speculative` section in some file), which applies only to models
+// with a draft and is listed for the models that have a file for it.
 std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options);
 
