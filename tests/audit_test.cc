@@ -189,6 +189,33 @@ class AuditTest : public ::testing::Test {
                               {"windows", {window(0, 40), window(54, 30)}}}};
     }
     if (method.starts_with("compile_")) result["compile"] = {{"first_run_ms", 250.0}};
+    if (method.starts_with("spec_")) {
+      // A speculative row (1.3): its own section instead of latency and
+      // perplexity. 22 of 36 accepted; 0.45 s target-only over 0.25 s.
+      result["schema_minor"] = 3;
+      result["latency"] = nullptr;
+      result["perplexity"] = nullptr;
+      const auto prompt = [](int proposed, int accepted, double spec, double alone) {
+        return json{{"prompt_tokens", 8},           {"new_tokens", 16},
+                    {"target_only_new_tokens", 16}, {"proposed", proposed},
+                    {"accepted", accepted},         {"spec_seconds", spec},
+                    {"target_only_seconds", alone}, {"ids_identical", true}};
+      };
+      result["speculative"] = {
+          {"draft", "draft-model"},
+          {"k", 4},
+          {"proposed", 36},
+          {"accepted", 22},
+          {"accept_rate", 22.0 / 36.0},
+          {"new_tokens", 32},
+          {"target_only_new_tokens", 32},
+          {"spec_seconds", 0.1 + 0.15},
+          {"target_only_seconds", 0.2 + 0.25},
+          {"spec_tok_s", 32 / (0.1 + 0.15)},
+          {"target_only_tok_s", 32 / (0.2 + 0.25)},
+          {"wallclock_speedup", (0.2 + 0.25) / (0.1 + 0.15)},
+          {"per_prompt", {prompt(20, 12, 0.1, 0.2), prompt(16, 10, 0.15, 0.25)}}};
+    }
     return result;
   }
 
@@ -253,6 +280,18 @@ class AuditTest : public ::testing::Test {
     return expect_only(rule);
   }
 
+  // Writes a speculative row with `change` applied, expects only the
+  // speculative rule and returns its details.
+  template <typename Change>
+  std::vector<std::string> break_speculative(Change change) {
+    json result = valid_result(kModel, "spec_k4_cpu");
+    change(result["speculative"]);
+    write_result(kModel, "spec_k4_cpu", result);
+    std::vector<std::string> details;
+    for (const Violation& v : expect_only("speculative")) details.push_back(v.detail);
+    return details;
+  }
+
   std::string dir_;
   std::string train_path_;
   std::string test_path_;
@@ -260,9 +299,10 @@ class AuditTest : public ::testing::Test {
 
 TEST_F(AuditTest, ValidResultsPass) {
   write_result(kModel, "compile_default", valid_result(kModel, "compile_default"));
+  write_result(kModel, "spec_k4_cpu", valid_result(kModel, "spec_k4_cpu"));
   write_result("other", "fp32_cpu", valid_result("other", "fp32_cpu"));
   const AuditReport report = audit_results(results_dir());
-  EXPECT_EQ(report.n_files, 4u);
+  EXPECT_EQ(report.n_files, 5u);
   EXPECT_TRUE(report.violations.empty()) << describe(report.violations);
 }
 
@@ -272,7 +312,7 @@ TEST_F(AuditTest, EveryRuleIsInTheTable) {
   EXPECT_EQ(names,
             (std::vector<std::string>{"schema", "hardware", "warmup", "ppl_split", "data_split",
                                       "compile_first_run", "attention", "kv_probe", "kv_comparison",
-                                      "fp32_baseline", "one_revision"}));
+                                      "speculative", "fp32_baseline", "one_revision"}));
 }
 
 TEST_F(AuditTest, ViolationFormatIsPathRuleDetail) {
@@ -494,6 +534,53 @@ TEST_F(AuditTest, DataSplitReadsXzThroughTheReader) {
   EXPECT_EQ(std::count(read.begin(), read.end(), xz_path), 1) << "read once per audit";
   // Without the injected reader the default one opens the (absent) .xz file.
   expect_only("data_split");
+}
+
+TEST_F(AuditTest, SpeculativeRateMustBeAcceptedOverProposed) {
+  EXPECT_EQ(break_speculative([](json& spec) { spec["accept_rate"] = 0.5; }),
+            (std::vector<std::string>{
+                "speculative.accept_rate is 0.5 but accepted / proposed gives 0.611111111"}));
+}
+
+TEST_F(AuditTest, SpeculativeRateMustBeWithinZeroAndOne) {
+  // More accepted than proposed, consistently everywhere else.
+  EXPECT_EQ(break_speculative([](json& spec) {
+              spec["per_prompt"][0]["accepted"] = 30;
+              spec["accepted"] = 40;
+              spec["accept_rate"] = 40.0 / 36.0;
+            }),
+            (std::vector<std::string>{"speculative.per_prompt[0] accepted 30 of 20 proposed",
+                                      "speculative.accept_rate 1.11111111 is outside [0, 1]"}));
+}
+
+TEST_F(AuditTest, SpeculativeTotalsMustBeThePerPromptSums) {
+  EXPECT_EQ(break_speculative([](json& spec) {
+              spec["proposed"] = 40;
+              spec["accept_rate"] = 22.0 / 40.0;
+            }),
+            (std::vector<std::string>{"speculative.proposed is 40 but per_prompt sums to 36"}));
+  EXPECT_EQ(break_speculative([](json& spec) {
+              spec["accepted"] = 18;
+              spec["accept_rate"] = 18.0 / 36.0;
+            }),
+            (std::vector<std::string>{"speculative.accepted is 18 but per_prompt sums to 22"}));
+  EXPECT_EQ(
+      break_speculative([](json& spec) {
+        spec["spec_seconds"] = 0.3;
+        spec["spec_tok_s"] = 32 / 0.3;
+        spec["wallclock_speedup"] = 0.45 / 0.3;
+      }),
+      (std::vector<std::string>{"speculative.spec_seconds is 0.3 but per_prompt sums to 0.25"}));
+}
+
+TEST_F(AuditTest, SpeculativeSpeedupAndRatesMustBeRecomputable) {
+  EXPECT_EQ(break_speculative([](json& spec) { spec["wallclock_speedup"] = 2.0; }),
+            (std::vector<std::string>{"speculative.wallclock_speedup is 2 but "
+                                      "target_only_seconds / spec_seconds gives 1.8"}));
+  EXPECT_EQ(break_speculative([](json& spec) { spec["target_only_tok_s"] = 100.0; }),
+            (std::vector<std::string>{"speculative.target_only_tok_s is 100 but "
+                                      "target_only_new_tokens / target_only_seconds gives "
+                                      "71.1111111"}));
 }
 
 TEST_F(AuditTest, CompileFirstRunMustBeRecorded) {

@@ -354,6 +354,34 @@ TEST(BenchCli, ComparesALongerContextInTheSameProcess) {
                    .contains("context_compare"));
 }
 
+TEST(BenchCli, TimesAVerifyPassAgainstADecodeStep) {
+  const json out = bench_small_model(
+      "--prompt-len 8 --verify-tokens 5 --gen 3 --repeats 1 --bandwidth-mib 16 --threads 1");
+  ASSERT_TRUE(out.contains("verify_cost")) << out.dump();
+  const json& verify = out["verify_cost"];
+  EXPECT_EQ(verify["tokens"], 5);
+  EXPECT_EQ(verify["context"], 8);  // both passes from the prompt's context
+  EXPECT_EQ(verify["rounds"], 3);   // --gen rounds of one pass each
+  ASSERT_EQ(verify["samples"]["verify_seconds"].size(), 3u);
+  ASSERT_EQ(verify["samples"]["step_seconds"].size(), 3u);
+  // Three samples: the median is the middle one, the ratio median over median.
+  for (const char* pass : {"verify_seconds", "step_seconds"}) {
+    std::vector<double> samples = verify["samples"][pass].get<std::vector<double>>();
+    std::sort(samples.begin(), samples.end());
+    EXPECT_GT(samples[0], 0.0) << pass;
+    EXPECT_EQ(verify[pass]["min"].get<double>(), samples[0]) << pass;
+    EXPECT_EQ(verify[pass]["median"].get<double>(), samples[1]) << pass;
+    EXPECT_EQ(verify[pass]["max"].get<double>(), samples[2]) << pass;
+  }
+  EXPECT_DOUBLE_EQ(verify["ratio"].get<double>(),
+                   verify["verify_seconds"]["median"].get<double>() /
+                       verify["step_seconds"]["median"].get<double>());
+  // Without the flag there is no verify measurement.
+  EXPECT_FALSE(bench_small_model("--prompt-len 8 --gen 1 --repeats 1 --bandwidth-mib 16 "
+                                 "--threads 1")
+                   .contains("verify_cost"));
+}
+
 TEST(BenchCli, ClearErrors) {
   const std::string model = "--model '" + test::fixture_model("tiny-qwen2-s") + "'";
   auto [status, output] = run_command(bench_command(model + " --method no_such_method"));
@@ -379,6 +407,8 @@ TEST(BenchCli, ClearErrors) {
       {" --compare-context 40000",
        "--compare-context 40000 + --gen 32 + 2 warm-up steps = 40034 positions"},
       {" --prompt-len 40000", "--prompt-len 40000 + --gen 32 + 5 warm-up steps = 40037 positions"},
+      {" --prompt-len 32760 --gen 1 --verify-tokens 9",
+       "--prompt-len 32760 + --verify-tokens 9 = 32769 positions"},
   };
   for (const auto& [arguments, message] : too_many_positions) {
     std::tie(status, output) = run_command(bench_command(model + arguments));

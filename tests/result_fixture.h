@@ -187,6 +187,35 @@ inline harness::ResultRecord full_result(const std::string& model, const std::st
                                                        .decode_tok_s = 110.0,
                                                        .baseline_decode_tok_s = 100.0}}};
   r.attention = attention_section();
+  // Consistent totals: 22 of 36 accepted, 0.45 s target-only over 0.25 s.
+  r.speculative = SpeculativeRecord{.draft = "draft-model",
+                                    .k = 4,
+                                    .proposed = 36,
+                                    .accepted = 22,
+                                    .accept_rate = 22.0 / 36.0,
+                                    .new_tokens = 32,
+                                    .target_only_new_tokens = 32,
+                                    .spec_seconds = 0.25,
+                                    .target_only_seconds = 0.45,
+                                    .spec_tok_s = 128.0,
+                                    .target_only_tok_s = 32 / 0.45,
+                                    .wallclock_speedup = 1.8,
+                                    .per_prompt = {{.prompt_tokens = 8,
+                                                    .new_tokens = 16,
+                                                    .target_only_new_tokens = 16,
+                                                    .proposed = 20,
+                                                    .accepted = 12,
+                                                    .spec_seconds = 0.1,
+                                                    .target_only_seconds = 0.2,
+                                                    .ids_identical = true},
+                                                   {.prompt_tokens = 6,
+                                                    .new_tokens = 16,
+                                                    .target_only_new_tokens = 16,
+                                                    .proposed = 16,
+                                                    .accepted = 10,
+                                                    .spec_seconds = 0.15,
+                                                    .target_only_seconds = 0.25,
+                                                    .ids_identical = false}}};
   r.method_details = {{"sparsity", 0.5}};
   return r;
 }

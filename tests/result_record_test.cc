@@ -268,6 +268,8 @@ TEST(ResultRecord, FromVersion13AnOkCellMeasuresAtLeastOneSection) {
   record.perplexity.reset();
   EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "kv_probe alone is a measurement";
   record.kv_probe.reset();
+  EXPECT_TRUE(validate_result(record, "m", "x").empty()) << "a speculative section alone is one";
+  record.speculative.reset();
   EXPECT_EQ(validate_result(record, "m", "x"),
             (std::vector<std::string>{
                 "status ok but no measurement section (latency, generation, perplexity, or a "

@@ -47,10 +47,11 @@ std::string make_workspace(size_t eval_bytes) {
   return dir.string();
 }
 
-pid_t spawn_run(const std::string& workspace) {
+pid_t spawn_run(const std::string& workspace, const std::vector<std::string>& extra_args = {}) {
   const std::string config = workspace + "/run_config.toml";
   const std::string log = workspace + "/run.log";
   std::vector<std::string> args = {test::tinycompress_bin(), "run", "--config", config, "--quiet"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -134,6 +135,46 @@ TEST(RunCommand, AFailingCellWritesAFailedResultAndTheRunGoesOn) {
     EXPECT_NE(result["error"].get<std::string>().find("config.json"), std::string::npos)
         << result["error"];
   }
+}
+
+TEST(RunCommand, SpeculativeRowRunsOnTargetsWithADraftAndIsSkippedElsewhere) {
+  const std::string workspace = make_workspace(3000);
+  // m names s as its draft; s names none.
+  std::ofstream(workspace + "/run_config.toml", std::ios::app)
+      << "[[models]]\nname = \"m\"\npath = \"" << TC_SOURCE_DIR << "/models/tiny-qwen2-m\"\n"
+      << "draft = \"s\"\n";
+  const fs::path raw = fs::path(workspace) / "results/raw";
+
+  // Named explicitly on a model without a draft: skipped with a line, no file, no failure.
+  EXPECT_EQ(wait_exit(spawn_run(workspace, {"--models", "s", "--methods", "spec_k4_cpu"})), 0)
+      << read_file(workspace + "/run.log");
+  EXPECT_NE(
+      read_file(workspace + "/run.log").find("s x spec_k4_cpu: skipped: the model names no draft"),
+      std::string::npos)
+      << read_file(workspace + "/run.log");
+  EXPECT_FALSE(fs::exists(raw / "s/spec_k4_cpu.json"));
+
+  // On m, with its draft s loaded although --models does not list it.
+  EXPECT_EQ(wait_exit(spawn_run(workspace, {"--models", "m", "--methods", "spec_k4_cpu"})), 0)
+      << read_file(workspace + "/run.log");
+  const auto result = nlohmann::json::parse(read_file(raw / "m/spec_k4_cpu.json"));
+  EXPECT_EQ(result["status"], "ok") << result["error"];
+  EXPECT_TRUE(result["latency"].is_null());
+  EXPECT_TRUE(result["perplexity"].is_null());
+  EXPECT_GT(result["generation"]["draft_tokens_proposed"].get<int>(), 0);
+  // The size is both models': the fp32 row of m alone holds less.
+  EXPECT_GT(result["size"]["weights_in_memory_bytes"].get<int64_t>(),
+            4 * result["model"]["config"]["parameters"].get<int64_t>());
+  const auto& spec = result["speculative"];
+  EXPECT_EQ(spec["draft"], "s");
+  EXPECT_EQ(spec["k"], 4);
+  EXPECT_GT(spec["proposed"].get<int>(), 0);
+  EXPECT_EQ(spec["accept_rate"].get<double>(),
+            spec["accepted"].get<double>() / spec["proposed"].get<double>());
+  ASSERT_EQ(spec["per_prompt"].size(), 1u);
+  EXPECT_EQ(spec["per_prompt"][0]["new_tokens"], 4);
+  EXPECT_EQ(spec["per_prompt"][0]["ids_identical"], true);
+  EXPECT_GT(spec["wallclock_speedup"].get<double>(), 0);
 }
 
 }  // namespace

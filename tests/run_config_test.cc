@@ -37,6 +37,7 @@ default = ["fp32_cpu"]
 [[models]]
 name = "a"
 path = "models/a"
+draft = "b"
 seq_len_for_latency = 64
 [models.harness]
 ppl_stride = 64
@@ -58,6 +59,13 @@ TEST(RunConfig, TheBundledConfigLoadsWithTheFixtureFamily) {
   EXPECT_TRUE(std::filesystem::is_directory(config.model("tiny-qwen2-s").path));
   EXPECT_EQ(config.eval_split, "test");
   EXPECT_EQ(config.calibration_split, "train");
+  // Each target names its draft; drafts have none.
+  EXPECT_EQ(config.model("tiny-qwen2-s").draft, "");
+  EXPECT_EQ(config.model("tiny-qwen2-m").draft, "tiny-qwen2-s");
+  EXPECT_EQ(config.model("tiny-qwen2-l").draft, "tiny-qwen2-s");
+  EXPECT_EQ(config.model("qwen2.5-0.5b").draft, "");
+  EXPECT_EQ(config.model("qwen2.5-1.5b").draft, "qwen2.5-0.5b");
+  EXPECT_EQ(config.model("qwen2.5-3b").draft, "qwen2.5-0.5b");
   for (const auto& name : config.default_methods) EXPECT_NO_THROW(find_method(name)) << name;
 }
 
@@ -70,6 +78,8 @@ TEST(RunConfig, OverridesApplyPerModelAndPathsResolveAgainstTheFile) {
   EXPECT_EQ(config.model("a").settings.ppl_stride, 64);       // [models.harness]
   EXPECT_EQ(config.model("a").settings.ppl_max_length, 256);  // default
   EXPECT_EQ(config.model("a").path, base + "/models/a");
+  EXPECT_EQ(config.model("a").draft, "b");  // a model named further down
+  EXPECT_EQ(config.model("b").draft, "");
   EXPECT_EQ(config.model("b").path, "Org/Name");  // a hub id stays an id
   EXPECT_FALSE(config.model("b").in_default_run);
   EXPECT_EQ(config.eval_candidates.at(0), base + "/data/kdoc");
@@ -96,6 +106,14 @@ TEST(RunConfig, BadFilesGiveErrorsNamingTheKey) {
   EXPECT_NE(error_of(std::string(kMinimal) + "[[models]]\nname = \"a\"\npath = \"x\"\n")
                 .find("appears twice"),
             std::string::npos);
+  text = kMinimal;
+  text.replace(text.find("name = \"b\""), 10, "name = \"b\"\ndraft = \"c\"");
+  EXPECT_NE(error_of(text).find("model 'b': 'draft' names 'c', which is no model of this file"),
+            std::string::npos)
+      << error_of(text);
+  text = kMinimal;
+  text.replace(text.find("name = \"b\""), 10, "name = \"b\"\ndraft = \"b\"");
+  EXPECT_NE(error_of(text).find("model 'b': 'draft' names the model itself"), std::string::npos);
   try {
     load_run_config("/nonexistent/run_config.toml");
     FAIL() << "no error";

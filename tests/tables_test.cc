@@ -27,6 +27,7 @@ using nlohmann::json;
 ResultRecord ok_result(const std::string& model, const std::string& method, double ppl,
                        double p50_ms) {
   ResultRecord record = test::full_result(model, method);
+  record.speculative.reset();  // only speculative rows have one (SpeculativeTable below)
   record.perplexity->ppl = ppl;
   record.latency->ms.p50 = p50_ms;
   record.attention.reset();  // the attn_bench rows' section
@@ -80,6 +81,7 @@ std::vector<ResultFile> sample_files() {
   failed.generation.reset();
   failed.perplexity.reset();
   failed.memory.reset();
+  failed.speculative.reset();
   failed.size = SizeRecord{.weights_in_memory_bytes = 500000000, .on_disk_bytes = 250000000};
   files.push_back(file_of("alpha", "int8_rtn", failed));
   files.push_back(file_of("beta", "bf16_cpu", ok_result("beta", "bf16_cpu", 17.5, 20.0)));
@@ -264,6 +266,48 @@ TEST(Tables, CsvQuoting) {
       << csv;
   // Every record has the header's field count (no stray separators).
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+}
+
+// A speculative row (full_result's section: 22 of 36 accepted, 1.8× faster,
+// one of two prompts identical) gets its model a speculative table.
+TEST(Tables, SpeculativeTableForModelsWithSpeculativeRows) {
+  std::vector<ResultFile> files = sample_files();
+  ResultRecord spec = test::full_result("alpha", "spec_k4_cpu");
+  spec.latency.reset();
+  spec.perplexity.reset();
+  files.push_back(file_of("alpha", "spec_k4_cpu", spec));
+  const std::vector<ModelTable> tables = build_speculative_tables(files, {});
+  ASSERT_EQ(tables.size(), 1u) << "beta has no speculative row";
+  EXPECT_EQ(tables[0].model, "alpha");
+  EXPECT_EQ(tables[0].header,
+            (std::vector<std::string>{"method", "draft", "k", "accept rate", "spec tok/s",
+                                      "target-only tok/s", "speed-up", "ids identical"}));
+  ASSERT_EQ(tables[0].rows.size(), 1u);
+  EXPECT_EQ(tables[0].rows[0], (std::vector<std::string>{"spec_k4_cpu", "draft-model", "4", "0.611",
+                                                         "128.0", "71.1", "1.80×", "1/2"}));
+
+  const RenderedTables rendered = render_tables(files, {});
+  const std::string& md = rendered.model_md.at("alpha");
+  const std::string table = "### Speculative decoding\n\n| method | draft | k | accept rate |";
+  EXPECT_NE(md.find(table), std::string::npos) << md;
+  EXPECT_NE(md.find("| spec_k4_cpu | draft-model | 4 | 0.611 | 128.0 | 71.1 | 1.80× | 1/2 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(rendered.results_md.find(table), std::string::npos);
+  EXPECT_NE(rendered.results_md.find("**Speculative decoding**"), std::string::npos);
+  EXPECT_EQ(rendered.model_md.at("beta").find("Speculative"), std::string::npos);
+  // beta has no draft: no "missing" spec_k4_cpu row in its main table either.
+  EXPECT_EQ(rendered.model_md.at("beta").find("spec_k4_cpu"), std::string::npos);
+  EXPECT_EQ(row_for(table_for(build_tables(files, {}), "alpha"), "spec_k4_cpu")[1], "ok");
+  EXPECT_EQ(rendered.speculative_csv.size(), 1u);
+  EXPECT_NE(rendered.speculative_csv.at("alpha").find("spec_k4_cpu,draft-model,4,0.611,"),
+            std::string::npos);
+  const std::string dir = test::make_temp_dir();
+  write_tables(rendered, dir + "/RESULTS.md", dir + "/tables");
+  EXPECT_EQ(read_file(dir + "/tables/alpha.speculative.csv"), rendered.speculative_csv.at("alpha"));
+  EXPECT_FALSE(fs::exists(dir + "/tables/beta.speculative.csv"));
+  // Without speculative rows, no table and no notes.
+  EXPECT_EQ(render_tables(sample_files(), {}).results_md.find("Speculative"), std::string::npos);
 }
 
 TEST(Tables, MixedRevisionsWarnLoudly) {

@@ -5,7 +5,9 @@
 // same threads (before and after the model, keeping the best), so the
 // fractions compare like with like. With --compare-context, decode at a second, longer context runs
 // alternately with the prompt's context in the same process (eval/context_pair.h), for the same
-// reason.
+// reason. With --verify-tokens, a forward of that many tokens (a speculative
+// verify pass) runs alternately with one decode step at the same context
+// (eval/verify_cost.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +33,7 @@
 #include "eval/dataset.h"
 #include "eval/latency.h"
 #include "eval/model_cost.h"
+#include "eval/verify_cost.h"
 #include "harness/methods.h"
 #include "io/hf_config.h"
 #include "io/hf_hub.h"
@@ -58,6 +61,7 @@ struct BenchOptions {
   std::string calib_file;
   int64_t prompt_len = 128;
   int64_t compare_context = 0;  // 0: off
+  int64_t verify_tokens = 0;    // 0: off
   int64_t gen = 32;
   int64_t decode_parts = 4;
   int64_t repeats = 3;
@@ -174,6 +178,34 @@ void print_context_pair(const BenchOptions& options, const eval::ContextPairTimi
               summary.median_round_ratio, summary.ratio, *lowest, *highest);
 }
 
+json verify_cost_json(const eval::VerifyCostTimings& timings,
+                      const eval::VerifyCostSummary& summary) {
+  const auto stats = [](const eval::SampleStats& s) {
+    return json{{"median", s.p50}, {"min", s.min}, {"max", s.max}};
+  };
+  return {{"tokens", timings.verify_tokens},
+          {"context", timings.context},
+          {"rounds", timings.verify_s.size()},
+          {"verify_seconds", stats(summary.verify_s)},
+          {"step_seconds", stats(summary.step_s)},
+          {"ratio", summary.ratio},
+          {"samples", {{"verify_seconds", timings.verify_s}, {"step_seconds", timings.step_s}}}};
+}
+
+void print_verify_cost(const eval::VerifyCostTimings& timings,
+                       const eval::VerifyCostSummary& summary) {
+  std::printf(
+      "verify (a forward of %ld tokens against one decode step, both at %ld tokens of context, "
+      "%zu rounds alternated)\n",
+      static_cast<long>(timings.verify_tokens), static_cast<long>(timings.context),
+      timings.verify_s.size());
+  std::printf("  verify           %8.2f ms       median (%.2f..%.2f)\n", summary.verify_s.p50 * 1e3,
+              summary.verify_s.min * 1e3, summary.verify_s.max * 1e3);
+  std::printf("  decode step      %8.2f ms       median (%.2f..%.2f)\n", summary.step_s.p50 * 1e3,
+              summary.step_s.min * 1e3, summary.step_s.max * 1e3);
+  std::printf("  ratio            %8.3f          verify median / step median\n", summary.ratio);
+}
+
 void run_model_bench(const BenchOptions& options) {
   // Fail fast on a bad method, model or position count before the machine
   // measurement and the method's preparation, which take a minute or more.
@@ -190,6 +222,15 @@ void run_model_bench(const BenchOptions& options) {
   if (options.compare_context > 0) {
     check_positions("--compare-context", options.compare_context, options,
                     run.decode_warmup + options.gen, file_config);
+  }
+  const int64_t verify_positions = options.prompt_len + options.verify_tokens;
+  if (file_config.max_position_embeddings > 0 &&
+      verify_positions > file_config.max_position_embeddings) {
+    fail(
+        "--prompt-len {} + --verify-tokens {} = {} positions, more than the model's "
+        "max_position_embeddings {}",
+        options.prompt_len, options.verify_tokens, verify_positions,
+        file_config.max_position_embeddings);
   }
 
   const profile::MachineLimits before = measure_limits(options);
@@ -229,6 +270,19 @@ void run_model_bench(const BenchOptions& options) {
                                            bench_prompt(options.compare_context, config.vocab_size),
                                            pair_options);
   }
+  std::optional<eval::VerifyCostTimings> verify_cost;
+  if (options.verify_tokens > 0) {
+    if (!options.json) {
+      std::fprintf(stderr, "bench: a %ld-token forward against one decode step, alternated...\n",
+                   static_cast<long>(options.verify_tokens));
+    }
+    // The verify tokens follow the prompt in the same pseudo-random sequence.
+    const std::vector<int32_t> ids =
+        bench_prompt(options.prompt_len + options.verify_tokens, config.vocab_size);
+    const auto split = ids.begin() + options.prompt_len;
+    verify_cost = eval::time_verify_cost(model, std::span(ids.begin(), split),
+                                         std::span(split, ids.end()), options.gen, kv_format);
+  }
   // Measured again after the model and pooled with the first: a neighbour
   // that held a core through one measurement rarely holds it through both.
   const profile::MachineLimits limits = profile::combine(before, measure_limits(options, " again"));
@@ -255,6 +309,8 @@ void run_model_bench(const BenchOptions& options) {
 
   std::optional<eval::ContextPairSummary> context_summary;
   if (context_pair) context_summary = eval::summarize_context_pair(*context_pair);
+  std::optional<eval::VerifyCostSummary> verify_summary;
+  if (verify_cost) verify_summary = eval::summarize_verify_cost(*verify_cost);
 
   if (options.json) {
     json out = {
@@ -301,6 +357,7 @@ void run_model_bench(const BenchOptions& options) {
       out["decode_context_ratio"] = context_summary->median_round_ratio;
       out["context_compare"] = context_pair_json(options, *context_pair, *context_summary);
     }
+    if (verify_summary) out["verify_cost"] = verify_cost_json(*verify_cost, *verify_summary);
     std::printf("%s\n", out.dump().c_str());
     return;
   }
@@ -322,8 +379,7 @@ void run_model_bench(const BenchOptions& options) {
       "decode (%ld tokens after the prompt in %zu parts, %ld warm-up steps before them and %ld "
       "after each probe between them; %s KV cache)\n",
       static_cast<long>(options.gen), timings.part_steps.size(),
-      static_cast<long>(run.decode_warmup), static_cast<long>(run.part_rewarm),
-      kv_cache.c_str());
+      static_cast<long>(run.decode_warmup), static_cast<long>(run.part_rewarm), kv_cache.c_str());
   std::printf("  speed            %8.1f tok/s    (median step %.2f ms)\n", summary.decode_tok_s,
               summary.decode_median_step_s * 1e3);
   std::printf("  weights read     %8.1f MB/token\n", static_cast<double>(weight_bytes) / 1e6);
@@ -337,6 +393,7 @@ void run_model_bench(const BenchOptions& options) {
       100.0 * summary.paired.median, summary.paired.fractions.size(), 100.0 * summary.paired.lowest,
       100.0 * summary.paired.highest);
   if (context_summary) print_context_pair(options, *context_pair, *context_summary);
+  if (verify_summary) print_verify_cost(*verify_cost, *verify_summary);
 }
 
 void run_bench(const BenchOptions& options) {
@@ -391,6 +448,15 @@ void register_bench(CLI::App& app) {
                    "(decode_context_ratio: the median of the rounds' ratios, long over short); "
                    "0 = off")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--verify-tokens", options->verify_tokens,
+                   "Also time a forward of this many tokens through the KV cache (a speculative "
+                   "verify pass: K draft tokens + 1) against one decode step, both from the "
+                   "prompt's context and cropped back, alternated in --gen rounds; reports the "
+                   "median and min..max of each and verify_cost.ratio (median over median); "
+                   "0 = off")
+      ->check(CLI::Range(int64_t{0}, int64_t{64}))
       ->capture_default_str();
   command
       ->add_option("--gen", options->gen,

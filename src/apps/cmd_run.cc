@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 #include <sstream>
+#include <string>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -75,6 +76,14 @@ void run_matrix(const RunOptions& options) {
   for (const auto* entry : models) {
     for (const auto* method : methods) {
       ++index;
+      if (method->needs_draft && entry->draft.empty()) {
+        std::fprintf(stderr,
+                     "[%zu/%zu] %s x %s: skipped: the model names no draft (run_config key "
+                     "'draft')\n",
+                     index, cells, entry->name.c_str(), method->name.c_str());
+        ++skipped;
+        continue;
+      }
       const std::string path = harness::result_path(results_dir, entry->name, method->name);
       if (!options.force && harness::cell_done(path)) {
         std::fprintf(stderr, "[%zu/%zu] %s x %s: already done (%s), skipped; --force reruns\n",
@@ -87,6 +96,8 @@ void run_matrix(const RunOptions& options) {
       harness::CellInputs inputs;
       inputs.model = entry;
       inputs.method = method;
+      // The draft is loaded for the cell even when --models leaves it out.
+      if (method->needs_draft) inputs.draft = &config.model(entry->draft);
       inputs.eval_text = &eval_text;
       inputs.calibration_source = calibration_source;
       inputs.prompts_file = config.prompts_file;
@@ -97,10 +108,16 @@ void run_matrix(const RunOptions& options) {
       harness::write_result(path, result);
       if (result.status == "ok") {
         ++done;
-        std::fprintf(
-            stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms -> %s\n", result.wall_seconds,
-            result.perplexity ? std::to_string(result.perplexity->ppl).c_str() : "-",
-            result.latency ? std::to_string(result.latency->ms.p50).c_str() : "-", path.c_str());
+        std::string speculative;
+        if (result.speculative) {
+          speculative = ", accept rate " + std::to_string(result.speculative->accept_rate) +
+                        ", speed-up " + std::to_string(result.speculative->wallclock_speedup);
+        }
+        std::fprintf(stderr, "    ok in %.1f s: ppl %s, forward p50 %s ms%s -> %s\n",
+                     result.wall_seconds,
+                     result.perplexity ? std::to_string(result.perplexity->ppl).c_str() : "-",
+                     result.latency ? std::to_string(result.latency->ms.p50).c_str() : "-",
+                     speculative.c_str(), path.c_str());
       } else {
         ++failed;
         std::fprintf(stderr, "    FAILED: %s -> %s\n", result.error.value_or("").c_str(),

@@ -505,6 +505,76 @@ void check_kv_comparison(const ResultFile& file, AuditContext&, const Report& re
   }
 }
 
+// --- speculative ------------------------------------------------------------
+
+// The rate, the totals and the speed-up are computed from doubles the file
+// stores exactly: only a writer that disagrees with itself misses this.
+constexpr double kRecomputeTolerance = 1e-9;
+
+/// speculative: a speculative row's numbers agree with each other: the
+/// totals (proposed, accepted, new tokens, seconds) are the sums of
+/// per_prompt; accept_rate is within [0, 1] and equals accepted / proposed
+/// (0 when nothing was proposed), and no prompt accepted more than it
+/// proposed; spec_tok_s and target_only_tok_s are the tokens over the
+/// seconds; wallclock_speedup is target_only_seconds / spec_seconds.
+void check_speculative(const ResultFile& file, AuditContext&, const Report& report) {
+  const ResultRecord* record = record_of(file);
+  if (record == nullptr || !record->speculative) return;
+  const SpeculativeRecord& spec = *record->speculative;
+  SpeculativePromptRecord sums;
+  for (size_t i = 0; i < spec.per_prompt.size(); ++i) {
+    const SpeculativePromptRecord& prompt = spec.per_prompt[i];
+    if (prompt.accepted > prompt.proposed) {
+      report(fmt::format("speculative.per_prompt[{}] accepted {} of {} proposed", i,
+                         prompt.accepted, prompt.proposed));
+    }
+    sums.proposed += prompt.proposed;
+    sums.accepted += prompt.accepted;
+    sums.new_tokens += prompt.new_tokens;
+    sums.target_only_new_tokens += prompt.target_only_new_tokens;
+    sums.spec_seconds += prompt.spec_seconds;
+    sums.target_only_seconds += prompt.target_only_seconds;
+  }
+  const std::tuple<const char*, double, double> totals[] = {
+      {"proposed", static_cast<double>(spec.proposed), static_cast<double>(sums.proposed)},
+      {"accepted", static_cast<double>(spec.accepted), static_cast<double>(sums.accepted)},
+      {"new_tokens", static_cast<double>(spec.new_tokens), static_cast<double>(sums.new_tokens)},
+      {"target_only_new_tokens", static_cast<double>(spec.target_only_new_tokens),
+       static_cast<double>(sums.target_only_new_tokens)},
+      {"spec_seconds", spec.spec_seconds, sums.spec_seconds},
+      {"target_only_seconds", spec.target_only_seconds, sums.target_only_seconds},
+  };
+  for (const auto& [key, stored, sum] : totals) {
+    if (!close(stored, sum, kRecomputeTolerance)) {
+      report(fmt::format("speculative.{} is {} but per_prompt sums to {}", key, show_number(stored),
+                         show_number(sum)));
+    }
+  }
+  if (spec.accept_rate > 1) {
+    report(
+        fmt::format("speculative.accept_rate {} is outside [0, 1]", show_number(spec.accept_rate)));
+  }
+  const auto ratio = [](double over, double under) { return under > 0 ? over / under : 0.0; };
+  const std::tuple<const char*, double, double, const char*> derived[] = {
+      {"accept_rate", spec.accept_rate,
+       ratio(static_cast<double>(spec.accepted), static_cast<double>(spec.proposed)),
+       "accepted / proposed"},
+      {"spec_tok_s", spec.spec_tok_s,
+       ratio(static_cast<double>(spec.new_tokens), spec.spec_seconds), "new_tokens / spec_seconds"},
+      {"target_only_tok_s", spec.target_only_tok_s,
+       ratio(static_cast<double>(spec.target_only_new_tokens), spec.target_only_seconds),
+       "target_only_new_tokens / target_only_seconds"},
+      {"wallclock_speedup", spec.wallclock_speedup,
+       ratio(spec.target_only_seconds, spec.spec_seconds), "target_only_seconds / spec_seconds"},
+  };
+  for (const auto& [key, stored, expected, formula] : derived) {
+    if (!close(stored, expected, kRecomputeTolerance)) {
+      report(fmt::format("speculative.{} is {} but {} gives {}", key, show_number(stored), formula,
+                         show_number(expected)));
+    }
+  }
+}
+
 // --- fp32_baseline ----------------------------------------------------------
 
 /// fp32_baseline: every model with any ok row has an ok fp32_cpu row, the
@@ -618,6 +688,8 @@ const std::vector<AuditRule>& audit_rules() {
        for_each_file<check_kv_probe>},
       {"kv_comparison", "KV-cache comparison ratios and counts recomputable",
        for_each_file<check_kv_comparison>},
+      {"speculative", "speculative rows: rate, totals and speed-up recomputable from per_prompt",
+       for_each_file<check_speculative>},
       {"fp32_baseline", "every model with results has an ok fp32_cpu row", check_fp32_baseline},
       {"one_revision", "all results come from one git revision", check_one_revision},
   };

@@ -182,7 +182,12 @@ ResultRecord run_cell(const CellInputs& in) {
   try {
     const std::string dir = io::resolve_model_dir(entry.path);
     Stopwatch load_clock;
-    PreparedModel prepared = method.prepare({dir, in.calibration_source});
+    MethodContext context{.model_dir = dir, .calibration_source = in.calibration_source};
+    if (method.needs_draft && in.draft != nullptr) {
+      context.draft_name = in.draft->name;
+      context.draft_dir = io::resolve_model_dir(in.draft->path);
+    }
+    PreparedModel prepared = method.prepare(context);
     const auto tokenizer = tokenizer::Tokenizer::from_model_dir(dir);
     model::Qwen2Model& model = *prepared.model;
     result.load = LoadRecord{.seconds = load_clock.seconds()};
@@ -191,8 +196,15 @@ ResultRecord run_cell(const CellInputs& in) {
     result.method_details = prepared.details;
     result.data_used =
         data_used_from_json(prepared.data_used, "method " + method.name + " data_used");
-    result.size = SizeRecord{.weights_in_memory_bytes = static_cast<int64_t>(model.weight_bytes()),
-                             .on_disk_bytes = static_cast<int64_t>(weights_on_disk(dir))};
+    // A method with a draft holds both models: its size is both.
+    size_t in_memory = model.weight_bytes();
+    uint64_t on_disk = weights_on_disk(dir);
+    if (prepared.draft) {
+      in_memory += prepared.draft->weight_bytes();
+      on_disk += weights_on_disk(context.draft_dir);
+    }
+    result.size = SizeRecord{.weights_in_memory_bytes = static_cast<int64_t>(in_memory),
+                             .on_disk_bytes = static_cast<int64_t>(on_disk)};
 
     const std::vector<int32_t> eval_ids = tokenizer.encode(in.eval_text->text);
     if (method.measures_latency) {

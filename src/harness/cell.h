@@ -16,6 +16,9 @@ namespace tc::harness {
 struct CellInputs {
   const ModelEntry* model = nullptr;
   const Method* method = nullptr;
+  // The model's draft entry (run_config `draft`), for a method that
+  // needs_draft; null otherwise.
+  const ModelEntry* draft = nullptr;
   const eval::TextSplit* eval_text = nullptr;  // evaluation split (perplexity, latency input)
   std::string calibration_source;              // data set whose train split methods may read
   std::string prompts_file;

@@ -5,10 +5,12 @@
 
 #include "core/error.h"
 #include "decode/greedy_decoder.h"
+#include "decode/speculative_decoder.h"
 #include "eval/attention_bench.h"
 #include "eval/dataset.h"
 #include "eval/kv_comparison.h"
 #include "eval/kv_probe.h"
+#include "harness/speculative_row.h"
 #include "model/loader.h"
 #include "quant/error_stats.h"
 #include "quant/gptq.h"
@@ -296,6 +298,57 @@ Method attention_bench() {
   return method;
 }
 
+// Speculative decoding with `k` draft tokens a step: the target and its
+// run_config draft, both fp32 with fp32 KV caches. Latency and perplexity
+// are the target's alone, the fp32_cpu row's: not measured again.
+// Generation runs through the speculative decoder; the row's own
+// measurement compares it with the target alone, prompt by prompt.
+Method speculative_method(int64_t k) {
+  Method method;
+  method.name = "spec_k" + std::to_string(k) + "_cpu";
+  method.description = "Speculative decoding (greedy): the model's draft proposes " +
+                       std::to_string(k) +
+                       " tokens a step, the target verifies them in one forward pass and keeps "
+                       "the longest agreeing prefix plus its own next token; fp32 weights.";
+  method.weight_format = "f32";
+  method.measures_latency = false;
+  method.measures_perplexity = false;
+  method.needs_draft = true;
+  method.prepare = [name = method.name, k](const MethodContext& context) {
+    if (context.draft_dir.empty()) {
+      fail(
+          "{}: {} needs a draft model: name one with `draft = \"<model>\"` in the model's "
+          "run_config entry",
+          context.model_dir, name);
+    }
+    PreparedModel prepared;
+    prepared.model = std::make_unique<model::Qwen2Model>(
+        model::load_qwen2(context.model_dir, model::WeightFormat::kF32));
+    prepared.draft = std::make_unique<model::Qwen2Model>(
+        model::load_qwen2(context.draft_dir, model::WeightFormat::kF32));
+    prepared.draft_name = context.draft_name;
+    decode::check_same_vocabulary(
+        *prepared.model, "the target " + context.model_dir, *prepared.draft,
+        "the draft " + context.draft_name + " (" + context.draft_dir + ")");
+    prepared.details = {{"draft", context.draft_name},
+                        {"draft_path", context.draft_dir},
+                        {"k", k},
+                        {"weights", "dense f32, target and draft"},
+                        {"accept_rule",
+                         "greedy: the longest prefix of the draft's tokens equal to "
+                         "the target's argmax, then the target's own token"}};
+    return prepared;
+  };
+  method.make_decoder = [k](const PreparedModel& prepared, const decode::DecoderOptions& options) {
+    return std::make_unique<decode::SpeculativeDecoder>(*prepared.model, *prepared.draft, k,
+                                                        options);
+  };
+  method.measure_row = [k](const RowInputs& inputs, ResultRecord& result) {
+    result.speculative = measure_speculative(inputs, k);
+  };
+  return method;
+}
+
 std::vector<Method> build_registry() {
   std::vector<Method> methods;
   methods.push_back(
@@ -346,6 +399,7 @@ std::vector<Method> build_registry() {
       "cache in the same process."));
   methods.push_back(kv_probe_method());
   methods.push_back(attention_bench());
+  methods.push_back(speculative_method(4));
   return methods;
 }
 

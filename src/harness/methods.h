@@ -28,13 +28,18 @@ struct MethodContext {
   // Data set folder or file whose train split feeds methods that need data
   // (calibration, training); "" when none is configured.
   std::string calibration_source;
+  // The model's draft (its run_config `draft`): the name and the resolved
+  // folder; both "" when it has none or the method does not use one.
+  std::string draft_name = {};
+  std::string draft_dir = {};
 };
 
 struct PreparedModel {
   std::unique_ptr<model::Qwen2Model> model;  // the model measured (a speculative method's target)
-  // The model that proposes tokens for `model` to verify; null for methods
-  // that decode with one model (every method today).
+  // The model that proposes tokens for `model` to verify, and its name in
+  // run_config; null and "" for methods that decode with one model.
   std::unique_ptr<model::Qwen2Model> draft;
+  std::string draft_name;
   nlohmann::json details = nlohmann::json::object();   // -> result "method_details"
   nlohmann::json data_used = nlohmann::json::array();  // -> result "data_used"
 };
@@ -75,6 +80,9 @@ struct Method {
   bool measures_latency = true;
   bool measures_generation = true;
   bool measures_perplexity = true;
+  // Decodes with a draft model (MethodContext::draft_dir): `run` skips the
+  // method on a model whose run_config entry names no `draft`.
+  bool needs_draft = false;
   std::function<PreparedModel(const MethodContext&)> prepare;
   DecoderFactory make_decoder = make_greedy_decoder;
   RowMeasurement measure_row;  // null: the common measurements only

@@ -260,7 +260,7 @@ std::string quoted_list(const std::vector<std::string>& values) {
 // a decode-side row writes instead of them.
 bool measured_something(const ResultRecord& record) {
   return record.latency || record.generation || record.perplexity || record.kv_probe ||
-         record.attention;
+         record.attention || record.speculative;
 }
 
 }  // namespace

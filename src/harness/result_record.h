@@ -237,6 +237,67 @@ struct GenerationRecord {
   }
 };
 
+// One prompt of a speculative row: the speculative run and the target-only
+// greedy run of the same prompt, one after the other in the same process.
+struct SpeculativePromptRecord {
+  int64_t prompt_tokens = 0;
+  int64_t new_tokens = 0;              // of the speculative run
+  int64_t target_only_new_tokens = 0;  // of the target-only run
+  int64_t proposed = 0;                // draft tokens proposed
+  int64_t accepted = 0;                // of those, confirmed by the target
+  double spec_seconds = 0;             // prefill and steps of the speculative run
+  double target_only_seconds = 0;      // prefill and steps of the target-only run
+  bool ids_identical = false;          // both runs produced the same ids
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("prompt_tokens", self.prompt_tokens);
+    visit("new_tokens", self.new_tokens);
+    visit("target_only_new_tokens", self.target_only_new_tokens);
+    visit("proposed", self.proposed);
+    visit("accepted", self.accepted);
+    visit("spec_seconds", self.spec_seconds);
+    visit("target_only_seconds", self.target_only_seconds);
+    visit("ids_identical", self.ids_identical);
+  }
+};
+
+// A speculative row's own measurement (since 1.3): the prompts decoded with
+// the draft and without it. Totals are sums over per_prompt; the audit's
+// speculative rule recomputes the rate and the speed-up from them.
+struct SpeculativeRecord {
+  std::string draft;  // the draft model's name in run_config
+  int64_t k = 0;      // draft tokens proposed a step
+  int64_t proposed = 0;
+  int64_t accepted = 0;
+  double accept_rate = 0;  // accepted / proposed (0 when nothing was proposed)
+  int64_t new_tokens = 0;
+  int64_t target_only_new_tokens = 0;
+  double spec_seconds = 0;
+  double target_only_seconds = 0;
+  double spec_tok_s = 0;         // new_tokens / spec_seconds
+  double target_only_tok_s = 0;  // target_only_new_tokens / target_only_seconds
+  double wallclock_speedup = 0;  // target_only_seconds / spec_seconds
+  std::vector<SpeculativePromptRecord> per_prompt;
+
+  template <class Self, class Visit>
+  static void fields(Self& self, Visit& visit) {
+    visit("draft", self.draft);
+    visit("k", self.k);
+    visit("proposed", self.proposed);
+    visit("accepted", self.accepted);
+    visit("accept_rate", self.accept_rate);
+    visit("new_tokens", self.new_tokens);
+    visit("target_only_new_tokens", self.target_only_new_tokens);
+    visit("spec_seconds", self.spec_seconds);
+    visit("target_only_seconds", self.target_only_seconds);
+    visit("spec_tok_s", self.spec_tok_s);
+    visit("target_only_tok_s", self.target_only_tok_s);
+    visit("wallclock_speedup", self.wallclock_speedup);
+    visit("per_prompt", self.per_prompt);
+  }
+};
+
 struct PerplexityRecord {
   // Where the text came from. The audit's ppl_split rule (not the reader)
   // reports a missing one, so it can say why it matters.
@@ -552,6 +613,7 @@ struct ResultRecord {
   std::optional<KvProbeRecord> kv_probe;                     // only kv_probe_cpu
   std::optional<KvComparisonRecord> kv_comparison;           // rows compared with another KV cache
   std::optional<AttentionRecord> attention;                  // only attn_bench_* methods
+  std::optional<SpeculativeRecord> speculative;              // only speculative rows
   nlohmann::json method_details = nlohmann::json::object();  // free-form per method
 
   int64_t minor() const { return schema_minor.value_or(0); }
@@ -580,6 +642,7 @@ struct ResultRecord {
     visit("kv_probe", self.kv_probe, Presence::kWhenSet);
     visit("kv_comparison", self.kv_comparison, Presence::kWhenSet);
     visit("attention", self.attention, Presence::kWhenSet);
+    visit("speculative", self.speculative, Presence::kWhenSet);
     visit("method_details", self.method_details, Presence::kWhenSet);
   }
 };

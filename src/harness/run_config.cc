@@ -1,5 +1,6 @@
 #include "harness/run_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <toml++/toml.h>
@@ -165,6 +166,7 @@ RunConfig load_run_config(const std::string& path) {
     }
     entry.path = hub_id.empty() ? resolve_path(config.base_dir, folder) : hub_id;
     entry.role = read_string(*table, "role", named, false, "target");
+    entry.draft = read_string(*table, "draft", named, false);
     if (const toml::node* node = table->get("default")) {
       const auto flag = node->value<bool>();
       if (!flag) fail("{}: 'default' must be true or false", named);
@@ -180,6 +182,16 @@ RunConfig load_run_config(const std::string& path) {
       if (other.name == entry.name) fail("{}: model name '{}' appears twice", path, entry.name);
     }
     config.models.push_back(std::move(entry));
+  }
+  // Drafts are checked once every name is known (a draft may come later).
+  for (const ModelEntry& entry : config.models) {
+    if (entry.draft.empty()) continue;
+    const std::string named = path + ": model '" + entry.name + "'";
+    if (entry.draft == entry.name) fail("{}: 'draft' names the model itself", named);
+    const bool known =
+        std::any_of(config.models.begin(), config.models.end(),
+                    [&](const ModelEntry& other) { return other.name == entry.draft; });
+    if (!known) fail("{}: 'draft' names '{}', which is no model of this file", named, entry.draft);
   }
 
   const toml::table* methods = root["methods"].as_table();

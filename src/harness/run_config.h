@@ -24,6 +24,10 @@ struct ModelEntry {
   std::string name;  // results/raw/<name>/...
   std::string path;  // resolved folder, or the Hugging Face id (key hf_id) to look up
   std::string role;  // target, draft, teacher, student (informational for now)
+  // The model (another entry's name) that proposes tokens for this one in
+  // speculative decoding; "" when none. Methods that need one skip models
+  // without it (Method::needs_draft).
+  std::string draft;
   bool in_default_run = true;
   HarnessSettings settings;  // harness settings with this model's overrides applied
 };
@@ -47,7 +51,8 @@ struct RunConfig {
   const ModelEntry& model(const std::string& name) const;  // tc::Error if unknown
 };
 
-// Reads and validates a run_config.toml; errors name the file and the key.
+// Reads and validates a run_config.toml; errors name the file and the key
+// (a `draft` naming no model of the file, or the model itself, included).
 RunConfig load_run_config(const std::string& path);
 
 }  // namespace tc::harness

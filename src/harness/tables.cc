@@ -75,6 +75,25 @@ const std::vector<std::string>& column_notes() {
   return notes;
 }
 
+const std::vector<std::string>& speculative_column_names() {
+  static const std::vector<std::string> names = {"method",      "draft",        "k",
+                                                 "accept rate", "spec tok/s",   "target-only tok/s",
+                                                 "speed-up",    "ids identical"};
+  return names;
+}
+
+const std::vector<std::string>& speculative_column_notes() {
+  static const std::vector<std::string> notes = {
+      "**Speculative decoding** (rows with a `speculative` section): each prompt decoded with "
+      "the draft, then by the target alone, in the same process. **accept rate**: draft tokens "
+      "the target confirmed / proposed; **spec tok/s**, **target-only tok/s**: new tokens over "
+      "prefill and decode seconds of each run; **speed-up**: target-only seconds / speculative "
+      "seconds (above 1.00× the draft pays); **ids identical**: prompts whose two runs generated "
+      "the same ids, of all prompts.",
+  };
+  return notes;
+}
+
 // A measurement read from a record: present and valid, present but
 // negative (the record reads, the audit's schema rule flags it), or absent.
 struct Measure {
@@ -311,9 +330,11 @@ void append_footnotes(std::string& out, const ModelTable& table) {
   for (const std::string& note : table.footnotes) out += fmt::format("{}  \n", note);
 }
 
-void append_column_notes(std::string& out) {
+void append_column_notes(std::string& out, bool with_speculative) {
   out += "## Columns\n\n";
   for (const std::string& note : column_notes()) out += fmt::format("- {}\n", note);
+  if (!with_speculative) return;
+  for (const std::string& note : speculative_column_notes()) out += fmt::format("- {}\n", note);
 }
 
 // A markdown table; the first `text_columns` columns are left-aligned
@@ -403,9 +424,13 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options) {
   std::map<std::string, std::map<std::string, const ResultFile*>> by_model;
   std::vector<std::string> all_methods;
+  // Speculative rows apply only to models with a draft: a model without a
+  // file for one has nothing missing.
+  std::set<std::string> speculative_methods;
   for (const ResultFile& file : files) {
     by_model[file.model][file.method] = &file;
     all_methods.push_back(file.method);
+    if (file.record && file.record->speculative) speculative_methods.insert(file.method);
   }
   const std::vector<std::string> methods = order_methods(all_methods, options.method_order);
   std::vector<ModelTable> tables;
@@ -419,7 +444,39 @@ std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
     };
     const Baseline baseline = baseline_of(find(kBaselineMethod));
     for (const std::string& method : methods) {
-      table.rows.push_back(make_row(method, find(method), baseline, table.footnotes));
+      const ResultFile* file = find(method);
+      if (file == nullptr && speculative_methods.count(method) > 0) continue;
+      table.rows.push_back(make_row(method, file, baseline, table.footnotes));
+    }
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+std::vector<ModelTable> build_speculative_tables(const std::vector<ResultFile>& files,
+                                                 const TableOptions& options) {
+  std::map<std::string, std::map<std::string, const SpeculativeRecord*>> by_model;
+  for (const ResultFile& file : files) {
+    if (file.record && file.record->speculative) {
+      by_model[file.model][file.method] = &*file.record->speculative;
+    }
+  }
+  std::vector<ModelTable> tables;
+  for (const auto& [model, rows] : by_model) {
+    ModelTable table;
+    table.model = model;
+    table.header = speculative_column_names();
+    std::vector<std::string> methods;
+    for (const auto& [method, spec] : rows) methods.push_back(method);
+    for (const std::string& method : order_methods(methods, options.method_order)) {
+      const SpeculativeRecord& spec = *rows.at(method);
+      const auto identical = std::count_if(spec.per_prompt.begin(), spec.per_prompt.end(),
+                                           [](const auto& p) { return p.ids_identical; });
+      table.rows.push_back(
+          {method, spec.draft, std::to_string(spec.k), fmt::format("{:.3f}", spec.accept_rate),
+           fmt::format("{:.1f}", spec.spec_tok_s), fmt::format("{:.1f}", spec.target_only_tok_s),
+           fmt::format("{:.2f}×", spec.wallclock_speedup),
+           fmt::format("{}/{}", identical, spec.per_prompt.size())});
     }
     tables.push_back(std::move(table));
   }
@@ -490,6 +547,17 @@ std::string render_csv(const ModelTable& table) {
 RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options) {
   RenderedTables rendered;
   const std::vector<ModelTable> tables = build_tables(files, options);
+  std::map<std::string, ModelTable> speculative;
+  for (ModelTable& table : build_speculative_tables(files, options)) {
+    rendered.speculative_csv[table.model] = render_csv(table);
+    speculative.emplace(table.model, std::move(table));
+  }
+  // A model's speculative table, under its main one.
+  const auto append_speculative = [&speculative](std::string& out, const std::string& model) {
+    const auto it = speculative.find(model);
+    if (it == speculative.end()) return;
+    out += "### Speculative decoding\n\n" + render_markdown_table(it->second) + "\n";
+  };
 
   std::string& md = rendered.results_md;
   md += generated_notice(options.command);
@@ -546,6 +614,7 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     md += render_markdown_table(table);
     append_footnotes(md, table);
     md += "\n" + attention;
+    append_speculative(md, table.model);
 
     std::string& model_md = rendered.model_md[table.model];
     model_md += generated_notice(options.command);
@@ -553,11 +622,12 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     model_md += render_markdown_table(table);
     append_footnotes(model_md, table);
     model_md += "\n" + attention;
-    append_column_notes(model_md);
+    append_speculative(model_md, table.model);
+    append_column_notes(model_md, speculative.count(table.model) > 0);
 
     rendered.model_csv[table.model] = render_csv(table);
   }
-  append_column_notes(md);
+  append_column_notes(md, !speculative.empty());
   return rendered;
 }
 
@@ -571,6 +641,9 @@ void write_tables(const RenderedTables& tables, const std::string& out_md,
   }
   for (const auto& [model, text] : tables.model_csv) {
     io::write_file_atomic((fs::path(tables_dir) / (model + ".csv")).string(), text);
+  }
+  for (const auto& [model, text] : tables.speculative_csv) {
+    io::write_file_atomic((fs::path(tables_dir) / (model + ".speculative.csv")).string(), text);
   }
   const fs::path parent = fs::path(out_md).parent_path();
   if (!parent.empty()) {

@@ -40,9 +40,18 @@ struct ModelTable {
 
 // One table per model (models in alphabetical order). Every method seen for
 // any model gets a row in every model's table, so a cell that was never run
-// shows as missing instead of vanishing.
+// shows as missing instead of vanishing; except a speculative method (one
+// with a `speculative` section in some file), which applies only to models
+// with a draft and is listed for the models that have a file for it.
 std::vector<ModelTable> build_tables(const std::vector<ResultFile>& files,
                                      const TableOptions& options);
+
+// The speculative table of each model with a speculative row (a result with
+// a `speculative` section), models alphabetical, rows in method order:
+// draft, k, accept rate, tok/s with and without the draft, speed-up and how
+// many prompts gave identical ids.
+std::vector<ModelTable> build_speculative_tables(const std::vector<ResultFile>& files,
+                                                 const TableOptions& options);
 
 std::string render_markdown_table(const ModelTable& table);
 
@@ -74,14 +83,18 @@ struct RenderedTables {
   std::string results_md;
   std::map<std::string, std::string> model_md;   // by model name
   std::map<std::string, std::string> model_csv;  // by model name
+  // The speculative tables (build_speculative_tables), by model name; also
+  // part of the markdown above.
+  std::map<std::string, std::string> speculative_csv;
 };
 
 // Everything `tinycompress table` writes, as text. Deterministic: the same
 // files give byte-identical output.
 RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOptions& options);
 
-// Writes results_md to out_md and <tables_dir>/<model>.{md,csv}, each
-// atomically; creates tables_dir when needed.
+// Writes results_md to out_md, <tables_dir>/<model>.{md,csv} and
+// <tables_dir>/<model>.speculative.csv, each atomically; creates tables_dir
+// when needed.
 void write_tables(const RenderedTables& tables, const std::string& out_md,
                   const std::string& tables_dir);
 
