@@ -27,10 +27,13 @@ using nlohmann::json;
 ResultRecord ok_result(const std::string& model, const std::string& method, double ppl,
                        double p50_ms) {
   ResultRecord record = test::full_result(model, method);
-  record.speculative.reset();  // only speculative rows have one (SpeculativeTable below)
+  // The decode-side rows' own sections: each test below adds its row.
+  record.speculative.reset();
+  record.attention.reset();
+  record.kv_probe.reset();
+  record.kv_comparison.reset();
   record.perplexity->ppl = ppl;
   record.latency->ms.p50 = p50_ms;
-  record.attention.reset();  // the attn_bench rows' section
   return record;
 }
 
@@ -360,6 +363,45 @@ TEST(Tables, AttentionKernelsByLengthAndTheKernelsNotRun) {
     EXPECT_NE(md.find(not_run, at), std::string::npos) << md;
   }
   EXPECT_EQ(rendered.model_md.at("beta").find(heading), std::string::npos) << "a failed row";
+}
+
+TEST(Tables, KvCacheProbeByLengthAndFormatAndTheComparedCaches) {
+  std::vector<ResultFile> files = sample_files();
+  // The fixture's probe holds f32 at 128 tokens; add f32 and int8 at 256.
+  ResultRecord probe = test::full_result("alpha", "kv_probe_cpu");
+  KvProbeRungRecord longer = probe.kv_probe->rungs.at(0);
+  longer.tokens = 256;
+  longer.measured_bytes = 2 * 1024 * 1024;
+  longer.allocated_bytes = 3 * 1024 * 1024;
+  longer.decode_tok_s = 700.4;
+  probe.kv_probe->rungs.push_back(longer);
+  longer.kv_format = "int8";
+  longer.measured_bytes = 1024 * 1024;
+  longer.decode_tok_s = 750.0;
+  probe.kv_probe->rungs.push_back(longer);
+  probe.kv_comparison.reset();
+  files.push_back(file_of("alpha", "kv_probe_cpu", probe));
+  ResultRecord int8 = test::full_result("alpha", "kv_int8_cpu");
+  int8.kv_probe.reset();
+  int8.method.kv_cache = "int8";
+  files.push_back(file_of("alpha", "kv_int8_cpu", int8));
+
+  const std::string md = render_kv_cache_markdown(files, "alpha", {});
+  EXPECT_NE(md.find("### KV-cache probe: `kv_probe_cpu`"), std::string::npos) << md;
+  EXPECT_NE(md.find("| tokens | f32 MiB held | f32 MiB allocated | f32 decode tok/s | int8 MiB "
+                    "held | int8 MiB allocated | int8 decode tok/s |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 128 | 0.06 | 0.06 | 800 | — | — | — |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 256 | 2.00 | 3.00 | 700 | 1.00 | 3.00 | 750 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- `kv_int8_cpu` (int8 cache) against the f16 cache, same process: 144 bytes a "
+                    "token against 256 (0.562x); decode 110 tok/s against 100; identical greedy "
+                    "generations on 1 of 1 prompts (identical prefixes: 16/16)."),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(render_kv_cache_markdown(files, "beta", {}), "") << "beta has neither section";
+  EXPECT_NE(render_tables(files, {}).results_md.find(md), std::string::npos)
+      << "the section is under alpha's table in RESULTS.md";
 }
 
 TEST(Tables, OutputIsDeterministic) {

@@ -90,7 +90,7 @@ Method kv_probe_method() {
   method.measures_generation = false;
   method.measures_perplexity = false;
   method.measure_row = [](const RowInputs& in, ResultRecord& result) {
-    constexpr int64_t kWindow = 16;
+    constexpr int64_t kWindow = 32;
     const std::vector<int32_t> prompt = in.tokenizer.encode(in.prompts.at(0));
     int64_t last_reported = 0;
     const std::vector<eval::KvProbeRung> rungs = eval::probe_kv_cache(

@@ -520,6 +520,95 @@ std::string render_attention_markdown(const AttentionTable& table) {
   return out;
 }
 
+namespace {
+
+// The probe's rungs as rows (context length), with a column group per KV
+// format in the order the probe ran them: MiB held (measured), MiB
+// allocated, decode tok/s; "—" where a format lacks the length.
+std::string kv_probe_markdown(const std::string& method, const KvProbeRecord& probe) {
+  std::vector<std::string> formats;
+  std::vector<int64_t> lengths;
+  for (const KvProbeRungRecord& rung : probe.rungs) {
+    if (std::find(formats.begin(), formats.end(), rung.kv_format) == formats.end())
+      formats.push_back(rung.kv_format);
+    if (std::find(lengths.begin(), lengths.end(), rung.tokens) == lengths.end())
+      lengths.push_back(rung.tokens);
+  }
+  std::sort(lengths.begin(), lengths.end());
+  std::vector<std::string> header = {"tokens"};
+  for (const std::string& format : formats) {
+    header.insert(header.end(),
+                  {format + " MiB held", format + " MiB allocated", format + " decode tok/s"});
+  }
+  std::vector<std::vector<std::string>> rows;
+  constexpr double kMiB = 1.0 / (1024.0 * 1024.0);
+  for (const int64_t tokens : lengths) {
+    std::vector<std::string> row = {std::to_string(tokens)};
+    for (const std::string& format : formats) {
+      const auto rung = std::find_if(
+          probe.rungs.begin(), probe.rungs.end(),
+          [&](const KvProbeRungRecord& r) { return r.tokens == tokens && r.kv_format == format; });
+      if (rung == probe.rungs.end()) {
+        row.insert(row.end(), {kMissing, kMissing, kMissing});
+        continue;
+      }
+      row.push_back(show(measure(static_cast<double>(rung->measured_bytes)), kMiB, "{:.2f}"));
+      row.push_back(show(measure(static_cast<double>(rung->allocated_bytes)), kMiB, "{:.2f}"));
+      row.push_back(show(measure(rung->decode_tok_s), 1.0, "{:.0f}"));
+    }
+    rows.push_back(std::move(row));
+  }
+  std::string out = fmt::format("### KV-cache probe: `{}`\n\n", method);
+  out += fmt::format(
+      "fp32 weights; one greedy sequence per cache format, primed on a {}-token prompt; MiB "
+      "held: the bytes the cache counts for the positions it holds (the audit's `kv_probe` rule "
+      "checks them against the analytic size); decode tok/s over the {} steps after each "
+      "length (docs/METHODS.md `kv_probe_cpu`).\n\n",
+      probe.prompt_tokens, probe.window_tokens);
+  return out + markdown_table(header, rows, 0);
+}
+
+std::string kv_comparison_line(const std::string& method, const std::string& kv_cache,
+                               const KvComparisonRecord& c) {
+  return fmt::format(
+      "- `{}` ({} cache) against the {} cache, same process: {} bytes a token against {} "
+      "({:.3f}x); decode {:.0f} tok/s against {:.0f}; identical greedy generations on {} of {} "
+      "prompts (identical prefixes: {}).\n",
+      method, kv_cache, c.baseline_kv_cache, c.bytes_per_token, c.baseline_bytes_per_token,
+      c.bytes_ratio, c.decode_tok_s, c.baseline_decode_tok_s, c.prompts_identical, c.prompts,
+      fmt::join(
+          [&] {
+            std::vector<std::string> prefixes;
+            for (const KvComparisonPromptRecord& p : c.per_prompt)
+              prefixes.push_back(fmt::format("{}/{}", p.identical_prefix, p.new_tokens));
+            return prefixes;
+          }(),
+          ", "));
+}
+
+}  // namespace
+
+std::string render_kv_cache_markdown(const std::vector<ResultFile>& files, const std::string& model,
+                                     const TableOptions& options) {
+  std::map<std::string, const ResultRecord*> rows;
+  for (const ResultFile& file : files) {
+    if (file.model == model && status_ok(file) &&
+        (file.record->kv_probe || file.record->kv_comparison))
+      rows[file.method] = &*file.record;
+  }
+  std::vector<std::string> methods;
+  for (const auto& [method, record] : rows) methods.push_back(method);
+  std::string probes, comparisons;
+  for (const std::string& method : order_methods(methods, options.method_order)) {
+    const ResultRecord& record = *rows.at(method);
+    if (record.kv_probe) probes += kv_probe_markdown(method, *record.kv_probe) + "\n";
+    if (record.kv_comparison)
+      comparisons += kv_comparison_line(method, record.method.kv_cache, *record.kv_comparison);
+  }
+  if (!comparisons.empty()) comparisons = "### KV-cache formats compared\n\n" + comparisons + "\n";
+  return probes + comparisons;
+}
+
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string quoted = "\"";
@@ -613,7 +702,8 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     md += fmt::format("## {}\n\n", table.model);
     md += render_markdown_table(table);
     append_footnotes(md, table);
-    md += "\n" + attention;
+    const std::string kv_cache = render_kv_cache_markdown(files, table.model, options);
+    md += "\n" + attention + kv_cache;
     append_speculative(md, table.model);
 
     std::string& model_md = rendered.model_md[table.model];
@@ -621,7 +711,7 @@ RenderedTables render_tables(const std::vector<ResultFile>& files, const TableOp
     model_md += fmt::format("# {}\n\n", table.model);
     model_md += render_markdown_table(table);
     append_footnotes(model_md, table);
-    model_md += "\n" + attention;
+    model_md += "\n" + attention + kv_cache;
     append_speculative(model_md, table.model);
     append_column_notes(model_md, speculative.count(table.model) > 0);
 

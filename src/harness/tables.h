@@ -74,6 +74,14 @@ std::vector<AttentionTable> build_attention_tables(const std::vector<ResultFile>
                                                    const TableOptions& options);
 // A "###" heading, the shape, the table and the unavailable kernels.
 std::string render_attention_markdown(const AttentionTable& table);
+// The KV-cache section of one model's tables, as markdown ("" when the model
+// has neither): the KV probe (a kv_probe section) as a table of its rungs,
+// bytes and decode speed per format side by side, and each KV-cache
+// comparison (a kv_comparison section) as a line: bytes per token, decode
+// speed and identical generations against the baseline cache.
+std::string render_kv_cache_markdown(const std::vector<ResultFile>& files, const std::string& model,
+                                     const TableOptions& options);
+
 // RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted
 // and its quotes doubled.
 std::string render_csv(const ModelTable& table);
