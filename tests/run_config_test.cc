@@ -86,6 +86,27 @@ TEST(RunConfig, OverridesApplyPerModelAndPathsResolveAgainstTheFile) {
   EXPECT_THROW(config.model("c"), Error);
 }
 
+TEST(RunConfig, KvProbeLadderDefaultsAndOverrides) {
+  const RunConfig bundled = load_run_config(std::string(TC_SOURCE_DIR) + "/run_config.toml");
+  EXPECT_EQ(bundled.model("tiny-qwen2-m").settings.kv_probe_ladder,
+            (std::vector<int64_t>{128, 256, 512, 1024, 2048, 4096}));
+  std::string text = kMinimal;
+  text.replace(text.find("ppl_stride = 64"), 15, "kv_probe_ladder = [64, 96]");
+  const RunConfig config = load_run_config(write_config(text));
+  EXPECT_EQ(config.model("a").settings.kv_probe_ladder, (std::vector<int64_t>{64, 96}));
+  EXPECT_EQ(config.model("b").settings.kv_probe_ladder,
+            (std::vector<int64_t>{128, 256, 512, 1024, 2048, 4096}))
+      << "the default where nothing overrides it";
+  for (const char* bad : {"[]", "[64, 64]", "[128, 64]", "[0, 8]", "[\"x\"]", "8"}) {
+    text = kMinimal;
+    text.replace(text.find("ppl_stride = 64"), 15, std::string("kv_probe_ladder = ") + bad);
+    EXPECT_NE(error_of(text).find("'kv_probe_ladder' must be a non-empty array of increasing "
+                                  "integers >= 1"),
+              std::string::npos)
+        << bad << ": " << error_of(text);
+  }
+}
+
 TEST(RunConfig, BadFilesGiveErrorsNamingTheKey) {
   EXPECT_NE(error_of("[harness\n").find("run_config.toml:"), std::string::npos);
   EXPECT_NE(
