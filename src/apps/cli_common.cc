@@ -28,9 +28,10 @@ CLI::Option* add_kv_cache_option(CLI::App& command, std::string& kv_cache) {
   return command
       .add_option("--kv-cache", kv_cache,
                   "How the KV cache stores keys and values: f16 (half the bytes long-context "
-                  "decode reads; llama.cpp's default) or f32 (fp32 numerics, as the harness "
-                  "keeps)")
-      ->check(CLI::IsMember({"f32", "f16"}))
+                  "decode reads; llama.cpp's default), f32 (fp32 numerics, as the harness "
+                  "keeps) or int8 (one fp16 scale per token and kv head; about a quarter of "
+                  "f32's bytes)")
+      ->check(CLI::IsMember({"f32", "f16", "int8"}))
       ->capture_default_str();
 }
 
