@@ -354,6 +354,30 @@ TEST(BenchCli, ComparesALongerContextInTheSameProcess) {
                    .contains("context_compare"));
 }
 
+TEST(BenchCli, ComparesAnotherKvCacheFormatInTheSameProcess) {
+  const json out = bench_small_model(
+      "--prompt-len 40 --kv-cache f16 --compare-kv-cache int8 --gen 3 --repeats 1 "
+      "--bandwidth-mib 16 --threads 1");
+  ASSERT_TRUE(out.contains("kv_cache_compare")) << out.dump();
+  const json& pair = out["kv_cache_compare"];
+  EXPECT_EQ(pair["context"], 40);
+  EXPECT_EQ(pair["kv_cache"], "f16");
+  EXPECT_EQ(pair["other_kv_cache"], "int8");
+  EXPECT_EQ(pair["round_steps"], json::array({1, 1, 1}));
+  const json& own = pair["samples"]["step_seconds"];
+  const json& other = pair["samples"]["other_step_seconds"];
+  ASSERT_EQ(own.size(), 3u);
+  ASSERT_EQ(other.size(), 3u);
+  // One step a round: each round's ratio (other tok/s over own) is the own
+  // step time over the other's.
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_DOUBLE_EQ(pair["round_ratios"][r].get<double>(),
+                     own[r].get<double>() / other[r].get<double>());
+  }
+  EXPECT_GT(pair["other_tok_s"].get<double>(), 0.0);
+  EXPECT_FALSE(out.contains("context_compare"));
+}
+
 TEST(BenchCli, TimesAVerifyPassAgainstADecodeStep) {
   const json out = bench_small_model(
       "--prompt-len 8 --verify-tokens 5 --gen 3 --repeats 1 --bandwidth-mib 16 --threads 1");
@@ -417,9 +441,11 @@ TEST(BenchCli, ClearErrors) {
     EXPECT_EQ(output.find("measuring read bandwidth"), std::string::npos) << output;
   }
 
-  std::tie(status, output) = run_command(bench_command(model + " --kv-cache int8"));
-  EXPECT_NE(status, 0);
-  EXPECT_NE(output.find("--kv-cache"), std::string::npos) << output;
+  for (const char* option : {"--kv-cache", "--compare-kv-cache"}) {
+    std::tie(status, output) = run_command(bench_command(model + " " + option + " int4"));
+    EXPECT_NE(status, 0);
+    EXPECT_NE(output.find(option), std::string::npos) << output;
+  }
 }
 
 }  // namespace

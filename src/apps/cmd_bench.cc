@@ -67,7 +67,8 @@ struct BenchOptions {
   int64_t repeats = 3;
   int64_t bandwidth_mib = 1024;
   size_t threads = 0;
-  std::string kv_cache;  // empty: the method's
+  std::string kv_cache;          // empty: the method's
+  std::string compare_kv_cache;  // empty: off
   bool json = false;
 };
 
@@ -161,6 +162,38 @@ json context_pair_json(const BenchOptions& options, const eval::ContextPairTimin
           {"median_round_ratio", summary.median_round_ratio},
           {"samples",
            {{"short_step_seconds", timings.step_s[0]}, {"long_step_seconds", timings.step_s[1]}}}};
+}
+
+json kv_cache_pair_json(const std::string& kv_cache, const std::string& other, int64_t context,
+                        const eval::ContextPairTimings& timings,
+                        const eval::ContextPairSummary& summary) {
+  return {{"context", context},
+          {"kv_cache", kv_cache},
+          {"other_kv_cache", other},
+          {"round_steps", timings.round_steps},
+          {"tok_s", summary.tok_s[0]},
+          {"other_tok_s", summary.tok_s[1]},
+          {"ratio", summary.ratio},
+          {"round_ratios", summary.round_ratios},
+          {"median_round_ratio", summary.median_round_ratio},
+          {"samples",
+           {{"step_seconds", timings.step_s[0]}, {"other_step_seconds", timings.step_s[1]}}}};
+}
+
+void print_kv_cache_pair(const std::string& kv_cache, const std::string& other, int64_t context,
+                         const eval::ContextPairTimings& timings,
+                         const eval::ContextPairSummary& summary) {
+  const auto [lowest, highest] =
+      std::minmax_element(summary.round_ratios.begin(), summary.round_ratios.end());
+  std::printf(
+      "kv cache (decode at %ld tokens of context with a %s cache against a %s cache, %zu steps "
+      "each, alternated in %zu rounds)\n",
+      static_cast<long>(context), other.c_str(), kv_cache.c_str(), timings.step_s[0].size(),
+      timings.round_steps.size());
+  std::printf("  speed            %8.1f tok/s    against %.1f\n", summary.tok_s[1],
+              summary.tok_s[0]);
+  std::printf("  ratio            %8.3f          whole run %.3f; rounds %.3f..%.3f\n",
+              summary.median_round_ratio, summary.ratio, *lowest, *highest);
 }
 
 void print_context_pair(const BenchOptions& options, const eval::ContextPairTimings& timings,
@@ -270,6 +303,23 @@ void run_model_bench(const BenchOptions& options) {
                                            bench_prompt(options.compare_context, config.vocab_size),
                                            pair_options);
   }
+  // The same context through a cache of another format, alternated with
+  // the bench's own format in one process.
+  std::optional<eval::ContextPairTimings> kv_cache_pair;
+  const std::string other_kv_cache = options.compare_kv_cache;
+  if (!other_kv_cache.empty()) {
+    if (!options.json) {
+      std::fprintf(stderr,
+                   "bench: decode at %ld tokens of context with a %s and a %s cache, alternated in "
+                   "rounds...\n",
+                   static_cast<long>(options.prompt_len), kv_cache.c_str(), other_kv_cache.c_str());
+    }
+    const eval::ContextPairOptions pair_options{options.gen, kContextRounds, run.decode_warmup};
+    const auto own = method.make_decoder(prepared, decoder_options);
+    const auto other = method.make_decoder(
+        prepared, {.kv_format = model::parse_kv_format(other_kv_cache), .profile = nullptr});
+    kv_cache_pair = eval::time_context_pair(*own, *other, prompt, prompt, pair_options);
+  }
   std::optional<eval::VerifyCostTimings> verify_cost;
   if (options.verify_tokens > 0) {
     if (!options.json) {
@@ -309,6 +359,8 @@ void run_model_bench(const BenchOptions& options) {
 
   std::optional<eval::ContextPairSummary> context_summary;
   if (context_pair) context_summary = eval::summarize_context_pair(*context_pair);
+  std::optional<eval::ContextPairSummary> kv_cache_summary;
+  if (kv_cache_pair) kv_cache_summary = eval::summarize_context_pair(*kv_cache_pair);
   std::optional<eval::VerifyCostSummary> verify_summary;
   if (verify_cost) verify_summary = eval::summarize_verify_cost(*verify_cost);
 
@@ -357,6 +409,10 @@ void run_model_bench(const BenchOptions& options) {
       out["decode_context_ratio"] = context_summary->median_round_ratio;
       out["context_compare"] = context_pair_json(options, *context_pair, *context_summary);
     }
+    if (kv_cache_summary) {
+      out["kv_cache_compare"] = kv_cache_pair_json(kv_cache, other_kv_cache, options.prompt_len,
+                                                   *kv_cache_pair, *kv_cache_summary);
+    }
     if (verify_summary) out["verify_cost"] = verify_cost_json(*verify_cost, *verify_summary);
     std::printf("%s\n", out.dump().c_str());
     return;
@@ -393,6 +449,10 @@ void run_model_bench(const BenchOptions& options) {
       100.0 * summary.paired.median, summary.paired.fractions.size(), 100.0 * summary.paired.lowest,
       100.0 * summary.paired.highest);
   if (context_summary) print_context_pair(options, *context_pair, *context_summary);
+  if (kv_cache_summary) {
+    print_kv_cache_pair(kv_cache, other_kv_cache, options.prompt_len, *kv_cache_pair,
+                        *kv_cache_summary);
+  }
   if (verify_summary) print_verify_cost(*verify_cost, *verify_summary);
 }
 
@@ -449,6 +509,13 @@ void register_bench(CLI::App& app) {
                    "0 = off")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
+  command
+      ->add_option("--compare-kv-cache", options->compare_kv_cache,
+                   "Also decode at the --prompt-len context with a cache of this format, in the "
+                   "same process, in rounds alternating with the bench's own cache (--gen steps "
+                   "each, one a round up to 32 rounds), and report both tok/s and their ratio "
+                   "(kv_cache_compare.median_round_ratio: this format over the bench's)")
+      ->check(CLI::IsMember({"f32", "f16", "int8"}));
   command
       ->add_option("--verify-tokens", options->verify_tokens,
                    "Also time a forward of this many tokens through the KV cache (a speculative "

@@ -18,26 +18,27 @@ double step(decode::Decoder& decoder, std::vector<int32_t>& new_ids) {
 
 }  // namespace
 
-ContextPairTimings time_context_pair(decode::Decoder& short_decoder, decode::Decoder& long_decoder,
-                                     std::span<const int32_t> short_prompt,
-                                     std::span<const int32_t> long_prompt,
+ContextPairTimings time_context_pair(decode::Decoder& first_decoder,
+                                     decode::Decoder& second_decoder,
+                                     std::span<const int32_t> first_prompt,
+                                     std::span<const int32_t> second_prompt,
                                      const ContextPairOptions& options) {
-  if (short_prompt.empty() || long_prompt.empty()) fail("context pair: a prompt is empty");
+  if (first_prompt.empty() || second_prompt.empty()) fail("context pair: a prompt is empty");
   if (options.steps < 1 || options.rounds < 1 || options.warmup < 0) {
     fail("context pair: bad counts (steps {}, rounds {}, warm-up {})", options.steps,
          options.rounds, options.warmup);
   }
   ContextPairTimings timings;
   timings.round_steps = split_evenly(options.steps, options.rounds);
-  const std::array<decode::Decoder*, 2> decoders{&short_decoder, &long_decoder};
-  const std::array<std::span<const int32_t>, 2> prompts{short_prompt, long_prompt};
+  const std::array<decode::Decoder*, 2> decoders{&first_decoder, &second_decoder};
+  const std::array<std::span<const int32_t>, 2> prompts{first_prompt, second_prompt};
   for (size_t c = 0; c < 2; ++c) timings.new_ids[c] = decoders[c]->prefill(prompts[c]).tokens;
   for (int64_t warmup_step = 0; warmup_step < options.warmup; ++warmup_step) {
     for (size_t c = 0; c < 2; ++c) step(*decoders[c], timings.new_ids[c]);
   }
   for (size_t round = 0; round < timings.round_steps.size(); ++round) {
-    // Short first in even rounds, long first in odd ones: a drift of the
-    // machine within a round favours neither context over the run.
+    // The first decoder first in even rounds, the second in odd ones: a
+    // drift of the machine within a round favours neither over the run.
     for (size_t turn = 0; turn < 2; ++turn) {
       const size_t c = round % 2 == 0 ? turn : 1 - turn;
       for (int64_t timed_step = 0; timed_step < timings.round_steps[round]; ++timed_step) {

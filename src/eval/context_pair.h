@@ -1,4 +1,6 @@
-// Decode speed at two context lengths, measured alternately in one process.
+// Decode speed of two decoders measured alternately in one process: the same
+// model at two context lengths (how much slower a long context is), or at
+// one context with two KV-cache formats (what a format's bytes buy).
 //
 // A decode step at a long context reads the KV cache on top of the weights,
 // so it is slower; how much slower is the question. Timed in two separate
@@ -26,7 +28,8 @@ struct ContextPairOptions {
   int64_t warmup = 2;   // untimed steps per context before the first round
 };
 
-// Index 0 is the short context, 1 the long one.
+// Index 0 is the first decoder (the short context), 1 the second (the long
+// context, or the other cache format).
 struct ContextPairTimings {
   std::vector<int64_t> round_steps;             // timed steps of each round, per context
   std::array<std::vector<double>, 2> step_s;    // timed steps in order
@@ -37,14 +40,15 @@ struct ContextPairTimings {
 // model), runs `warmup` steps on each, then `rounds` rounds of timed steps
 // on both, the order swapped every round. Each context decodes exactly as it
 // would alone.
-ContextPairTimings time_context_pair(decode::Decoder& short_decoder, decode::Decoder& long_decoder,
-                                     std::span<const int32_t> short_prompt,
-                                     std::span<const int32_t> long_prompt,
+ContextPairTimings time_context_pair(decode::Decoder& first_decoder,
+                                     decode::Decoder& second_decoder,
+                                     std::span<const int32_t> first_prompt,
+                                     std::span<const int32_t> second_prompt,
                                      const ContextPairOptions& options);
 
 struct ContextPairSummary {
-  std::array<double, 2> tok_s{0, 0};  // all timed steps of a context
-  double ratio = 0;                   // long tok/s over short tok/s
+  std::array<double, 2> tok_s{0, 0};  // all timed steps of a decoder
+  double ratio = 0;                   // second tok/s over first tok/s
   std::vector<double> round_ratios;   // the same, round by round
   double median_round_ratio = 0;
 };
