@@ -13,13 +13,14 @@
 //   (hidden 128 to 320 in the fixture models) cost no more per FMA than
 //   large ones. The panel is packed once per block of up to kTokenBlock
 //   tokens, which amortizes the packing over every token of it.
-// - fewer tokens: packing a panel costs more than the FMAs it feeds, so
-//   register tiles of up to 4 tokens × 6 rows take dot products over
-//   blocks of 512 inputs and sum across lanes at the end of each. Every
-//   token tile of a block multiplies the same 6 rows, which stay in L1, so
-//   the weights come from memory once (as in decode). Dense formats are
+// - fewer tokens: packing a panel costs more than the FMAs it feeds, so one
+//   register tile of every token × 3 to 6 rows takes dot products over
+//   blocks of 512 inputs and sums across lanes at the end of each, walking
+//   its rows from the first input to the last: each weight is loaded once
+//   and the weights stream from memory in order, as in decode (a
+//   speculative verify pass of 5 tokens reads them once). Dense formats are
 //   read in place; a quantized one is dequantized once per block into an
-//   fp32 scratch the tiles read.
+//   fp32 scratch the tile reads.
 #pragma once
 
 #include <cstdint>
