@@ -17,7 +17,7 @@
 //   register tile of every token × 3 to 6 rows takes dot products over
 //   blocks of 512 inputs and sums across lanes at the end of each, walking
 //   its rows from the first input to the last: each weight is loaded once
-//   and the weights stream from memory in order, as in decode (a
+//   and the weights stream from memory in order, as in decode (so a
 //   speculative verify pass of 5 tokens reads them once). Dense formats are
 //   read in place; a quantized one is dequantized once per block into an
 //   fp32 scratch the tile reads.

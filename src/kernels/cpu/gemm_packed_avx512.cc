@@ -346,8 +346,10 @@ constexpr bool is_dense(WeightFormat f) {
 // tile taking every token: each weight is loaded once, and the rows stream
 // from memory in order, as in decode. (With the inputs in the outer loop
 // and a tile per 4 tokens, every block of 512 inputs jumped to the next row
-// after 2 KB of each, and a 5-token pass of Qwen2.5-1.5B's shapes in fp32
-// took 1.8 decode steps.) Dense formats are widened in registers by the
+// after 2 KB of each; at Qwen2.5-0.5B's shapes, 2 to 7 tokens of f32, f16
+// and bf16 weights from memory take 0.45-1.08 of that time this way,
+// quant_matmul_bench. fp32 still reads them at about half the decode
+// kernel's bandwidth: see LIMITATIONS.md.) Dense formats are widened in registers by the
 // tile; a quantized format is dequantized once per block of kDotBlockK
 // inputs into an fp32 scratch that the tile reads (dequantizing inside the
 // tile cost more at 4 to 7 tokens). From that L1 scratch the dot products,
