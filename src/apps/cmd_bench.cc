@@ -180,35 +180,35 @@ json kv_cache_pair_json(const std::string& kv_cache, const std::string& other, i
            {{"step_seconds", timings.step_s[0]}, {"other_step_seconds", timings.step_s[1]}}}};
 }
 
-void print_kv_cache_pair(const std::string& kv_cache, const std::string& other, int64_t context,
-                         const eval::ContextPairTimings& timings,
-                         const eval::ContextPairSummary& summary) {
+// The speed and ratio lines of a decoder pair (the second against the first).
+void print_pair_speeds(const eval::ContextPairSummary& summary) {
   const auto [lowest, highest] =
       std::minmax_element(summary.round_ratios.begin(), summary.round_ratios.end());
-  std::printf(
-      "kv cache (decode at %ld tokens of context with a %s cache against a %s cache, %zu steps "
-      "each, alternated in %zu rounds)\n",
-      static_cast<long>(context), other.c_str(), kv_cache.c_str(), timings.step_s[0].size(),
-      timings.round_steps.size());
   std::printf("  speed            %8.1f tok/s    against %.1f\n", summary.tok_s[1],
               summary.tok_s[0]);
   std::printf("  ratio            %8.3f          whole run %.3f; rounds %.3f..%.3f\n",
               summary.median_round_ratio, summary.ratio, *lowest, *highest);
 }
 
+void print_kv_cache_pair(const std::string& kv_cache, const std::string& other, int64_t context,
+                         const eval::ContextPairTimings& timings,
+                         const eval::ContextPairSummary& summary) {
+  std::printf(
+      "kv cache (decode at %ld tokens of context with a %s cache against a %s cache, %zu steps "
+      "each, alternated in %zu rounds)\n",
+      static_cast<long>(context), other.c_str(), kv_cache.c_str(), timings.step_s[0].size(),
+      timings.round_steps.size());
+  print_pair_speeds(summary);
+}
+
 void print_context_pair(const BenchOptions& options, const eval::ContextPairTimings& timings,
                         const eval::ContextPairSummary& summary) {
-  const auto [lowest, highest] =
-      std::minmax_element(summary.round_ratios.begin(), summary.round_ratios.end());
   std::printf(
       "context (decode after %ld against %ld prompt tokens, %zu steps each, alternated in %zu "
       "rounds)\n",
       static_cast<long>(options.compare_context), static_cast<long>(options.prompt_len),
       timings.step_s[0].size(), timings.round_steps.size());
-  std::printf("  speed            %8.1f tok/s    against %.1f\n", summary.tok_s[1],
-              summary.tok_s[0]);
-  std::printf("  ratio            %8.3f          whole run %.3f; rounds %.3f..%.3f\n",
-              summary.median_round_ratio, summary.ratio, *lowest, *highest);
+  print_pair_speeds(summary);
 }
 
 json verify_cost_json(const eval::VerifyCostTimings& timings,

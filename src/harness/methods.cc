@@ -78,17 +78,24 @@ Method kv_cache_method(const std::string& name, model::KvFormat format,
   return method;
 }
 
-// The KV-cache probe: fp32 weights, every cache format, the configured
-// ladder of context lengths (eval/kv_probe.h). It measures nothing else.
-Method kv_probe_method() {
-  Method method = dense_baseline(
-      "kv_probe_cpu", model::WeightFormat::kF32,
-      "KV-cache probe: fp32 weights, greedy decoding extended to each context length of the "
-      "ladder with an f32, an f16 and an int8 cache; per rung the cache's bytes (analytic, "
-      "stored, allocated), the process RSS growth and the decode speed.");
+// A row that measures only its own section (measure_row), on the model
+// loaded as in fp32_cpu: no latency, generation or perplexity.
+Method own_section_row(const std::string& name, const std::string& description) {
+  Method method = dense_baseline(name, model::WeightFormat::kF32, description);
   method.measures_latency = false;
   method.measures_generation = false;
   method.measures_perplexity = false;
+  return method;
+}
+
+// The KV-cache probe: fp32 weights, every cache format, the configured
+// ladder of context lengths (eval/kv_probe.h).
+Method kv_probe_method() {
+  Method method = own_section_row(
+      "kv_probe_cpu",
+      "KV-cache probe: fp32 weights, greedy decoding extended to each context length of the "
+      "ladder with an f32, an f16 and an int8 cache; per rung the cache's bytes (analytic, "
+      "stored, allocated), the process RSS growth and the decode speed.");
   method.measure_row = [](const RowInputs& in, ResultRecord& result) {
     constexpr int64_t kWindow = 32;
     const std::vector<int32_t> prompt = in.tokenizer.encode(in.prompts.at(0));
@@ -273,8 +280,8 @@ AttentionRecord attention_record(const eval::AttentionBenchResult& bench) {
 // instead of the common measurements. Only the config is needed, but the
 // cell reports the model's size, so the weights load as for fp32_cpu.
 Method attention_bench() {
-  Method method = dense_baseline(
-      "attn_bench_cpu", model::WeightFormat::kF32,
+  Method method = own_section_row(
+      "attn_bench_cpu",
       "Attention kernels at the model's head shape, one layer of random inputs: the naive "
       "kernel, the tiled online-softmax prefill kernel and the split-K decode kernel at 128, "
       "512 and 2048 tokens (p50 ms, GFLOP/s); the GPU kernels' slots say why they did not run.");
@@ -286,9 +293,6 @@ Method attention_bench() {
                         {"inputs", "one layer of random queries, keys and values, N(0, 1)"}};
     return prepared;
   };
-  method.measures_latency = false;
-  method.measures_generation = false;
-  method.measures_perplexity = false;
   method.measure_row = [](const RowInputs& in, ResultRecord& result) {
     const eval::AttentionBenchResult bench = eval::measure_attention_kernels(
         in.prepared.model->config(),
